@@ -1,0 +1,1 @@
+"""HTTP layer: Flask blueprints, schemas, auth and error handlers."""

@@ -1,0 +1,279 @@
+"""Settings: one validated object read from the environment (and optionally a TOML file).
+
+The environment always wins over the file named by ``HEALTH_API_CONFIG``. Every bad value stops
+start-up with a one-line :class:`ConfigError` naming the variable; the object is then passed down to
+whoever needs it, never imported as a global.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+ROLES = ("admin", "agent")
+MIN_KEY_LENGTH = 16
+MAX_SESSION_TTL_SECONDS = 7 * 24 * 3600
+_TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
+_ENVIRONMENT = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+_RATE_LIMIT = re.compile(r"^\d+\s*(/|per)\s*\d*\s*(second|minute|hour|day)s?$", re.IGNORECASE)
+
+
+class ConfigError(ValueError):
+    """A setting is missing or invalid; the message is one line naming the variable."""
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """One bearer key and the role it grants; the key itself is never shown in a repr."""
+
+    role: str
+    key: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the service and ``setup_tables.py`` read from their environment."""
+
+    storage: str = "sqlite"
+    sqlite_path: Path = Path("./data/health_api.db")
+    aws_region: str = "us-east-1"
+    dynamodb_endpoint_url: str | None = None
+    table_prefix: str = ""
+    table_doctores: str | None = None
+    table_horarios_doctores: str | None = None
+    table_user_sessions: str | None = None
+    environment: str = "development"
+    api_keys: tuple[ApiKey, ...] = ()
+    timezone: str = "UTC"
+    session_ttl_seconds: int = 1800
+    rate_limit: str = "600/minute"
+
+    @property
+    def is_production(self) -> bool:
+        """True when the deployment calls itself production (stricter safety rails)."""
+        return self.environment.lower() in {"production", "prod"}
+
+    @property
+    def is_development(self) -> bool:
+        """True for a developer's machine, where conveniences (generated keys) are allowed."""
+        return self.environment.lower() == "development"
+
+    def replace(self, labels: Mapping[str, str] | None = None, **changes: Any) -> Settings:
+        """Return a validated copy with ``changes`` applied (tests, the app factory, CLI flags).
+
+        ``labels`` names where a change came from (``{"aws_region": "--region"}``) for errors.
+        """
+        raw = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        raw.update(changes)
+        return _build(raw, source={name: name for name in changes} | dict(labels or {}))
+
+
+# field name -> (environment variables, first wins; parser)
+def _parse_str(value: Any) -> str:
+    return str(value).strip()
+
+
+def _parse_optional(value: Any) -> str | None:
+    text = str(value).strip() if value is not None else ""
+    return text or None
+
+
+def _parse_int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError("expected a whole number")
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    if not re.fullmatch(r"[+-]?\d+", text):
+        raise ValueError(f"expected a whole number, got {text!r}")
+    return int(text)
+
+
+def _parse_keys(value: Any) -> tuple[ApiKey, ...]:
+    if isinstance(value, tuple) and all(isinstance(k, ApiKey) for k in value):
+        keys = value
+    else:
+        items = value if isinstance(value, list) else str(value or "").split(",")
+        keys = []
+        for item in (str(i).strip() for i in items):
+            if not item:
+                continue
+            role, sep, key = item.partition("=")
+            if not sep:
+                raise ValueError("expected comma-separated role=key pairs")
+            keys.append(ApiKey(role.strip().lower(), key.strip()))
+        keys = tuple(keys)
+    for api_key in keys:
+        if api_key.role not in ROLES:
+            raise ValueError(f"unknown role {api_key.role!r}; roles are {', '.join(ROLES)}")
+        if len(api_key.key) < MIN_KEY_LENGTH:
+            # Never echo the key itself, not even in an error.
+            raise ValueError(
+                f"a key for role {api_key.role!r} is shorter than {MIN_KEY_LENGTH} characters"
+            )
+    return keys
+
+
+_FIELDS: dict[str, tuple[tuple[str, ...], Callable[[Any], Any]]] = {
+    "storage": (("HEALTH_API_STORAGE",), lambda v: _parse_str(v).lower()),
+    "sqlite_path": (("HEALTH_API_SQLITE_PATH",), lambda v: Path(_parse_str(v))),
+    "aws_region": (("AWS_REGION", "AWS_DEFAULT_REGION"), _parse_str),
+    "dynamodb_endpoint_url": (
+        ("AWS_ENDPOINT_URL_DYNAMODB", "DYNAMODB_ENDPOINT_URL"),
+        _parse_optional,
+    ),
+    "table_prefix": (("HEALTH_API_TABLE_PREFIX",), _parse_str),
+    "table_doctores": (("HEALTH_API_TABLE_DOCTORES",), _parse_optional),
+    "table_horarios_doctores": (("HEALTH_API_TABLE_HORARIOS_DOCTORES",), _parse_optional),
+    "table_user_sessions": (("HEALTH_API_TABLE_USER_SESSIONS",), _parse_optional),
+    "environment": (("ENVIRONMENT",), _parse_str),
+    "api_keys": (("HEALTH_API_KEYS",), _parse_keys),
+    "timezone": (("HEALTH_API_TIMEZONE",), _parse_str),
+    "session_ttl_seconds": (("SESSION_TTL_SECONDS",), _parse_int),
+    "rate_limit": (("HEALTH_API_RATE_LIMIT",), _parse_str),
+}
+
+
+def env_names(field_name: str) -> tuple[str, ...]:
+    """The environment variables that set ``field_name`` (the first one is the documented name)."""
+    return _FIELDS[field_name][0]
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read settings: defaults, then the TOML file in ``HEALTH_API_CONFIG``, then the env."""
+    environ = os.environ if environ is None else environ
+    raw: dict[str, Any] = {}
+    source: dict[str, str] = {}
+    config_path = environ.get("HEALTH_API_CONFIG", "").strip()
+    if config_path:
+        for name, value in _read_toml(config_path).items():
+            raw[name] = value
+            source[name] = f"{name} in {config_path}"
+    for name, (variables, _parser) in _FIELDS.items():
+        for variable in variables:
+            if variable in environ:
+                raw[name] = environ[variable]
+                source[name] = variable
+                break
+    defaults = {f.name: f.default for f in dataclasses.fields(Settings)}
+    return _build({**defaults, **raw}, source)
+
+
+def _read_toml(path: str) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as handle:
+            document = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"HEALTH_API_CONFIG: no such file {path!r}") from None
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"HEALTH_API_CONFIG: cannot read {path!r}: {exc}") from None
+    # Accept keys at the top level or under a [health_api] table; names are Settings fields.
+    section = document.get("health_api", document)
+    if not isinstance(section, dict):
+        raise ConfigError(f"HEALTH_API_CONFIG: [health_api] in {path!r} must be a table")
+    tables = section.pop("tables", None) if "tables" in section else None
+    flat = dict(section)
+    if isinstance(tables, dict):
+        for logical, name in tables.items():
+            flat[f"table_{logical}"] = name
+    unknown = sorted(set(flat) - set(_FIELDS))
+    if unknown:
+        raise ConfigError(
+            f"HEALTH_API_CONFIG: unknown setting {unknown[0]!r} in {path!r}; "
+            f"known: {', '.join(sorted(_FIELDS))}"
+        )
+    return flat
+
+
+def _build(raw: dict[str, Any], source: dict[str, str]) -> Settings:
+    values: dict[str, Any] = {}
+    for name, (variables, parser) in _FIELDS.items():
+        label = source.get(name, variables[0])
+        try:
+            values[name] = parser(raw[name]) if raw[name] is not None else None
+        except ValueError as exc:
+            raise ConfigError(f"{label}: {exc}") from None
+        check = _CHECKS.get(name)
+        problem = check(values[name]) if check else None
+        if problem:
+            raise ConfigError(f"{label}: {problem}")
+    return Settings(**values)
+
+
+def _check_storage(value: str) -> str | None:
+    if value not in {"sqlite", "dynamodb"}:
+        return f"must be 'sqlite' or 'dynamodb', got {value!r}"
+    return None
+
+
+def _check_region(value: str) -> str | None:
+    if not _REGION.match(value):
+        return f"{value!r} is not an AWS region name (like us-east-1 or eu-west-3)"
+    return None
+
+
+def _check_endpoint(value: str | None) -> str | None:
+    if value and not re.match(r"^https?://[^\s/]+", value):
+        return f"must be an http:// or https:// URL, got {value!r}"
+    return None
+
+
+def _check_table_name(value: str | None) -> str | None:
+    if value and not _TABLE_NAME.match(value):
+        return f"{value!r} is not a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)"
+    return None
+
+
+def _check_prefix(value: str) -> str | None:
+    if value and not re.fullmatch(r"[A-Za-z0-9_.-]{1,200}", value):
+        return f"{value!r} may only hold A-Z a-z 0-9 _ . -"
+    return None
+
+
+def _check_environment(value: str) -> str | None:
+    if not _ENVIRONMENT.match(value):
+        return f"{value!r} must be 1-64 of A-Z a-z 0-9 _ . - (it becomes a tag value)"
+    return None
+
+
+def _check_timezone(value: str) -> str | None:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        return f"{value!r} is not an IANA time zone name (like Europe/Madrid or UTC)"
+    return None
+
+
+def _check_ttl(value: int) -> str | None:
+    if not 1 <= value <= MAX_SESSION_TTL_SECONDS:
+        return f"must be between 1 and {MAX_SESSION_TTL_SECONDS} seconds (7 days), got {value}"
+    return None
+
+
+def _check_rate_limit(value: str) -> str | None:
+    if not _RATE_LIMIT.match(value):
+        return f"{value!r} is not a rate like '600/minute' or '10 per second'"
+    return None
+
+
+_CHECKS: dict[str, Callable[[Any], str | None]] = {
+    "storage": _check_storage,
+    "aws_region": _check_region,
+    "dynamodb_endpoint_url": _check_endpoint,
+    "table_prefix": _check_prefix,
+    "table_doctores": _check_table_name,
+    "table_horarios_doctores": _check_table_name,
+    "table_user_sessions": _check_table_name,
+    "environment": _check_environment,
+    "timezone": _check_timezone,
+    "session_ttl_seconds": _check_ttl,
+    "rate_limit": _check_rate_limit,
+}

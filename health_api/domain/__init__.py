@@ -1,0 +1,1 @@
+"""Domain dataclasses, errors and pure rules; the standard library only."""

@@ -1,0 +1,52 @@
+"""Domain errors: what storage and services raise, never a backend's own exception.
+
+The HTTP layer maps each to a status code; the CLI maps the storage-access ones to an
+explanation. Messages are safe to show a client: they never carry patient data or backend text.
+"""
+
+from __future__ import annotations
+
+
+class HealthApiError(Exception):
+    """Base of every error this package raises on purpose."""
+
+
+class NotFoundError(HealthApiError):
+    """The resource does not exist (or, for a session, has expired)."""
+
+
+class ConflictError(HealthApiError):
+    """The resource's state forbids the change (exists already, booked, held by someone else)."""
+
+
+class SlotTakenError(ConflictError):
+    """The slot is booked by another user."""
+
+
+class InvalidCursorError(HealthApiError):
+    """A pagination cursor was tampered with or belongs to another query."""
+
+
+class InvalidRequestError(HealthApiError):
+    """A well-formed request the domain rules reject (slot in the past, reversed range...)."""
+
+
+class StorageUnavailableError(HealthApiError):
+    """The store cannot answer now (unreachable, throttled past retries, locked); try later."""
+
+    def __init__(self, message: str = "storage unavailable", retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class StorageAccessError(StorageUnavailableError):
+    """The store refused or could not be reached for a reason an operator must fix.
+
+    ``kind`` names the cause so that callers can explain it: ``no_credentials``,
+    ``invalid_credentials``, ``access_denied``, ``unreachable``, ``unknown_region``,
+    ``throttled``, ``in_use``.
+    """
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind

@@ -1,0 +1,1 @@
+"""Services: booking, availability and session rules, written against the storage protocols."""

@@ -1,0 +1,1 @@
+"""Storage: repository protocols, the declarative table specs, and the two backends."""

@@ -1,0 +1,1 @@
+"""The DynamoDB backend: the only package that imports boto3/botocore."""

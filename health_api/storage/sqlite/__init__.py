@@ -1,0 +1,1 @@
+"""The embedded SQLite backend: the only package that imports sqlite3."""

@@ -1,0 +1,95 @@
+"""End to end: the real ``setup_tables.py`` process against moto's standalone server over HTTP."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "setup_tables.py"
+
+
+@pytest.fixture
+def cli(moto_server_url: str, table_prefix: str):
+    env = {**os.environ, "HEALTH_API_TABLE_PREFIX": table_prefix}
+
+    def run(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, str(SCRIPT), "--endpoint-url", moto_server_url, *argv],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    return run
+
+
+@pytest.fixture
+def server_client(moto_server_url: str):
+    return boto3.client("dynamodb", endpoint_url=moto_server_url, region_name="us-east-1")
+
+
+def test_create_rerun_validate_break_and_validate_again(cli, server_client, table_prefix) -> None:
+    created = cli()
+    assert created.returncode == 0, created.stderr
+    assert created.stdout.count("created") == 3
+
+    rerun = cli()
+    assert rerun.returncode == 0, rerun.stderr
+    assert rerun.stdout.count("skipped") == 3
+
+    valid = cli("--validate")
+    assert valid.returncode == 0, valid.stdout
+    assert "3 match, 0 differ" in valid.stdout
+
+    server_client.update_time_to_live(
+        TableName=f"{table_prefix}user_sessions",
+        TimeToLiveSpecification={"Enabled": False, "AttributeName": "ttl"},
+    )
+    server_client.update_table(
+        TableName=f"{table_prefix}horarios_doctores",
+        GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": "user_id-index"}}],
+    )
+    server_client.delete_table(TableName=f"{table_prefix}doctores")
+
+    broken = cli("--validate")
+
+    assert broken.returncode == 1
+    assert broken.stdout.splitlines()[:3] == [
+        f"DIFF   {table_prefix}doctores: table {table_prefix}doctores does not exist",
+        f"DIFF   {table_prefix}horarios_doctores: GSI user_id-index is missing",
+        f"DIFF   {table_prefix}user_sessions: TTL is off (expected on attribute ttl)",
+    ]
+    assert "Traceback" not in broken.stderr
+
+
+def test_delete_then_validate_reports_every_table_missing(cli) -> None:
+    assert cli().returncode == 0
+
+    deleted = cli("--delete", "--yes")
+    missing = cli("--validate", "--json")
+
+    assert deleted.returncode == 0
+    assert deleted.stdout.count("deleted") == 3
+    assert missing.returncode == 1
+    assert missing.stdout.count('"exists": false') == 3
+
+
+def test_a_server_that_is_not_listening_is_explained() -> None:
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--validate", "--endpoint-url", "http://127.0.0.1:9"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 3
+    assert "could not be reached" in result.stderr
+    assert "Traceback" not in result.stderr
