@@ -20,7 +20,28 @@ class ConflictError(HealthApiError):
 
 
 class SlotTakenError(ConflictError):
-    """The slot is booked by another user."""
+    """The slot is booked by another user; the booking service attaches ``alternativas``
+    (the doctor's next free slots) before the error reaches a client."""
+
+    def __init__(self, message: str = "the slot is booked by another user") -> None:
+        super().__init__(message)
+        self.alternativas: list = []
+
+
+class SlotBlockedError(HealthApiError):
+    """The slot is ``bloqueado``: nobody can book it (a 422, not a conflict)."""
+
+
+class RescheduleError(ConflictError):
+    """A reschedule changed nothing; ``reason`` says why.
+
+    Reasons: ``from_not_found``, ``from_not_held`` (the user does not hold the old slot),
+    ``to_not_found``, ``to_taken``, ``to_blocked``, ``same_slot``.
+    """
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class InvalidCursorError(HealthApiError):

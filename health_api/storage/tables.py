@@ -131,8 +131,13 @@ def table_specs(settings: Any) -> dict[str, TableSpec]:
             name=name(DOCTORES),
             hash_key=KeyAttribute("doctor_id"),
             # The specialty is stored normalised (lowercase, no accents) so that a Query on
-            # this index matches "Cardiología" and "cardiologia" alike.
-            indexes=(IndexSpec(ESPECIALIDAD_INDEX, KeyAttribute("especialidad")),),
+            # this index matches "Cardiología" and "cardiologia" alike; doctor_id as the sort
+            # key gives pages a stable order and a cheap resume point.
+            indexes=(
+                IndexSpec(
+                    ESPECIALIDAD_INDEX, KeyAttribute("especialidad"), KeyAttribute("doctor_id")
+                ),
+            ),
             tags=tags,
         ),
         HORARIOS_DOCTORES: TableSpec(

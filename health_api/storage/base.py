@@ -1,0 +1,144 @@
+"""Repository protocols: what the services may ask of storage, in domain terms.
+
+Two implementations each (``dynamodb/`` and ``sqlite/``), one contract suite for both
+(``tests/contract/``). DynamoDB semantics decide: every write that could race is one conditional
+write (or one transaction), and SQLite reproduces the same condition inside a transaction.
+
+Every method raises domain errors from ``health_api.domain.errors`` only; a backend exception
+never escapes. Cursors are opaque strings; a tampered or foreign one is ``InvalidCursorError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from health_api.domain.models import (
+    AddSlotsResult,
+    BookingResult,
+    Doctor,
+    Page,
+    Session,
+    Slot,
+    SlotKey,
+)
+from health_api.storage.table_check import TableReport
+
+
+class DoctorRepository(Protocol):
+    """Table ``doctores``; specialty lookups use the ``especialidad-index`` GSI."""
+
+    def get(self, doctor_id: str) -> Doctor:
+        """The doctor, or ``NotFoundError``."""
+
+    def create(self, doctor: Doctor) -> Doctor:
+        """Store a new doctor; ``ConflictError`` when the id exists (nothing overwritten)."""
+
+    def update(self, doctor_id: str, changes: Mapping[str, Any]) -> Doctor:
+        """Set the given fields (names from ``DOCTOR_UPDATABLE``; None removes an optional one)
+        and return the result; ``NotFoundError`` when absent (never creates)."""
+
+    def delete(self, doctor_id: str) -> None:
+        """Remove the doctor; ``NotFoundError`` when absent. Slots are the service's concern."""
+
+    def list_by_specialty(
+        self, especialidad: str, limit: int, cursor: str | None = None
+    ) -> Page[Doctor]:
+        """Doctors whose specialty matches ignoring case and accents, ordered by ``doctor_id``:
+        one Query on ``especialidad-index``, never a Scan."""
+
+    def list_all(self, limit: int, cursor: str | None = None) -> Page[Doctor]:
+        """Every doctor, a page at a time (order is the backend's, stable across pages)."""
+
+
+class SlotRepository(Protocol):
+    """Table ``horarios_doctores``: one item per slot, keyed by doctor and UTC start."""
+
+    def add_many(self, slots: Sequence[Slot]) -> AddSlotsResult:
+        """Create the slots that do not exist; existing ones are skipped and never overwritten,
+        even when another writer creates the same key at the same moment."""
+
+    def get(self, key: SlotKey) -> Slot:
+        """The slot, or ``NotFoundError``."""
+
+    def delete(self, key: SlotKey) -> None:
+        """Remove a slot that is not booked: ``NotFoundError`` when absent, ``ConflictError``
+        when ``reservado`` (one conditional delete)."""
+
+    def list_range(
+        self,
+        doctor_id: str,
+        desde: str,
+        hasta: str,
+        *,
+        estado: str | None = None,
+        limit: int = 20,
+        cursor: str | None = None,
+    ) -> Page[Slot]:
+        """Slots with ``desde <= fecha_hora <= hasta`` in time order, optionally of one
+        ``estado``: one sort-key range Query per page. ``desde > hasta`` is
+        ``InvalidRequestError``. A page is filled up to ``limit`` when more matches exist."""
+
+    def book(self, key: SlotKey, user_id: str, motivo: str | None, now: str) -> BookingResult:
+        """Book a ``disponible`` slot for ``user_id`` with one conditional write, stamping
+        ``reservado_en=now``. The same user booking again gets the existing booking back
+        (``created=False``, nothing rewritten). ``NotFoundError`` for no slot,
+        ``SlotTakenError`` when another user holds it, ``SlotBlockedError`` when ``bloqueado``.
+        Whether the slot is in the past is the service's rule, not storage's."""
+
+    def cancel(self, key: SlotKey, user_id: str) -> Slot:
+        """Free a slot held by ``user_id`` (one conditional write) and return it ``disponible``.
+        A slot that is already free is returned unchanged (a retried cancel succeeds).
+        ``NotFoundError`` for no slot, ``SlotTakenError`` when another user holds it."""
+
+    def reschedule(self, user_id: str, source: SlotKey, target: SlotKey, now: str) -> Slot:
+        """Move the user's booking from ``source`` to ``target`` all or nothing (one
+        transaction): afterwards the user holds ``target`` (keeping the old ``motivo``) and
+        ``source`` is free, or nothing changed and ``RescheduleError.reason`` says why. A retry
+        after success (user holds ``target``, not ``source``) returns ``target`` unchanged."""
+
+    def list_for_user(
+        self, user_id: str, desde: str | None = None, limit: int = 20, cursor: str | None = None
+    ) -> Page[Slot]:
+        """The user's booked slots with ``fecha_hora >= desde``, in time order, from the sparse
+        ``user_id-index``."""
+
+    def has_bookings_from(self, doctor_id: str, desde: str) -> bool:
+        """True when the doctor has a ``reservado`` slot at or after ``desde``."""
+
+
+class SessionRepository(Protocol):
+    """Table ``user_sessions``; an item whose ``ttl <= now`` is absent on every read."""
+
+    def put(self, user_id: str, data: Mapping[str, Any], ttl_seconds: int, now: int) -> Session:
+        """Create or replace the session, expiring ``ttl_seconds`` after ``now`` (epoch s)."""
+
+    def get(self, user_id: str, now: int) -> Session:
+        """The live session; ``NotFoundError`` when absent or ``ttl <= now``."""
+
+    def merge(
+        self, user_id: str, changes: Mapping[str, Any], ttl_seconds: int, now: int
+    ) -> Session:
+        """Shallow-merge ``changes`` into ``data`` and slide the expiry to ``now + ttl_seconds``;
+        ``NotFoundError`` when absent or expired; ``InvalidRequestError`` when the merged data
+        would exceed ``MAX_SESSION_DATA_BYTES``. Concurrent merges never lose a key."""
+
+    def delete(self, user_id: str) -> None:
+        """Remove the session; absent is fine (idempotent)."""
+
+
+class Storage(Protocol):
+    """One backend's repositories plus its lifecycle and readiness check."""
+
+    doctors: DoctorRepository
+    slots: SlotRepository
+    sessions: SessionRepository
+
+    def check_tables(self) -> list[TableReport]:
+        """One report per table against its spec (``/readyz``, ``/admin/tables``)."""
+
+    def release(self) -> None:
+        """Give back per-request resources (SQLite: this thread's connection)."""
+
+    def close(self) -> None:
+        """Release everything the backend holds; the object is unusable afterwards."""

@@ -1,0 +1,170 @@
+"""Shared plumbing of the DynamoDB repositories: attribute names, marshalling, calls, paging.
+
+Repositories work with plain Python dicts keyed by the *logical* attribute names of the spec
+(``doctor_id``, ``fecha_hora``...). :class:`TableRef` renames key attributes to what the live
+table calls them (read from ``DescribeTable``), so a table whose hash key is ``physician_id``
+works unchanged. :func:`call` is the only place a botocore exception is caught: a failed
+condition becomes :class:`ConditionFailed` (the repository decides what it means), everything
+else a domain error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import BotoCoreError, ClientError
+
+from health_api.domain.errors import InvalidCursorError
+from health_api.storage import cursor as cursors
+from health_api.storage.dynamodb.client import error_code, translate
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+class ConditionFailed(Exception):
+    """A conditional write (or a transaction) did not apply.
+
+    ``item`` is the old item (plain, logical names) DynamoDB returned for a single write with
+    ``ReturnValuesOnConditionCheckFailure=ALL_OLD`` (None: there was no item). ``reasons`` is
+    a transaction's ``CancellationReasons``, each ``{"code", "item"}`` in request order.
+    """
+
+    def __init__(self, item: dict[str, Any] | None, reasons: list[dict[str, Any]] | None = None):
+        super().__init__("condition failed")
+        self.item = item
+        self.reasons = reasons or []
+
+
+@dataclass(frozen=True)
+class TableRef:
+    """One live table: its name and the actual names of its key attributes."""
+
+    name: str
+    key_names: Mapping[str, str] = field(default_factory=dict)
+
+    def attr(self, logical: str) -> str:
+        """The stored name of attribute ``logical`` (key attributes may be renamed)."""
+        return self.key_names.get(logical, logical)
+
+    def names(self, *logicals: str) -> dict[str, str]:
+        """``ExpressionAttributeNames`` for ``#logical`` placeholders."""
+        return {f"#{name}": self.attr(name) for name in logicals}
+
+    def to_item(self, plain: Mapping[str, Any]) -> dict[str, Any]:
+        """A typed DynamoDB item from a plain dict (None values are left out)."""
+        return {self.attr(k): _serializer.serialize(v) for k, v in plain.items() if v is not None}
+
+    def from_item(self, item: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        """A plain dict with logical names from a typed item (None stays None)."""
+        if item is None:
+            return None
+        reverse = {actual: logical for logical, actual in self.key_names.items()}
+        return {reverse.get(k, k): _plain(_deserializer.deserialize(v)) for k, v in item.items()}
+
+    def key(self, **values: str) -> dict[str, Any]:
+        """A typed primary key (or ExclusiveStartKey) from logical names."""
+        return self.to_item(values)
+
+
+def values(**plain: Any) -> dict[str, Any]:
+    """``ExpressionAttributeValues`` for ``:name`` placeholders."""
+    return {f":{k}": _serializer.serialize(v) for k, v in plain.items()}
+
+
+def _plain(value: Any) -> Any:
+    # Numbers come back as Decimal; every number this service stores is a whole number.
+    if isinstance(value, Decimal):
+        return int(value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def call(client: Any, operation: str, table: TableRef | None = None, **request: Any) -> dict:
+    """Send one request; a failed condition is :class:`ConditionFailed`, any other botocore
+    failure the matching domain error (``from`` the original)."""
+    try:
+        return getattr(client, operation)(**request)
+    except ClientError as exc:
+        code = error_code(exc)
+        if code == "ConditionalCheckFailedException":
+            old = table.from_item(exc.response.get("Item")) if table else None
+            raise ConditionFailed(old) from exc
+        if code == "TransactionCanceledException":
+            reasons = exc.response.get("CancellationReasons") or []
+            if any(r.get("Code") == "ConditionalCheckFailed" for r in reasons):
+                raise ConditionFailed(
+                    None,
+                    [
+                        {
+                            "code": r.get("Code"),
+                            "item": table.from_item(r.get("Item")) if table else None,
+                        }
+                        for r in reasons
+                    ],
+                ) from exc
+        raise _translate(client, exc) from exc
+    except BotoCoreError as exc:
+        raise _translate(client, exc) from exc
+
+
+def _translate(client: Any, exc: Exception) -> Exception:
+    return translate(exc, region=client.meta.region_name, endpoint_url=client.meta.endpoint_url)
+
+
+def collect(
+    client: Any,
+    operation: str,
+    table: TableRef,
+    request: dict[str, Any],
+    limit: int,
+    start_key: dict[str, Any] | None,
+    *,
+    read_factor: int = 1,
+) -> tuple[list[dict[str, Any]], bool]:
+    """Run a Query/Scan page after page until ``limit + 1`` matches or the end.
+
+    Returns up to ``limit`` plain items and whether more exist (so ``next_cursor`` is exact:
+    None on the last page). ``read_factor`` widens each request's ``Limit`` when a
+    FilterExpression may discard most of what is read.
+    """
+    found: list[dict[str, Any]] = []
+    while True:
+        needed = limit + 1 - len(found)
+        page_request = {
+            **request,
+            "TableName": table.name,
+            "Limit": min(needed * read_factor, 1000),
+        }
+        if start_key:
+            page_request["ExclusiveStartKey"] = start_key
+        page = call(client, operation, table, **page_request)
+        found.extend(table.from_item(item) for item in page.get("Items", []))
+        start_key = page.get("LastEvaluatedKey")
+        if len(found) > limit or not start_key:
+            return found[:limit], len(found) > limit
+
+
+def resume(
+    cursor: str | None, query: str, fields: tuple[str, ...], check: Callable[[dict], bool]
+) -> dict[str, str] | None:
+    """The decoded position of ``cursor`` (None: first page); ``check`` guards what the
+    fingerprint cannot (a crafted position outside the query's key range)."""
+    if cursor is None:
+        return None
+    position = cursors.decode(cursor, query, fields)
+    if not check(position):
+        raise InvalidCursorError("the cursor is not valid")
+    return position
+
+
+def next_cursor(query: str, items: list[dict[str, Any]], more: bool, fields: tuple[str, ...]):
+    """The cursor after the last returned item, or None on the last page."""
+    if not more or not items:
+        return None
+    return cursors.encode(query, {f: str(items[-1][f]) for f in fields})

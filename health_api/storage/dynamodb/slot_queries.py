@@ -1,0 +1,117 @@
+"""Read-only slot queries on DynamoDB: a doctor's sort-key range, a user's appointments.
+
+Every one is a Query on a key condition, never a Scan. ``estado`` is a non-key attribute and
+may be a FilterExpression; key attributes are only ever constrained in the
+KeyConditionExpression (AWS rejects a FilterExpression on a key, though moto accepts it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from health_api.domain.errors import InvalidRequestError
+from health_api.domain.models import RESERVADO, Page, Slot
+from health_api.storage import cursor as cursors
+from health_api.storage.dynamodb.items import TableRef, call, collect, next_cursor, resume, values
+from health_api.storage.tables import USER_ID_INDEX
+
+
+def plain_to_slot(item: dict[str, Any]) -> Slot:
+    """The Slot stored in ``item`` (logical names)."""
+    return Slot(
+        doctor_id=item["doctor_id"],
+        fecha_hora=item["fecha_hora"],
+        duracion_min=int(item.get("duracion_min", 30)),
+        estado=item.get("estado", "disponible"),
+        user_id=item.get("user_id"),
+        motivo=item.get("motivo"),
+        reservado_en=item.get("reservado_en"),
+    )
+
+
+def list_range(
+    client: Any,
+    table: TableRef,
+    doctor_id: str,
+    desde: str,
+    hasta: str,
+    estado: str | None,
+    limit: int,
+    cursor: str | None,
+) -> Page[Slot]:
+    """Slots with ``desde <= fecha_hora <= hasta`` in time order: one range Query per page."""
+    if desde > hasta:
+        raise InvalidRequestError("desde must not be after hasta")
+    query = cursors.fingerprint("dynamodb", "horarios_doctores", doctor_id, desde, hasta, estado)
+    position = resume(cursor, query, ("fecha_hora",), lambda p: desde <= p["fecha_hora"] <= hasta)
+    start = table.key(doctor_id=doctor_id, fecha_hora=position["fecha_hora"]) if position else None
+    request: dict[str, Any] = {
+        # BETWEEN is inclusive at both ends, as the contract's range is.
+        "KeyConditionExpression": (
+            "#doctor_id = :doctor_id AND #fecha_hora BETWEEN :desde AND :hasta"
+        ),
+        "ExpressionAttributeNames": table.names("doctor_id", "fecha_hora"),
+        "ExpressionAttributeValues": values(doctor_id=doctor_id, desde=desde, hasta=hasta),
+        "ConsistentRead": True,
+    }
+    read_factor = 1
+    if estado is not None:
+        # estado is not a key attribute, so a filter is allowed; it discards after reading,
+        # hence the wider reads per request.
+        request["FilterExpression"] = "#estado = :estado"
+        request["ExpressionAttributeNames"] |= table.names("estado")
+        request["ExpressionAttributeValues"] |= values(estado=estado)
+        read_factor = 4
+    found, more = collect(client, "query", table, request, limit, start, read_factor=read_factor)
+    return Page([plain_to_slot(i) for i in found], next_cursor(query, found, more, ("fecha_hora",)))
+
+
+def list_for_user(
+    client: Any,
+    table: TableRef,
+    user_id: str,
+    desde: str | None,
+    limit: int,
+    cursor: str | None,
+) -> Page[Slot]:
+    """The user's booked slots from ``desde`` in time order, from the sparse ``user_id-index``."""
+    query = cursors.fingerprint("dynamodb", "horarios_doctores", USER_ID_INDEX, user_id, desde)
+    fields = ("doctor_id", "fecha_hora")
+    position = resume(cursor, query, fields, lambda p: desde is None or p["fecha_hora"] >= desde)
+    start = None
+    if position:
+        # A GSI's ExclusiveStartKey carries the index key and the table key.
+        start = table.key(user_id=user_id, **position)
+    request: dict[str, Any] = {
+        "IndexName": USER_ID_INDEX,
+        "KeyConditionExpression": "#user_id = :user_id",
+        "ExpressionAttributeNames": table.names("user_id"),
+        "ExpressionAttributeValues": values(user_id=user_id),
+    }
+    if desde is not None:
+        request["KeyConditionExpression"] += " AND #fecha_hora >= :desde"
+        request["ExpressionAttributeNames"] |= table.names("fecha_hora")
+        request["ExpressionAttributeValues"] |= values(desde=desde)
+    found, more = collect(client, "query", table, request, limit, start)
+    return Page([plain_to_slot(i) for i in found], next_cursor(query, found, more, fields))
+
+
+def has_bookings_from(client: Any, table: TableRef, doctor_id: str, desde: str) -> bool:
+    """True when the doctor has a ``reservado`` slot at or after ``desde``; stops at the first."""
+    request: dict[str, Any] = {
+        "TableName": table.name,
+        "KeyConditionExpression": "#doctor_id = :doctor_id AND #fecha_hora >= :desde",
+        # estado is not a key attribute: filtering on it is allowed.
+        "FilterExpression": "#estado = :reservado",
+        "ExpressionAttributeNames": table.names("doctor_id", "fecha_hora", "estado"),
+        "ExpressionAttributeValues": values(doctor_id=doctor_id, desde=desde, reservado=RESERVADO),
+        "Select": "COUNT",
+        "ConsistentRead": True,
+    }
+    while True:
+        page = call(client, "query", table, **request)
+        if page.get("Count", 0) > 0:
+            return True
+        if not page.get("LastEvaluatedKey"):
+            return False
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]

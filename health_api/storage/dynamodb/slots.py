@@ -1,0 +1,240 @@
+"""Slots on DynamoDB (table ``horarios_doctores``): every racing write is one conditional write.
+
+Booking, cancelling and deleting are a single conditional ``UpdateItem``/``DeleteItem`` with
+``ReturnValuesOnConditionCheckFailure=ALL_OLD``: when the condition fails, DynamoDB hands back
+the item as it was at that instant, and that item (not a second read that could race) decides
+which domain error to raise. Rescheduling is in :mod:`.reschedule`, queries in
+:mod:`.slot_queries`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from health_api.domain.errors import (
+    ConflictError,
+    NotFoundError,
+    SlotBlockedError,
+    SlotTakenError,
+    StorageUnavailableError,
+)
+from health_api.domain.models import (
+    BLOQUEADO,
+    DISPONIBLE,
+    RESERVADO,
+    AddSlotsResult,
+    BookingResult,
+    Page,
+    Slot,
+    SlotKey,
+)
+from health_api.storage.dynamodb import reschedule as moves
+from health_api.storage.dynamodb import slot_queries
+from health_api.storage.dynamodb.items import ConditionFailed, TableRef, call, values
+
+TRANSACTION_LIMIT = 100  # items per TransactWriteItems
+BOOKING_FIELDS = ("user_id", "motivo", "reservado_en")
+
+
+def slot_to_plain(slot: Slot) -> dict[str, Any]:
+    """The item of ``slot`` (logical names); booking fields only when set."""
+    return {
+        "doctor_id": slot.doctor_id,
+        "fecha_hora": slot.fecha_hora,
+        "duracion_min": int(slot.duracion_min),
+        "estado": slot.estado,
+        "user_id": slot.user_id,
+        "motivo": slot.motivo,
+        "reservado_en": slot.reservado_en,
+    }
+
+
+class DynamoSlotRepository:
+    """``SlotRepository`` on the ``horarios_doctores`` table."""
+
+    def __init__(self, client: Any, table: TableRef) -> None:
+        self._client = client
+        self._table = table
+
+    def _key(self, key: SlotKey) -> dict[str, Any]:
+        return self._table.key(doctor_id=key.doctor_id, fecha_hora=key.fecha_hora)
+
+    def add_many(self, slots: Sequence[Slot]) -> AddSlotsResult:
+        """Create the slots that do not exist, skipping (never overwriting) existing ones.
+
+        Chunks of up to 100 conditional Puts in one transaction each: when some keys exist
+        (or another writer creates them meanwhile), DynamoDB cancels the chunk and its
+        CancellationReasons name exactly those items; they are counted as skipped and the
+        rest is sent again. A repeated schedule costs two requests per 100 slots instead
+        of one request per slot.
+        """
+        unique: dict[tuple[str, str], Slot] = {}
+        for slot in slots:
+            unique.setdefault((slot.doctor_id, slot.fecha_hora), slot)
+        pending = list(unique.values())
+        created = 0
+        for start in range(0, len(pending), TRANSACTION_LIMIT):
+            created += self._create_chunk(pending[start : start + TRANSACTION_LIMIT])
+        return AddSlotsResult(created=created, skipped=len(slots) - created)
+
+    def _create_chunk(self, chunk: list[Slot]) -> int:
+        while chunk:
+            puts = [
+                {
+                    "Put": {
+                        "TableName": self._table.name,
+                        "Item": self._table.to_item(slot_to_plain(slot)),
+                        # Create only: an existing slot (maybe booked) is never overwritten.
+                        "ConditionExpression": "attribute_not_exists(#fecha_hora)",
+                        "ExpressionAttributeNames": self._table.names("fecha_hora"),
+                    }
+                }
+                for slot in chunk
+            ]
+            try:
+                call(self._client, "transact_write_items", self._table, TransactItems=puts)
+            except ConditionFailed as failed:
+                kept = [
+                    slot
+                    for slot, reason in zip(chunk, failed.reasons, strict=False)
+                    if reason["code"] != "ConditionalCheckFailed"
+                ]
+                if len(kept) == len(chunk):  # pragma: no cover - DynamoDB always names one
+                    raise StorageUnavailableError("could not add the slots") from failed
+                chunk = kept
+                continue
+            return len(chunk)
+        return 0
+
+    def get(self, key: SlotKey) -> Slot:
+        """The slot, or ``NotFoundError``."""
+        response = call(
+            self._client,
+            "get_item",
+            self._table,
+            TableName=self._table.name,
+            Key=self._key(key),
+            ConsistentRead=True,
+        )
+        if "Item" not in response:
+            raise NotFoundError("slot not found")
+        return slot_queries.plain_to_slot(self._table.from_item(response["Item"]))
+
+    def delete(self, key: SlotKey) -> None:
+        """Remove a slot that is not booked (one conditional DeleteItem)."""
+        try:
+            call(
+                self._client,
+                "delete_item",
+                self._table,
+                TableName=self._table.name,
+                Key=self._key(key),
+                # It must exist (else NotFound) and must not be booked (else Conflict).
+                ConditionExpression="attribute_exists(#fecha_hora) AND #estado <> :reservado",
+                ExpressionAttributeNames=self._table.names("fecha_hora", "estado"),
+                ExpressionAttributeValues=values(reservado=RESERVADO),
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ConditionFailed as failed:
+            if failed.item is None:
+                raise NotFoundError("slot not found") from failed
+            raise ConflictError("the slot is booked and cannot be deleted") from failed
+
+    def book(self, key: SlotKey, user_id: str, motivo: str | None, now: str) -> BookingResult:
+        """Book a free slot for ``user_id`` with one conditional UpdateItem."""
+        booking = {"estado": RESERVADO, "user_id": user_id, "reservado_en": now}
+        if motivo is not None:
+            booking["motivo"] = motivo
+        expression = "SET " + ", ".join(f"#{n} = :{n}" for n in booking)
+        if motivo is None:
+            expression += " REMOVE #motivo"
+        try:
+            response = call(
+                self._client,
+                "update_item",
+                self._table,
+                TableName=self._table.name,
+                Key=self._key(key),
+                UpdateExpression=expression,
+                # The slot must exist (an UpdateItem would otherwise create it) and be free;
+                # anything else is explained by the old item returned on failure.
+                ConditionExpression="attribute_exists(#fecha_hora) AND #estado = :disponible",
+                ExpressionAttributeNames=self._table.names("fecha_hora", *booking, "motivo"),
+                ExpressionAttributeValues=values(**booking, disponible=DISPONIBLE),
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ConditionFailed as failed:
+            old = failed.item
+            if old is None:
+                raise NotFoundError("slot not found") from failed
+            if old.get("estado") == BLOQUEADO:
+                raise SlotBlockedError("the slot is blocked") from failed
+            if old.get("user_id") == user_id and old.get("estado") == RESERVADO:
+                # A retried booking: the user already holds it; nothing is rewritten.
+                return BookingResult(slot_queries.plain_to_slot(old), created=False)
+            raise SlotTakenError("the slot is booked by another user") from failed
+        slot = slot_queries.plain_to_slot(self._table.from_item(response["Attributes"]))
+        return BookingResult(slot, created=True)
+
+    def cancel(self, key: SlotKey, user_id: str) -> Slot:
+        """Free a slot held by ``user_id`` (one conditional UpdateItem) and return it."""
+        try:
+            response = call(
+                self._client,
+                "update_item",
+                self._table,
+                TableName=self._table.name,
+                Key=self._key(key),
+                # REMOVE user_id keeps the user_id-index sparse: free slots leave it.
+                UpdateExpression=(
+                    "SET #estado = :disponible REMOVE #user_id, #motivo, #reservado_en"
+                ),
+                # Only the holder may cancel; a missing item fails this too (no estado).
+                ConditionExpression="#estado = :reservado AND #user_id = :user_id",
+                ExpressionAttributeNames=self._table.names("estado", *BOOKING_FIELDS),
+                ExpressionAttributeValues=values(
+                    disponible=DISPONIBLE, reservado=RESERVADO, user_id=user_id
+                ),
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ConditionFailed as failed:
+            old = failed.item
+            if old is None:
+                raise NotFoundError("slot not found") from failed
+            if old.get("estado") != RESERVADO:
+                # Already free (a retried cancel) or blocked: nobody holds it, nothing to do.
+                return slot_queries.plain_to_slot(old)
+            raise SlotTakenError("the slot is booked by another user") from failed
+        return slot_queries.plain_to_slot(self._table.from_item(response["Attributes"]))
+
+    def reschedule(self, user_id: str, source: SlotKey, target: SlotKey, now: str) -> Slot:
+        """Move the user's booking from ``source`` to ``target`` in one transaction."""
+        return moves.reschedule(self._client, self._table, user_id, source, target, now)
+
+    def list_range(
+        self,
+        doctor_id: str,
+        desde: str,
+        hasta: str,
+        *,
+        estado: str | None = None,
+        limit: int = 20,
+        cursor: str | None = None,
+    ) -> Page[Slot]:
+        """Slots in ``[desde, hasta]`` in time order (see :func:`slot_queries.list_range`)."""
+        return slot_queries.list_range(
+            self._client, self._table, doctor_id, desde, hasta, estado, limit, cursor
+        )
+
+    def list_for_user(
+        self, user_id: str, desde: str | None = None, limit: int = 20, cursor: str | None = None
+    ) -> Page[Slot]:
+        """The user's booked slots from ``desde`` (see :func:`slot_queries.list_for_user`)."""
+        return slot_queries.list_for_user(self._client, self._table, user_id, desde, limit, cursor)
+
+    def has_bookings_from(self, doctor_id: str, desde: str) -> bool:
+        """True when the doctor has a booked slot at or after ``desde``."""
+        return slot_queries.has_bookings_from(self._client, self._table, doctor_id, desde)

@@ -1,0 +1,135 @@
+"""The DynamoDB backend: one client, three repositories, and a start-up check of the tables.
+
+:meth:`DynamoStorage.open` describes every table before serving: a missing table, a key of the
+wrong type or shape, or a missing GSI the repositories query would fail on every request, so
+the backend refuses to open and says how to fix it. Softer differences (TTL, tags, billing)
+are left to ``/readyz`` and ``/admin/tables``. Key attribute *names* are taken from the live
+table, so a table whose keys are called differently from the spec still works.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from health_api.domain.errors import StorageUnavailableError
+from health_api.storage.dynamodb import admin
+from health_api.storage.dynamodb.client import build_client
+from health_api.storage.dynamodb.doctors import DynamoDoctorRepository
+from health_api.storage.dynamodb.items import TableRef
+from health_api.storage.dynamodb.sessions import DynamoSessionRepository
+from health_api.storage.dynamodb.slots import DynamoSlotRepository
+from health_api.storage.table_check import TableReport
+from health_api.storage.tables import (
+    DOCTORES,
+    HORARIOS_DOCTORES,
+    USER_SESSIONS,
+    TableSpec,
+    table_specs,
+)
+
+# Differences that make the repositories' requests fail: refuse to start on these.
+_FATAL_PREFIXES = ("key schema:", "GSI ")
+_SOFT_GSI_SUFFIX = "not ACTIVE"  # an index still building: /readyz reports it
+
+
+def fatal_differences(report: TableReport) -> list[str]:
+    """The differences of ``report`` that the repositories cannot work around."""
+    if not report.exists:
+        return list(report.differences)
+    return [
+        difference
+        for difference in report.differences
+        if (difference.startswith(_FATAL_PREFIXES) and not difference.endswith(_SOFT_GSI_SUFFIX))
+        # A table still being created cannot be read or written yet.
+        or difference.startswith("status is CREATING")
+    ]
+
+
+def _index_name_clashes(client: Any, spec: TableSpec, report: TableReport) -> list[str]:
+    """GSI keys that a renamed table maps to two different attributes.
+
+    One attribute has one stored name: when the table's range key is ``starts_at`` but the
+    GSI's is ``fecha``, no item would carry ``fecha`` and the index would stay empty.
+    """
+    table = admin.describe(client, spec) or {}
+    clashes = []
+    for live in table.get("GlobalSecondaryIndexes", []) or []:
+        try:
+            index = spec.index(live["IndexName"])
+        except KeyError:
+            continue  # an index the service does not use
+        wanted = {"HASH": index.hash_key, "RANGE": index.range_key}
+        for key in live.get("KeySchema", []):
+            expected = wanted.get(key["KeyType"])
+            mapped = report.key_names.get(expected.name) if expected else None
+            if mapped and mapped != key["AttributeName"]:
+                clashes.append(
+                    f"GSI {index.name}: {key['KeyType']} key {key['AttributeName']} must be "
+                    f"the table's {mapped} attribute"
+                )
+    return clashes
+
+
+def _refusal(spec: TableSpec, report: TableReport, fatal: list[str]) -> StorageUnavailableError:
+    if not report.exists:
+        return StorageUnavailableError(
+            f"table {spec.name} does not exist: run python setup_tables.py to create it"
+        )
+    return StorageUnavailableError(
+        f"table {spec.name} does not match what the service needs ({'; '.join(fatal)}): "
+        "fix the table or point the service at another one "
+        "(python setup_tables.py --validate lists every difference)"
+    )
+
+
+class DynamoStorage:
+    """``Storage`` on DynamoDB."""
+
+    def __init__(self, client: Any, specs: dict[str, TableSpec], reports: dict[str, TableReport]):
+        self._client = client
+        self._specs = specs
+
+        def ref(logical: str) -> TableRef:
+            return TableRef(specs[logical].name, dict(reports[logical].key_names))
+
+        self.doctors = DynamoDoctorRepository(client, ref(DOCTORES))
+        self.slots = DynamoSlotRepository(client, ref(HORARIOS_DOCTORES))
+        self.sessions = DynamoSessionRepository(client, ref(USER_SESSIONS))
+
+    @classmethod
+    def open(cls, settings: Any) -> DynamoStorage:
+        """Build the process's one client and check the tables; ``StorageUnavailableError``
+        (with the fix in its message) when a table is missing or unusable."""
+        client = build_client(settings.aws_region, settings.dynamodb_endpoint_url)
+        try:
+            return cls.on_client(client, settings)
+        except BaseException:
+            client.close()
+            raise
+
+    @classmethod
+    def on_client(cls, client: Any, settings: Any) -> DynamoStorage:
+        """The backend on an existing client (tests wrap it in a Stubber or event hooks),
+        after the same table checks as :meth:`open`."""
+        specs = table_specs(settings)
+        reports = {}
+        for logical, spec in specs.items():
+            report = admin.inspect_table(client, spec)
+            fatal = fatal_differences(report)
+            if report.exists and not fatal:
+                fatal = _index_name_clashes(client, spec, report)
+            if fatal:
+                raise _refusal(spec, report, fatal)
+            reports[logical] = report
+        return cls(client, specs, reports)
+
+    def check_tables(self) -> list[TableReport]:
+        """One report per table against its spec (``/readyz``, ``/admin/tables``)."""
+        return admin.validate_tables(self._client, self._specs.values())
+
+    def release(self) -> None:
+        """Nothing per request: the client and its connection pool are shared."""
+
+    def close(self) -> None:
+        """Close the client's connection pool; the object is unusable afterwards."""
+        self._client.close()

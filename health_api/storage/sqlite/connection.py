@@ -1,0 +1,203 @@
+"""Per-thread SQLite connections, write transactions, and the mapping of sqlite3 errors.
+
+Each thread (a request under gunicorn's sync or threaded workers) lazily opens its own
+connection and gives it back with ``release()`` on request teardown. Every connection runs in
+WAL mode (readers never block the one writer) with ``synchronous=FULL`` (a committed write is on
+disk before the commit returns, so an acknowledged write survives kill -9 and power loss), and a
+busy timeout so that writers in other processes wait their turn instead of failing at once.
+
+Writes run in ``BEGIN IMMEDIATE`` transactions: the write lock is taken up front, so a
+transaction never has to upgrade a read lock half-way (which SQLite answers with an immediate
+SQLITE_BUSY, busy timeout or not), and the conditions it reads cannot change before it writes.
+That is what makes ``UPDATE ... WHERE estado = 'disponible'`` a faithful conditional write across
+threads and processes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from health_api.domain.errors import InvalidRequestError, StorageUnavailableError
+
+DEFAULT_BUSY_TIMEOUT_MS = 5000
+
+
+def unavailable(exc: sqlite3.Error, where: str = "the database") -> StorageUnavailableError:
+    """The domain error for a sqlite3 failure; ``where`` names the file at start-up only
+    (runtime messages may reach clients, so they carry no path and no SQLite text)."""
+    code = getattr(exc, "sqlite_errorname", "") or ""
+    text = str(exc).lower()
+    if code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in text or "busy" in text:
+        return StorageUnavailableError(
+            f"{where} is busy: another writer held it past the busy timeout; try again",
+            retry_after=1,
+        )
+    if code.startswith("SQLITE_READONLY") or "readonly" in text:
+        return StorageUnavailableError(f"{where} is read-only: writes are impossible")
+    if code.startswith("SQLITE_FULL") or "full" in text:
+        return StorageUnavailableError(f"{where}: the disk is full", retry_after=30)
+    if code.startswith("SQLITE_IOERR") or "i/o" in text:
+        return StorageUnavailableError(f"{where}: disk I/O error", retry_after=5)
+    if code.startswith("SQLITE_CANTOPEN") or "unable to open" in text:
+        return StorageUnavailableError(f"{where} cannot be opened or created")
+    if code.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or "not a database" in text:
+        return StorageUnavailableError(f"{where} is damaged or is not a SQLite database")
+    return StorageUnavailableError(f"{where} failed ({code or type(exc).__name__})")
+
+
+@contextlib.contextmanager
+def mapped_errors(where: str = "the database") -> Iterator[None]:
+    """Turn sqlite3 exceptions into domain errors; programming errors stay as they are."""
+    try:
+        yield
+    except (sqlite3.ProgrammingError, sqlite3.InterfaceError):
+        raise  # a bug in this package, not a storage condition: let it show as one
+    except sqlite3.IntegrityError as exc:
+        # Only CHECK/NOT NULL constraints can fire (key conflicts use ON CONFLICT DO NOTHING).
+        raise InvalidRequestError("the data breaks a storage constraint") from exc
+    except sqlite3.Error as exc:
+        raise unavailable(exc, where) from exc
+
+
+def connect(path: Path, busy_timeout_ms: int) -> sqlite3.Connection:
+    """Open one configured connection (raises sqlite3 errors; callers map them)."""
+    conn = sqlite3.connect(
+        str(path),
+        timeout=busy_timeout_ms / 1000,
+        # Autocommit mode: this module issues BEGIN IMMEDIATE/COMMIT itself, never the driver.
+        isolation_level=None,
+        # close() may run on another thread than the one that opened the connection; each
+        # connection is still used by one thread at a time.
+        check_same_thread=False,
+    )
+    try:
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        mode = _enable_wal(conn, busy_timeout_ms)
+        if mode != "wal":
+            # WAL needs shared memory; without it durability and concurrency claims do not hold.
+            raise sqlite3.OperationalError(f"cannot enable WAL mode (journal_mode={mode})")
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA foreign_keys = ON")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _enable_wal(conn: sqlite3.Connection, busy_timeout_ms: int) -> str:
+    """Switch the file to WAL (a no-op once it is) and return the journal mode in force."""
+    deadline = time.monotonic() + busy_timeout_ms / 1000
+    while True:
+        try:
+            return str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]).lower()
+        except sqlite3.OperationalError as exc:
+            # The switch takes an exclusive lock without calling the busy handler, so workers
+            # opening a new file together collide here: wait for the winner like any writer.
+            busy = getattr(exc, "sqlite_errorname", "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
+            if not busy or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
+
+
+class SqliteDatabase:
+    """The file, its per-thread connections, and the transaction helpers repositories use."""
+
+    def __init__(self, path: Path, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> None:
+        self.path = path
+        self.busy_timeout_ms = busy_timeout_ms
+        self._closed = False
+        self._reset_after_fork()
+
+    def _reset_after_fork(self) -> None:
+        # A connection must never cross a fork (gunicorn --preload): a child forgets the
+        # parent's connections without closing them, which would disturb the parent's locks.
+        self._pid = os.getpid()
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._open: dict[threading.Thread, sqlite3.Connection] = {}
+
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection, opened on first use."""
+        if self._closed:
+            raise StorageUnavailableError("the SQLite storage has been closed")
+        if self._pid != os.getpid():
+            self._reset_after_fork()
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            with mapped_errors():
+                conn = connect(self.path, self.busy_timeout_ms)
+            self._local.conn = conn
+            with self._lock:
+                self._forget_dead_threads()
+                self._open[threading.current_thread()] = conn
+        return conn
+
+    def _forget_dead_threads(self) -> None:
+        # Threads that ended without release() would otherwise keep their connection forever.
+        for thread in [t for t in self._open if not t.is_alive()]:
+            self._open.pop(thread).close()
+
+    def release(self) -> None:
+        """Close this thread's connection; the next call opens a fresh one."""
+        if self._pid != os.getpid():
+            self._reset_after_fork()
+            return
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            return
+        self._local.conn = None
+        with self._lock:
+            self._open.pop(threading.current_thread(), None)
+        conn.close()
+
+    def close(self) -> None:
+        """Close every connection this process opened; the object is unusable afterwards."""
+        self._closed = True
+        if self._pid != os.getpid():
+            self._reset_after_fork()
+            return
+        with self._lock:
+            connections, self._open = list(self._open.values()), {}
+        self._local = threading.local()
+        for conn in connections:
+            conn.close()
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A connection for reads; each statement sees one consistent snapshot (WAL)."""
+        with mapped_errors():
+            yield self.connection()
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A ``BEGIN IMMEDIATE`` transaction: committed when the block ends, rolled back when
+        it raises (a domain error from a failed condition, or a storage error)."""
+        conn = self.connection()
+        with mapped_errors():
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                self._rollback(conn)
+                raise
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.Error:
+                self._rollback(conn)
+                raise
+
+    def _rollback(self, conn: sqlite3.Connection) -> None:
+        if not conn.in_transaction:
+            return  # SQLite already rolled back (it does so itself on some I/O errors)
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            # A connection that cannot roll back is in an unknown state: never reuse it.
+            self.release()

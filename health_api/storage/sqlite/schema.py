@@ -1,0 +1,158 @@
+"""The SQLite schema: the DynamoDB table specs as tables and indexes, its version, and its check.
+
+Table names come from ``table_specs(settings)`` (prefix and overrides honoured) and are always
+quoted, since they may hold ``-`` and ``.``. Each GSI becomes an index whose name carries the table
+name, because SQLite index names share one namespace per file (two prefixes may share a file).
+
+The schema version lives in ``PRAGMA user_version``. A file written by a newer release is refused
+rather than guessed at; an older one is migrated by the steps in ``MIGRATIONS``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Mapping
+
+from health_api.domain.errors import StorageUnavailableError
+from health_api.storage.table_check import TableReport, missing_report
+from health_api.storage.tables import (
+    DOCTORES,
+    ESPECIALIDAD_INDEX,
+    HORARIOS_DOCTORES,
+    USER_ID_INDEX,
+    USER_SESSIONS,
+    TableSpec,
+)
+
+SCHEMA_VERSION = 1
+
+# version -> step that upgrades existing tables from version - 1 (none yet: version 1 is the first).
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection, Mapping[str, str]], None]] = {}
+
+
+class SchemaTooNewError(StorageUnavailableError):
+    """The file was written by a newer schema than this code knows; it is left untouched."""
+
+
+def quote(identifier: str) -> str:
+    """``identifier`` as a quoted SQL identifier."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def index_name(table: str, index: str) -> str:
+    """The SQLite name of the index that stands for GSI ``index`` of ``table``."""
+    return f"{table}:{index}"
+
+
+def create_statements(names: Mapping[str, str]) -> list[str]:
+    """The DDL of the current version, idempotent (``IF NOT EXISTS``) so that a file shared by
+    several table-name sets gains the missing tables of each."""
+    doctores, horarios, sessions = (names[n] for n in (DOCTORES, HORARIOS_DOCTORES, USER_SESSIONS))
+    d, h, s = quote(doctores), quote(horarios), quote(sessions)
+    return [
+        # especialidad holds the normalised form (the GSI key); especialidad_nombre the display.
+        f"""CREATE TABLE IF NOT EXISTS {d} (
+            doctor_id TEXT NOT NULL PRIMARY KEY,
+            nombre TEXT NOT NULL,
+            especialidad TEXT NOT NULL,
+            especialidad_nombre TEXT NOT NULL,
+            centro TEXT,
+            telefono TEXT,
+            email TEXT,
+            idiomas TEXT NOT NULL DEFAULT '[]'
+        ) WITHOUT ROWID""",
+        f"CREATE INDEX IF NOT EXISTS {quote(index_name(doctores, ESPECIALIDAD_INDEX))}"
+        f" ON {d} (especialidad, doctor_id)",
+        # WITHOUT ROWID: rows are stored in key order, so a doctor's range is one B-tree scan,
+        # like a DynamoDB partition sorted by its range key. No foreign key to doctores: DynamoDB
+        # has none, and the two backends must accept and refuse the same writes.
+        f"""CREATE TABLE IF NOT EXISTS {h} (
+            doctor_id TEXT NOT NULL,
+            fecha_hora TEXT NOT NULL,
+            duracion_min INTEGER NOT NULL,
+            estado TEXT NOT NULL CHECK (estado IN ('disponible', 'reservado', 'bloqueado')),
+            user_id TEXT,
+            motivo TEXT,
+            reservado_en TEXT,
+            PRIMARY KEY (doctor_id, fecha_hora)
+        ) WITHOUT ROWID""",
+        # Partial index = the sparse GSI: only booked slots carry a user_id. Its entries also
+        # carry the primary key, so ties on fecha_hora come out ordered by doctor_id.
+        f"CREATE INDEX IF NOT EXISTS {quote(index_name(horarios, USER_ID_INDEX))}"
+        f" ON {h} (user_id, fecha_hora) WHERE user_id IS NOT NULL",
+        f"""CREATE TABLE IF NOT EXISTS {s} (
+            user_id TEXT NOT NULL PRIMARY KEY,
+            data TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            ttl INTEGER NOT NULL,
+            version INTEGER NOT NULL DEFAULT 1
+        )""",
+        # Lets expired sessions be purged cheaply, as DynamoDB's TTL eventually does.
+        f"CREATE INDEX IF NOT EXISTS {quote(index_name(sessions, 'ttl'))} ON {s} (ttl)",
+    ]
+
+
+def ensure_schema(conn: sqlite3.Connection, names: Mapping[str, str], where: str) -> None:
+    """Create or upgrade the schema in one write transaction, and record its version.
+
+    ``SchemaTooNewError`` when the file says a newer version: nothing is changed.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise SchemaTooNewError(
+                f"{where} has schema version {version}, newer than this release understands "
+                f"({SCHEMA_VERSION}); upgrade the service or use another file"
+            )
+        if version > 0:
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                MIGRATIONS[step](conn, names)
+        for statement in create_statements(names):
+            conn.execute(statement)
+        if version != SCHEMA_VERSION:
+            # PRAGMA user_version is part of the transaction: the tables and their version
+            # become visible together or not at all.
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def check_tables(conn: sqlite3.Connection, specs: Mapping[str, TableSpec]) -> list[TableReport]:
+    """One report per spec: the table exists, its primary key and indexes match the spec."""
+    return [_check_table(conn, spec) for spec in specs.values()]
+
+
+def _check_table(conn: sqlite3.Connection, spec: TableSpec) -> TableReport:
+    found = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (spec.name,)
+    ).fetchone()
+    if found is None:
+        return missing_report(spec)
+    report = TableReport(spec.logical, spec.name, exists=True, status="ACTIVE")
+    columns = {row["name"]: row for row in conn.execute(f"PRAGMA table_info({quote(spec.name)})")}
+    primary = [r["name"] for r in sorted(columns.values(), key=lambda r: r["pk"]) if r["pk"]]
+    expected = [k.name for k in (spec.hash_key, spec.range_key) if k is not None]
+    if primary != expected:
+        report.differences.append(
+            f"key schema: primary key is ({', '.join(primary)}), expected ({', '.join(expected)})"
+        )
+    report.key_names = {name: name for name in expected}
+    for index in spec.indexes:
+        wanted = [k.name for k in (index.hash_key, index.range_key) if k is not None]
+        sqlite_name = index_name(spec.name, index.name)
+        indexed = [r["name"] for r in conn.execute(f"PRAGMA index_info({quote(sqlite_name)})")]
+        if not indexed:
+            report.differences.append(f"GSI {index.name} is missing")
+        elif indexed[: len(wanted)] != wanted:
+            report.differences.append(
+                f"GSI {index.name}: indexes ({', '.join(indexed)}), expected ({', '.join(wanted)})"
+            )
+    if spec.ttl_attribute and spec.ttl_attribute not in columns:
+        report.differences.append(f"TTL attribute {spec.ttl_attribute} is missing")
+    return report

@@ -1,0 +1,120 @@
+"""``SqliteSessionRepository``: table ``user_sessions`` with DynamoDB's TTL semantics.
+
+A row whose ``ttl <= now`` is absent on every read, whatever the table still holds. Expired rows
+are purged when a session is written (cheap, through the ``ttl`` index), standing in for the
+eventual deletion DynamoDB's TTL performs, so expired patient data does not pile up on disk.
+"""
+
+# Table names are identifiers, which SQL cannot bind as parameters: they come from the validated
+# settings and are always passed through schema.quote(); every value is a bound parameter.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from health_api.domain.errors import InvalidRequestError, NotFoundError
+from health_api.domain.models import MAX_SESSION_DATA_BYTES, UTC_FORMAT, Session
+from health_api.storage.sqlite.connection import SqliteDatabase
+from health_api.storage.sqlite.schema import quote
+
+COLUMNS = "user_id, data, created_at, updated_at, expires_at, ttl"
+
+
+def _iso(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime(UTC_FORMAT)
+
+
+def _encode(data: Mapping[str, Any]) -> str:
+    # The compact UTF-8 JSON is both what is stored and what MAX_SESSION_DATA_BYTES measures.
+    try:
+        return json.dumps(dict(data), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidRequestError("session data must be a JSON object") from exc
+
+
+def _session(row: sqlite3.Row) -> Session:
+    return Session(
+        user_id=row["user_id"],
+        data=json.loads(row["data"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        expires_at=row["expires_at"],
+        ttl=row["ttl"],
+    )
+
+
+class SqliteSessionRepository:
+    """Sessions keyed by ``user_id``; every write runs in a ``BEGIN IMMEDIATE`` transaction."""
+
+    def __init__(self, db: SqliteDatabase, table: str) -> None:
+        self._db = db
+        self._table = quote(table)
+
+    def put(self, user_id: str, data: Mapping[str, Any], ttl_seconds: int, now: int) -> Session:
+        """Create or replace the session (a new ``created_at``, like a PutItem), expiring
+        ``ttl_seconds`` after ``now``."""
+        text = _encode(data)
+        expires = now + ttl_seconds
+        stamp = _iso(now)
+        with self._db.write() as conn:
+            conn.execute(f"DELETE FROM {self._table} WHERE ttl <= ?", (now,))
+            row = conn.execute(
+                f"INSERT INTO {self._table} ({COLUMNS}, version) VALUES (?, ?, ?, ?, ?, ?, 1)"
+                " ON CONFLICT (user_id) DO UPDATE SET data = excluded.data,"
+                " created_at = excluded.created_at, updated_at = excluded.updated_at,"
+                " expires_at = excluded.expires_at, ttl = excluded.ttl, version = version + 1"
+                f" RETURNING {COLUMNS}",
+                (user_id, text, stamp, stamp, _iso(expires), expires),
+            ).fetchall()[0]
+        return _session(row)
+
+    def get(self, user_id: str, now: int) -> Session:
+        """The live session; ``NotFoundError`` when absent or ``ttl <= now``."""
+        with self._db.read() as conn:
+            row = conn.execute(
+                f"SELECT {COLUMNS} FROM {self._table} WHERE user_id = ? AND ttl > ?",
+                (user_id, now),
+            ).fetchone()
+        if row is None:
+            raise NotFoundError("session not found")
+        return _session(row)
+
+    def merge(
+        self, user_id: str, changes: Mapping[str, Any], ttl_seconds: int, now: int
+    ) -> Session:
+        """Shallow-merge ``changes`` into ``data`` and slide the expiry to ``now + ttl_seconds``.
+
+        Read, merge and write happen under one write lock, so concurrent merges serialise and
+        none loses another's keys. ``NotFoundError`` when absent or expired,
+        ``InvalidRequestError`` when the merged data would exceed ``MAX_SESSION_DATA_BYTES``.
+        """
+        expires = now + ttl_seconds
+        with self._db.write() as conn:
+            row = conn.execute(
+                f"SELECT data FROM {self._table} WHERE user_id = ? AND ttl > ?", (user_id, now)
+            ).fetchone()
+            if row is None:
+                raise NotFoundError("session not found")
+            data = json.loads(row["data"])
+            data.update(changes)
+            text = _encode(data)
+            if len(text.encode()) > MAX_SESSION_DATA_BYTES:
+                raise InvalidRequestError(
+                    f"session data would exceed {MAX_SESSION_DATA_BYTES} bytes"
+                )
+            updated = conn.execute(
+                f"UPDATE {self._table} SET data = ?, updated_at = ?, expires_at = ?, ttl = ?,"
+                f" version = version + 1 WHERE user_id = ? RETURNING {COLUMNS}",
+                (text, _iso(now), _iso(expires), expires, user_id),
+            ).fetchall()[0]
+        return _session(updated)
+
+    def delete(self, user_id: str) -> None:
+        """Remove the session; absent is fine (idempotent)."""
+        with self._db.write() as conn:
+            conn.execute(f"DELETE FROM {self._table} WHERE user_id = ?", (user_id,))

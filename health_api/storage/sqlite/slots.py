@@ -1,0 +1,155 @@
+"""``SqliteSlotRepository``: table ``horarios_doctores`` and its sparse ``user_id-index``.
+
+The conditional writes (book, cancel, reschedule) live in ``booking.py``; this module holds the
+creation, deletion and queries, and delegates those three.
+"""
+
+# Table names are identifiers, which SQL cannot bind as parameters: they come from the validated
+# settings and are always passed through schema.quote(); every value is a bound parameter.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from health_api.domain.errors import ConflictError, InvalidRequestError, NotFoundError
+from health_api.domain.models import RESERVADO, AddSlotsResult, BookingResult, Page, Slot, SlotKey
+from health_api.storage import cursor as cursors
+from health_api.storage.sqlite import booking
+from health_api.storage.sqlite.connection import SqliteDatabase
+from health_api.storage.sqlite.paging import check_limit, make_page, position
+from health_api.storage.sqlite.schema import quote
+from health_api.storage.tables import USER_ID_INDEX
+
+COLUMNS = booking.COLUMNS
+
+
+class SqliteSlotRepository:
+    """Slots keyed by ``(doctor_id, fecha_hora)``; booking is a conditional ``UPDATE``."""
+
+    def __init__(self, db: SqliteDatabase, table: str) -> None:
+        self._db = db
+        self._name = table
+        self._table = quote(table)
+
+    def add_many(self, slots: Sequence[Slot]) -> AddSlotsResult:
+        """Create the slots that do not exist; existing ones are skipped, never overwritten."""
+        rows = [
+            (s.doctor_id, s.fecha_hora, s.duracion_min, s.estado, s.user_id, s.motivo,
+             s.reservado_en)
+            for s in slots
+        ]  # fmt: skip
+        with self._db.write() as conn:
+            # The key conflict alone is ignored (not CHECK failures, as OR IGNORE would), and
+            # inside BEGIN IMMEDIATE no other writer can slip the same key in between.
+            cur = conn.executemany(
+                f"INSERT INTO {self._table} ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (doctor_id, fecha_hora) DO NOTHING",
+                rows,
+            )
+            created = max(cur.rowcount, 0)
+        return AddSlotsResult(created=created, skipped=len(rows) - created)
+
+    def get(self, key: SlotKey) -> Slot:
+        """The slot, or ``NotFoundError``."""
+        with self._db.read() as conn:
+            slot = booking.read_slot(conn, self._table, key)
+        if slot is None:
+            raise NotFoundError("slot not found")
+        return slot
+
+    def delete(self, key: SlotKey) -> None:
+        """Remove a slot that is not booked (``NotFoundError``/``ConflictError`` otherwise)."""
+        with self._db.write() as conn:
+            deleted = conn.execute(
+                f"DELETE FROM {self._table} WHERE doctor_id = ? AND fecha_hora = ?"
+                " AND estado <> 'reservado'",
+                (key.doctor_id, key.fecha_hora),
+            ).rowcount
+            if deleted == 0:
+                # Same transaction: the reason read is the state the DELETE saw.
+                if booking.read_slot(conn, self._table, key) is None:
+                    raise NotFoundError("slot not found")
+                raise ConflictError("the slot is booked and cannot be deleted")
+
+    def list_range(
+        self,
+        doctor_id: str,
+        desde: str,
+        hasta: str,
+        *,
+        estado: str | None = None,
+        limit: int = 20,
+        cursor: str | None = None,
+    ) -> Page[Slot]:
+        """Slots with ``desde <= fecha_hora <= hasta`` in time order, optionally of one
+        ``estado``: one primary-key range scan per page, filled up to ``limit``."""
+        check_limit(limit)
+        if desde > hasta:
+            raise InvalidRequestError("desde must not be after hasta")
+        query = cursors.fingerprint(self._name, doctor_id, desde, hasta, estado)
+        after = position(cursor, query, ("fecha_hora",))
+        sql = (
+            f"SELECT {COLUMNS} FROM {self._table}"
+            " WHERE doctor_id = ? AND fecha_hora >= ? AND fecha_hora <= ?"
+        )
+        params: list[Any] = [doctor_id, desde, hasta]
+        if estado is not None:
+            sql += " AND estado = ?"
+            params.append(estado)
+        if after is not None:
+            sql += " AND fecha_hora > ?"
+            params.append(after["fecha_hora"])
+        sql += " ORDER BY fecha_hora LIMIT ?"
+        with self._db.read() as conn:
+            rows = conn.execute(sql, (*params, limit + 1)).fetchall()
+        return make_page(rows, limit, booking.to_slot, query, ("fecha_hora",))
+
+    def book(self, key: SlotKey, user_id: str, motivo: str | None, now: str) -> BookingResult:
+        """Book a free slot with one conditional write (see ``booking.book``)."""
+        with self._db.write() as conn:
+            return booking.book(conn, self._table, key, user_id, motivo, now)
+
+    def cancel(self, key: SlotKey, user_id: str) -> Slot:
+        """Free a slot held by ``user_id`` (see ``booking.cancel``)."""
+        with self._db.write() as conn:
+            return booking.cancel(conn, self._table, key, user_id)
+
+    def reschedule(self, user_id: str, source: SlotKey, target: SlotKey, now: str) -> Slot:
+        """Move a booking all or nothing in one transaction (see ``booking.reschedule``)."""
+        with self._db.write() as conn:
+            return booking.reschedule(conn, self._table, user_id, source, target, now)
+
+    def list_for_user(
+        self, user_id: str, desde: str | None = None, limit: int = 20, cursor: str | None = None
+    ) -> Page[Slot]:
+        """The user's booked slots from ``desde`` in time order, from the partial index on
+        ``(user_id, fecha_hora)`` (ties ordered by ``doctor_id``, which the index carries)."""
+        check_limit(limit)
+        query = cursors.fingerprint(self._name, USER_ID_INDEX, user_id, desde)
+        fields = ("fecha_hora", "doctor_id")
+        after = position(cursor, query, fields)
+        # "user_id = ?" implies NOT NULL, which lets SQLite use the partial index.
+        sql = f"SELECT {COLUMNS} FROM {self._table} WHERE user_id = ? AND estado = ?"
+        params: list[Any] = [user_id, RESERVADO]
+        if desde is not None:
+            sql += " AND fecha_hora >= ?"
+            params.append(desde)
+        if after is not None:
+            sql += " AND (fecha_hora, doctor_id) > (?, ?)"
+            params += [after["fecha_hora"], after["doctor_id"]]
+        sql += " ORDER BY fecha_hora, doctor_id LIMIT ?"
+        with self._db.read() as conn:
+            rows = conn.execute(sql, (*params, limit + 1)).fetchall()
+        return make_page(rows, limit, booking.to_slot, query, fields)
+
+    def has_bookings_from(self, doctor_id: str, desde: str) -> bool:
+        """True when the doctor has a ``reservado`` slot at or after ``desde``."""
+        with self._db.read() as conn:
+            row = conn.execute(
+                f"SELECT 1 FROM {self._table} WHERE doctor_id = ? AND fecha_hora >= ?"
+                " AND estado = 'reservado' LIMIT 1",
+                (doctor_id, desde),
+            ).fetchone()
+        return row is not None

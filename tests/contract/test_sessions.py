@@ -1,0 +1,158 @@
+"""SessionRepository contract: expiry to the second, sliding merge, both backends."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from freezegun import freeze_time
+
+from health_api import clock
+from health_api.domain.errors import InvalidRequestError, NotFoundError
+from health_api.domain.models import MAX_SESSION_DATA_BYTES
+
+START = "2026-12-01T10:00:00Z"
+
+
+@pytest.fixture
+def frozen():
+    with freeze_time(START) as frozen_time:
+        yield frozen_time
+
+
+def test_put_then_get_returns_the_data_and_times(storage, frozen) -> None:
+    data = {"paso": "elegir_medico", "intentos": 2, "peso": 71.5, "vacio": "", "lista": [1, "a"]}
+
+    stored = storage.sessions.put("user-a", data, 1800, clock.epoch_seconds())
+
+    fetched = storage.sessions.get("user-a", clock.epoch_seconds())
+    assert fetched == stored
+    assert fetched.data == data
+    assert fetched.created_at == fetched.updated_at == START
+    assert fetched.expires_at == "2026-12-01T10:30:00Z"
+    assert fetched.ttl == clock.epoch_seconds() + 1800
+
+
+def test_a_session_expires_at_the_exact_second(storage, frozen) -> None:
+    storage.sessions.put("user-a", {"x": 1}, 60, clock.epoch_seconds())
+
+    frozen.tick(timedelta(seconds=59))
+    assert storage.sessions.get("user-a", clock.epoch_seconds()).data == {"x": 1}
+
+    frozen.tick(timedelta(seconds=1))
+    with pytest.raises(NotFoundError):
+        storage.sessions.get("user-a", clock.epoch_seconds())
+
+
+def test_put_replaces_the_whole_session(storage, frozen) -> None:
+    storage.sessions.put("user-a", {"a": 1, "b": 2}, 60, clock.epoch_seconds())
+    frozen.tick(timedelta(seconds=10))
+
+    replaced = storage.sessions.put("user-a", {"c": 3}, 600, clock.epoch_seconds())
+
+    assert storage.sessions.get("user-a", clock.epoch_seconds()) == replaced
+    assert replaced.data == {"c": 3}
+    assert replaced.expires_at == "2026-12-01T10:10:10Z"
+
+
+def test_put_revives_an_expired_session(storage, frozen) -> None:
+    storage.sessions.put("user-a", {"old": True}, 5, clock.epoch_seconds())
+    frozen.tick(timedelta(seconds=30))
+
+    storage.sessions.put("user-a", {"new": True}, 5, clock.epoch_seconds())
+
+    assert storage.sessions.get("user-a", clock.epoch_seconds()).data == {"new": True}
+
+
+def test_merge_is_shallow_and_slides_the_expiry(storage, frozen) -> None:
+    storage.sessions.put("user-a", {"a": 1, "nested": {"x": 1, "y": 2}}, 60, clock.epoch_seconds())
+    frozen.tick(timedelta(seconds=50))
+
+    merged = storage.sessions.merge(
+        "user-a", {"b": 2, "nested": {"z": 3}}, 60, clock.epoch_seconds()
+    )
+
+    assert merged.data == {"a": 1, "b": 2, "nested": {"z": 3}}
+    assert merged.created_at == START
+    assert merged.updated_at == "2026-12-01T10:00:50Z"
+    assert merged.expires_at == "2026-12-01T10:01:50Z"
+    frozen.tick(timedelta(seconds=59))
+    assert storage.sessions.get("user-a", clock.epoch_seconds()).data == merged.data
+
+
+def test_merge_of_an_expired_session_is_not_found(storage, frozen) -> None:
+    storage.sessions.put("user-a", {"a": 1}, 10, clock.epoch_seconds())
+    frozen.tick(timedelta(seconds=10))
+
+    with pytest.raises(NotFoundError):
+        storage.sessions.merge("user-a", {"b": 2}, 60, clock.epoch_seconds())
+
+    with pytest.raises(NotFoundError):
+        storage.sessions.get("user-a", clock.epoch_seconds())
+
+
+def test_merge_of_an_absent_session_is_not_found_and_creates_nothing(storage, frozen) -> None:
+    with pytest.raises(NotFoundError):
+        storage.sessions.merge("nobody", {"b": 2}, 60, clock.epoch_seconds())
+
+    with pytest.raises(NotFoundError):
+        storage.sessions.get("nobody", clock.epoch_seconds())
+
+
+def test_a_merge_past_the_size_limit_is_refused_and_changes_nothing(storage, frozen) -> None:
+    half = "x" * (MAX_SESSION_DATA_BYTES // 2)
+    storage.sessions.put("user-a", {"a": half}, 60, clock.epoch_seconds())
+
+    with pytest.raises(InvalidRequestError):
+        storage.sessions.merge("user-a", {"b": half}, 60, clock.epoch_seconds())
+
+    assert storage.sessions.get("user-a", clock.epoch_seconds()).data == {"a": half}
+
+
+def test_delete_is_idempotent(storage, frozen) -> None:
+    storage.sessions.put("user-a", {"a": 1}, 60, clock.epoch_seconds())
+
+    storage.sessions.delete("user-a")
+    storage.sessions.delete("user-a")
+
+    with pytest.raises(NotFoundError):
+        storage.sessions.get("user-a", clock.epoch_seconds())
+
+
+def test_unicode_data_round_trips(storage, frozen) -> None:
+    data = {"mensaje": "¿Tiene cita con la Dra. Núñez? 👩‍⚕️", "ñ": ["á", "ü"]}
+
+    storage.sessions.put("usuario-ñ", data, 60, clock.epoch_seconds())
+
+    assert storage.sessions.get("usuario-ñ", clock.epoch_seconds()).data == data
+
+
+def test_concurrent_merges_never_lose_a_key(storage, backend) -> None:
+    if backend == "dynamodb":
+        pytest.skip(
+            "in-process moto is not atomic under threads (read-check-write without a lock); "
+            "the DynamoDB merge race runs against a serialised moto server in tests/dynamodb"
+        )
+    now = clock.epoch_seconds()
+    storage.sessions.put("user-a", {}, 600, now)
+    barrier = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def merge(n: int) -> None:
+        try:
+            barrier.wait()
+            storage.sessions.merge("user-a", {f"k{n}": n}, 600, now)
+        except Exception as exc:  # noqa: BLE001 - reported below; a thread must not die silently
+            errors.append(exc)
+        finally:
+            storage.release()
+
+    threads = [threading.Thread(target=merge, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert storage.sessions.get("user-a", now).data == {f"k{n}": n for n in range(8)}

@@ -1,0 +1,117 @@
+"""Races on DynamoDB: 32 threads booking one slot, concurrent session merges.
+
+moto's in-process backend and its threaded server do read-check-write without a lock, so under
+threads two conditional writes can both win; that models nothing real. Served one request at a
+time (werkzeug, ``threaded=False``) each request is atomic, as DynamoDB is per item, and the
+race is then a faithful test of the conditional writes themselves.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from health_api.config import load_settings
+from health_api.domain.errors import SlotTakenError
+from health_api.domain.models import RESERVADO, Slot, SlotKey
+from health_api.storage.dynamodb import admin
+from health_api.storage.dynamodb.client import build_client
+from health_api.storage.dynamodb.storage import DynamoStorage
+from health_api.storage.tables import table_specs
+
+THREADS = 32
+ROUNDS = 25
+
+
+@pytest.fixture(scope="module")
+def serial_moto_url() -> Iterator[str]:
+    """moto's WSGI app on 127.0.0.1 (a free port), serving one request at a time."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import make_server
+
+    server = make_server(
+        "127.0.0.1", 0, DomainDispatcherApplication(create_backend_app), threaded=False
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def storage(serial_moto_url: str, table_prefix: str) -> Iterator[DynamoStorage]:
+    """A DynamoStorage on fresh tables of the serialised moto server."""
+    settings = load_settings({}).replace(
+        storage="dynamodb", dynamodb_endpoint_url=serial_moto_url, table_prefix=table_prefix
+    )
+    client = build_client(settings.aws_region, serial_moto_url)
+    admin.create_tables(client, table_specs(settings).values(), waiting=admin.Waiting(delay=1))
+    client.close()
+    store = DynamoStorage.open(settings)
+    yield store
+    store.close()
+
+
+def _race(count: int, action) -> tuple[list[object], list[BaseException]]:
+    """Run ``action(n)`` in ``count`` threads released together; results and errors."""
+    barrier = threading.Barrier(count)
+    results: list[object] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def run(n: int) -> None:
+        barrier.wait()
+        try:
+            outcome = action(n)
+        except Exception as exc:  # noqa: BLE001 - every outcome is counted by the test
+            with lock:
+                errors.append(exc)
+        else:
+            with lock:
+                results.append(outcome)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return results, errors
+
+
+def test_exactly_one_of_32_concurrent_bookings_wins_every_round(storage) -> None:
+    keys = [
+        SlotKey("d1", f"2030-01-01T{8 + r // 4:02d}:{r % 4 * 15:02d}:00Z") for r in range(ROUNDS)
+    ]
+    storage.slots.add_many([Slot(k.doctor_id, k.fecha_hora) for k in keys])
+
+    for key in keys:
+        results, errors = _race(
+            THREADS,
+            lambda n, key=key: storage.slots.book(key, f"user-{n}", None, "2029-12-01T00:00:00Z"),
+        )
+
+        assert len(results) == 1, f"{len(results)} bookings of {key.fecha_hora} succeeded"
+        assert len(errors) == THREADS - 1
+        assert all(isinstance(e, SlotTakenError) for e in errors), errors
+        winner = results[0]
+        assert winner.created
+        stored = storage.slots.get(key)
+        assert stored.estado == RESERVADO
+        assert stored.user_id == winner.slot.user_id
+
+
+def test_concurrent_session_merges_never_lose_a_key(storage) -> None:
+    now = 1_900_000_000
+    for round_number in range(5):
+        user_id = f"user-{round_number}"
+        storage.sessions.put(user_id, {}, 600, now)
+
+        _results, errors = _race(
+            8, lambda n, u=user_id: storage.sessions.merge(u, {f"k{n}": n}, 600, now)
+        )
+
+        assert errors == []
+        assert storage.sessions.get(user_id, now).data == {f"k{n}": n for n in range(8)}
