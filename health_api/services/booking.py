@@ -1,0 +1,60 @@
+"""Booking rules: no past slots, idempotent re-booking, alternatives on conflict, reschedule.
+
+The atomicity lives in storage (one conditional write, one transaction); the rules that need the
+clock or a second look at the schedule live here.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from health_api import clock
+from health_api.domain.errors import InvalidRequestError, SlotTakenError
+from health_api.domain.models import DISPONIBLE, BookingResult, Slot, SlotKey
+from health_api.services.times import from_utc_string, to_utc_string
+from health_api.storage.base import Storage
+
+ALTERNATIVES = 3
+ALTERNATIVES_HORIZON = timedelta(days=60)
+
+
+def _require_future(key: SlotKey, what: str = "the slot") -> str:
+    now_text = to_utc_string(clock.now_utc())
+    if key.fecha_hora <= now_text:
+        raise InvalidRequestError(f"{what} at {key.fecha_hora} is in the past")
+    return now_text
+
+
+def book_slot(storage: Storage, key: SlotKey, user_id: str, motivo: str | None) -> BookingResult:
+    """Book ``key`` for ``user_id``. Past slots are refused; a slot held by someone else raises
+    ``SlotTakenError`` carrying up to three ``alternativas`` of the same doctor."""
+    now_text = _require_future(key)
+    try:
+        return storage.slots.book(key, user_id, motivo, now_text)
+    except SlotTakenError as exc:
+        exc.alternativas = next_free_slots(storage, key.doctor_id, after=key.fecha_hora)
+        raise
+
+
+def next_free_slots(
+    storage: Storage, doctor_id: str, after: str, limit: int = ALTERNATIVES
+) -> list[Slot]:
+    """The doctor's next free slots strictly after ``after`` (and after now), in time order."""
+    start = max(after, to_utc_string(clock.now_utc()))
+    horizon = to_utc_string(from_utc_string(start) + ALTERNATIVES_HORIZON)
+    # One more than needed: the range is inclusive and ``start`` itself may be a free slot.
+    page = storage.slots.list_range(doctor_id, start, horizon, estado=DISPONIBLE, limit=limit + 1)
+    return [slot for slot in page.items if slot.fecha_hora > start][:limit]
+
+
+def cancel_booking(storage: Storage, key: SlotKey, user_id: str) -> Slot:
+    """Free the user's booking of ``key``; past appointments cannot be cancelled."""
+    _require_future(key, "the appointment")
+    return storage.slots.cancel(key, user_id)
+
+
+def reschedule_booking(storage: Storage, user_id: str, source: SlotKey, target: SlotKey) -> Slot:
+    """Move the user's booking from ``source`` to ``target`` all or nothing."""
+    _require_future(source, "the current appointment")
+    now_text = _require_future(target, "the new slot")
+    return storage.slots.reschedule(user_id, source, target, now_text)

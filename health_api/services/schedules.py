@@ -1,0 +1,61 @@
+"""Schedule rules: adding slots (a list or a weekly rule), listing a doctor's range, deleting."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+
+from health_api import clock
+from health_api.domain.errors import InvalidRequestError
+from health_api.domain.models import AddSlotsResult, Page, Slot
+from health_api.services.recurrence import WeeklyRule, expand
+from health_api.services.times import from_utc_string, to_utc_string
+from health_api.storage.base import Storage
+
+MAX_SLOTS_PER_REQUEST = 500
+DEFAULT_RANGE = timedelta(days=7)
+
+
+def add_slots(storage: Storage, doctor_id: str, slots: Iterable[tuple[str, int]]) -> AddSlotsResult:
+    """Add ``(fecha_hora, duracion_min)`` slots to an existing doctor; existing ones are skipped.
+
+    Slots in the past are refused: nobody could ever book them.
+    """
+    storage.doctors.get(doctor_id)  # NotFoundError for an unknown doctor
+    now = to_utc_string(clock.now_utc())
+    unique: dict[str, int] = {}
+    for fecha_hora, duracion in slots:
+        if fecha_hora <= now:
+            raise InvalidRequestError(f"the slot at {fecha_hora} is in the past")
+        unique.setdefault(fecha_hora, duracion)
+    if len(unique) > MAX_SLOTS_PER_REQUEST:
+        raise InvalidRequestError(f"at most {MAX_SLOTS_PER_REQUEST} slots per request")
+    return storage.slots.add_many([Slot(doctor_id, t, d) for t, d in sorted(unique.items())])
+
+
+def add_rule(storage: Storage, doctor_id: str, rule: WeeklyRule) -> AddSlotsResult:
+    """Expand a weekly rule in its zone (DST-correct) and add its future slots."""
+    now = to_utc_string(clock.now_utc())
+    starts = [t for t in expand(rule, MAX_SLOTS_PER_REQUEST) if t > now]
+    if not starts:
+        raise InvalidRequestError("the rule yields no future slot")
+    return add_slots(storage, doctor_id, ((t, rule.duracion_min) for t in starts))
+
+
+def list_slots(
+    storage: Storage,
+    doctor_id: str,
+    desde: str | None,
+    hasta: str | None,
+    estado: str | None,
+    limit: int,
+    cursor: str | None,
+) -> Page[Slot]:
+    """A doctor's slots in a range: ``desde`` defaults to now, ``hasta`` to a week later."""
+    start = desde or to_utc_string(clock.now_utc())
+    end = hasta or to_utc_string(from_utc_string(start) + DEFAULT_RANGE)
+    if start > end:
+        raise InvalidRequestError("desde is after hasta")
+    return storage.slots.list_range(
+        doctor_id, start, end, estado=estado, limit=limit, cursor=cursor
+    )

@@ -1,0 +1,61 @@
+"""Session rules: size and lifetime limits, expiry read from the clock, sliding PATCH."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from health_api import clock
+from health_api.domain.errors import InvalidRequestError
+from health_api.domain.models import MAX_SESSION_DATA_BYTES, Session
+from health_api.storage.base import Storage
+
+MAX_TTL_SECONDS = 7 * 24 * 3600
+
+
+def _ttl(ttl_seconds: int | None, default: int) -> int:
+    ttl = default if ttl_seconds is None else ttl_seconds
+    if not 1 <= ttl <= MAX_TTL_SECONDS:
+        raise InvalidRequestError(f"ttl_seconds must be between 1 and {MAX_TTL_SECONDS}")
+    return ttl
+
+
+def _check_size(data: Mapping[str, Any]) -> None:
+    size = len(json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode())
+    if size > MAX_SESSION_DATA_BYTES:
+        raise InvalidRequestError(
+            f"data is {size} bytes; a session holds at most {MAX_SESSION_DATA_BYTES}"
+        )
+
+
+def put_session(
+    storage: Storage, user_id: str, data: Mapping[str, Any], ttl_seconds: int | None, default: int
+) -> Session:
+    """Create or replace the user's session, expiring ``ttl_seconds`` (or ``default``) from now."""
+    ttl = _ttl(ttl_seconds, default)
+    _check_size(data)
+    return storage.sessions.put(user_id, data, ttl, clock.epoch_seconds())
+
+
+def get_session(storage: Storage, user_id: str) -> Session:
+    """The live session; ``NotFoundError`` when absent or expired."""
+    return storage.sessions.get(user_id, clock.epoch_seconds())
+
+
+def patch_session(
+    storage: Storage,
+    user_id: str,
+    changes: Mapping[str, Any],
+    ttl_seconds: int | None,
+    default: int,
+) -> Session:
+    """Shallow-merge ``changes`` and slide the expiry forward from now."""
+    ttl = _ttl(ttl_seconds, default)
+    _check_size(changes)
+    return storage.sessions.merge(user_id, changes, ttl, clock.epoch_seconds())
+
+
+def delete_session(storage: Storage, user_id: str) -> None:
+    """Remove the session (idempotent)."""
+    storage.sessions.delete(user_id)

@@ -1,0 +1,108 @@
+"""Time normalisation: whatever a client sends becomes one canonical UTC string.
+
+Inputs are ISO 8601 with any UTC offset, or with none (read in the clinic zone). Stored and
+returned times are ``YYYY-MM-DDTHH:MM:SSZ``: second precision, UTC, so that string order is time
+order. Local renderings (``fecha_hora_local``) are computed here too, so no client converts.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from health_api.domain.errors import InvalidRequestError
+from health_api.domain.models import UTC_FORMAT
+
+# Calendar date and time, optional fraction, optional offset; nothing else (no week dates,
+# no ordinal dates): a strict shape keeps "2026-02-30" and friends out before parsing.
+_ISO = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?"
+    r"(Z|z|[+-]\d{2}:?\d{2})?$"
+)
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def zone(name: str) -> ZoneInfo:
+    """The IANA zone ``name``; ``InvalidRequestError`` when unknown."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidRequestError(f"unknown time zone {name!r}") from None
+
+
+def parse_instant(value: str, default_zone: ZoneInfo) -> datetime:
+    """An aware UTC datetime from ISO 8601 text; a value with no offset is local to
+    ``default_zone``. Fractions of a second are dropped. Impossible dates are
+    ``InvalidRequestError``."""
+    match = _ISO.match(value.strip()) if isinstance(value, str) else None
+    if not match:
+        raise InvalidRequestError(f"{value!r} is not an ISO 8601 date-time")
+    year, month, day, hour, minute = (int(match.group(i)) for i in range(1, 6))
+    second = int(match.group(6) or 0)
+    offset = match.group(7)
+    try:
+        naive = datetime(year, month, day, hour, minute, second)
+    except ValueError as exc:
+        raise InvalidRequestError(f"{value!r} is not a real date-time: {exc}") from None
+    if offset is None:
+        return localize(naive, default_zone).astimezone(UTC)
+    if offset in {"Z", "z"}:
+        return naive.replace(tzinfo=UTC)
+    sign = 1 if offset[0] == "+" else -1
+    digits = offset[1:].replace(":", "")
+    hours, minutes = int(digits[:2]), int(digits[2:])
+    if hours > 23 or minutes > 59:
+        raise InvalidRequestError(f"{value!r} has an impossible UTC offset")
+    delta = timedelta(hours=hours, minutes=minutes) * sign
+    return (naive - delta).replace(tzinfo=UTC)
+
+
+def localize(naive: datetime, tz: ZoneInfo) -> datetime:
+    """Attach ``tz`` to a wall-clock time. A time skipped by a DST jump is
+    ``InvalidRequestError``; an ambiguous one (the repeated hour) takes its first occurrence."""
+    aware = naive.replace(tzinfo=tz, fold=0)
+    round_trip = aware.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
+    if round_trip != naive:
+        raise InvalidRequestError(f"{naive.isoformat()} does not exist in {tz.key} (DST change)")
+    return aware
+
+
+def to_utc_string(instant: datetime) -> str:
+    """The canonical stored form of an aware datetime."""
+    return instant.astimezone(UTC).strftime(UTC_FORMAT)
+
+
+def normalize(value: str, default_zone: ZoneInfo) -> str:
+    """``parse_instant`` then ``to_utc_string``: any accepted input to its canonical form."""
+    return to_utc_string(parse_instant(value, default_zone))
+
+
+def from_utc_string(value: str) -> datetime:
+    """Parse a canonical stored string back to an aware UTC datetime."""
+    return datetime.strptime(value, UTC_FORMAT).replace(tzinfo=UTC)
+
+
+def local_string(fecha_hora: str, tz: ZoneInfo) -> str:
+    """The wall-clock time of a stored instant in ``tz``, ISO 8601 with its offset."""
+    return from_utc_string(fecha_hora).astimezone(tz).isoformat()
+
+
+def parse_date(value: str) -> date:
+    """A calendar date ``YYYY-MM-DD``; ``InvalidRequestError`` otherwise."""
+    if not isinstance(value, str) or not _DATE.match(value):
+        raise InvalidRequestError(f"{value!r} is not a date (YYYY-MM-DD)")
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidRequestError(f"{value!r} is not a real date: {exc}") from None
+
+
+def parse_time_of_day(value: str) -> time:
+    """A wall-clock time ``HH:MM`` (or ``HH:MM:SS``); ``InvalidRequestError`` otherwise."""
+    if not isinstance(value, str) or not re.match(r"^\d{2}:\d{2}(:\d{2})?$", value):
+        raise InvalidRequestError(f"{value!r} is not a time of day (HH:MM)")
+    try:
+        return time.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidRequestError(f"{value!r} is not a real time of day: {exc}") from None
