@@ -1,32 +1,54 @@
 """Health Assistant API: doctors, appointment slots, bookings and sessions over HTTP.
 
-``create_app`` is the one place that wires settings, storage and blueprints together.
+``create_app`` is the one place that wires settings, keys, storage and blueprints together.
 """
 
 from __future__ import annotations
 
+import logging
+import sys
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
 
 from health_api.config import Settings, load_settings
+from health_api.services.times import zone
+
+log = logging.getLogger("health_api")
 
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     """Build the WSGI app from the environment; ``overrides`` replaces settings (tests).
 
-    ``overrides`` may hold a ready ``settings`` object or individual :class:`Settings` fields.
+    ``overrides`` may hold a ready ``settings`` object, a ready ``storage`` (tests that share
+    one), and individual :class:`Settings` fields. Storage that cannot be opened raises here,
+    so a misconfigured process exits instead of serving errors.
     """
+    from health_api.api import register
+    from health_api.api.auth import resolve_keys
+    from health_api.storage.factory import build_storage
+
     overrides = dict(overrides or {})
     settings: Settings = overrides.pop("settings", None) or load_settings()
+    storage = overrides.pop("storage", None)
     if overrides:
         settings = settings.replace(**overrides)
+    keys, keys_file = resolve_keys(settings)
+    if keys_file is not None:
+        print(f"health-api: development keys (admin, agent) are in {keys_file}", file=sys.stderr)
 
     app = Flask(__name__)
-    app.config["HEALTH_API_SETTINGS"] = settings
+    app.config["DEBUG"] = False
+    app.json.sort_keys = False
+    app.extensions["health_api.settings"] = settings
+    app.extensions["health_api.keys"] = keys
+    app.extensions["health_api.zone"] = zone(settings.timezone)
+    app.extensions["health_api.storage"] = storage or build_storage(settings)
+    register(app)
 
-    from health_api.api.service import blueprint as service_blueprint
+    @app.teardown_appcontext
+    def _release(_exc: BaseException | None) -> None:
+        app.extensions["health_api.storage"].release()
 
-    app.register_blueprint(service_blueprint)
     return app

@@ -55,6 +55,7 @@ class Settings:
     timezone: str = "UTC"
     session_ttl_seconds: int = 1800
     rate_limit: str = "600/minute"
+    cors_origins: tuple[str, ...] = ()
 
     @property
     def is_production(self) -> bool:
@@ -95,6 +96,11 @@ def _parse_int(value: Any) -> int:
     if not re.fullmatch(r"[+-]?\d+", text):
         raise ValueError(f"expected a whole number, got {text!r}")
     return int(text)
+
+
+def _parse_list(value: Any) -> tuple[str, ...]:
+    items = value if isinstance(value, list | tuple) else str(value or "").split(",")
+    return tuple(str(item).strip() for item in items if str(item).strip())
 
 
 def _parse_keys(value: Any) -> tuple[ApiKey, ...]:
@@ -139,6 +145,7 @@ _FIELDS: dict[str, tuple[tuple[str, ...], Callable[[Any], Any]]] = {
     "timezone": (("HEALTH_API_TIMEZONE",), _parse_str),
     "session_ttl_seconds": (("SESSION_TTL_SECONDS",), _parse_int),
     "rate_limit": (("HEALTH_API_RATE_LIMIT",), _parse_str),
+    "cors_origins": (("HEALTH_API_CORS_ORIGINS",), _parse_list),
 }
 
 
@@ -264,6 +271,13 @@ def _check_rate_limit(value: str) -> str | None:
     return None
 
 
+def _check_origins(value: tuple[str, ...]) -> str | None:
+    for origin in value:
+        if origin != "*" and not re.match(r"^https?://[^\s/]+$", origin):
+            return f"{origin!r} is not an origin like https://clinic.example"
+    return None
+
+
 _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "storage": _check_storage,
     "aws_region": _check_region,
@@ -276,4 +290,5 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "timezone": _check_timezone,
     "session_ttl_seconds": _check_ttl,
     "rate_limit": _check_rate_limit,
+    "cors_origins": _check_origins,
 }

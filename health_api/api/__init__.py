@@ -1,1 +1,93 @@
-"""HTTP layer: Flask blueprints, schemas, auth and error handlers."""
+"""HTTP layer: Flask blueprints, schemas, auth and error handlers.
+
+``register(app)`` installs everything on an app whose extensions already hold the settings,
+keys and storage (the app factory does that).
+"""
+
+from __future__ import annotations
+
+import swagger_ui_bundle
+from flask import Flask, send_from_directory
+from flask_smorest import Api
+
+from health_api.api import (
+    admin,
+    appointments,
+    auth,
+    doctors,
+    hooks,
+    problems,
+    schedules,
+    service,
+    sessions,
+)
+
+API_TITLE = "Health Assistant API"
+API_VERSION = "1.0.0"
+DOCS_ASSETS = "/docs/assets/"
+
+
+def register(app: Flask) -> Api:
+    """Blueprints, OpenAPI (+ offline Swagger UI at /docs), hooks and problem handlers."""
+    app.config.update(
+        API_TITLE=API_TITLE,
+        API_VERSION=API_VERSION,
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/docs",
+        # Served from the installed swagger-ui-bundle package: /docs works with no internet.
+        OPENAPI_SWAGGER_UI_URL=DOCS_ASSETS,
+        API_SPEC_OPTIONS={
+            "info": {
+                "description": "Find doctors, search free slots, book, cancel and reschedule "
+                "without double-booking, and keep each user's conversation session. Every "
+                "error is application/problem+json (RFC 9457).",
+            },
+            "components": {
+                "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            },
+        },
+    )
+    api = Api(app)
+    for module in (service, doctors, schedules, appointments, sessions, admin):
+        api.register_blueprint(module.blp)
+    _document_security(api)
+    app.add_url_rule(
+        f"{DOCS_ASSETS}<path:filename>",
+        "docs_assets",
+        lambda filename: send_from_directory(swagger_ui_bundle.swagger_ui_path, filename),
+    )
+    hooks.register(app, authenticate=auth.before_request)
+    problems.register(app)
+    return api
+
+
+def _document_security(api: Api) -> None:
+    """Every /api/v1 operation needs a bearer key: say so in the document, with 401/403."""
+    spec = api.spec
+    for path, operations in spec._paths.items():  # apispec keeps the built paths here
+        if not path.startswith("/api/"):
+            continue
+        for operation in operations.values():
+            if not isinstance(operation, dict):
+                continue
+            operation["security"] = [{"bearer": []}]
+            responses = operation.setdefault("responses", {})
+            for status, text in (
+                ("401", "No or unknown key."),
+                ("403", "Key lacks the role."),
+                ("429", "Rate limit exceeded."),
+                ("503", "Storage unavailable or throttled."),
+            ):
+                responses.setdefault(
+                    status,
+                    {
+                        "description": text,
+                        "content": {
+                            "application/problem+json": {
+                                "schema": {"$ref": "#/components/schemas/Problem"}
+                            }
+                        },
+                    },
+                )

@@ -1,13 +1,63 @@
-"""Service endpoints that touch no patient data: liveness."""
+"""Service endpoints that need no key: liveness and readiness."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import threading
+import time
 
-blueprint = Blueprint("service", __name__)
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from health_api.api.context import storage as store
+from health_api.api.problems import problem
+from health_api.domain.errors import StorageUnavailableError
+from health_api.schemas.admin import Health
+
+blp = Blueprint("service", __name__, description="Liveness and readiness (no key needed).")
+
+READY_CACHE_SECONDS = 5.0
+_lock = threading.Lock()
 
 
-@blueprint.get("/healthz")
-def healthz() -> tuple[dict[str, str], int]:
-    """Liveness: answers without touching storage."""
-    return {"status": "ok"}, 200
+@blp.route("/healthz")
+class Liveness(MethodView):
+    """Is the process alive?"""
+
+    @blp.response(200, Health)
+    def get(self):
+        """200 ``{"status": "ok"}``; touches no storage."""
+        return {"status": "ok"}
+
+
+@blp.route("/readyz")
+class Readiness(MethodView):
+    """Can the process serve?"""
+
+    @blp.response(200, Health)
+    def get(self):
+        """200 when the storage answers and every table matches its spec, else 503 with what
+        is wrong. Cached for a few seconds so probes do not hammer the storage."""
+        cache = current_app.extensions.setdefault("health_api.ready", {})
+        with _lock:
+            if time.monotonic() - cache.get("at", -1e9) > READY_CACHE_SECONDS:
+                cache["result"] = _check()
+                cache["at"] = time.monotonic()
+            ok, tables = cache["result"]
+        if ok:
+            return {"status": "ready", "tables": tables}
+        detail = "storage unreachable" if tables is None else "tables differ from their specs"
+        return problem(
+            503, detail, kind="not-ready", headers={"Retry-After": "5"}, tables=tables or []
+        )
+
+
+def _check() -> tuple[bool, list | None]:
+    try:
+        reports = store().check_tables()
+    except StorageUnavailableError:
+        return False, None
+    finally:
+        store().release()
+    tables = [r.to_dict() for r in reports]
+    return all(r.ok for r in reports), tables

@@ -1,0 +1,98 @@
+"""Reschedule, a user's appointments, and availability across a specialty."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from health_api import clock
+from health_api.api.context import ParameterError, check_path_id, instant
+from health_api.api.context import storage as store
+from health_api.api.views import page_dict, slot_dict
+from health_api.domain.models import SlotKey
+from health_api.schemas.common import Problem, SlotFull, SlotPage
+from health_api.schemas.schedules import (
+    AppointmentQuery,
+    AvailabilityQuery,
+    FreeSlotPage,
+    RescheduleIn,
+)
+from health_api.services import availability, booking
+from health_api.services.times import from_utc_string, to_utc_string
+
+blp = Blueprint(
+    "appointments",
+    __name__,
+    url_prefix="/api/v1",
+    description="Rescheduling, a user's appointments, and availability.",
+)
+
+DEFAULT_WINDOW = timedelta(days=7)
+MAX_WINDOW = timedelta(days=31)
+
+
+@blp.route("/appointments/reschedule")
+class Reschedule(MethodView):
+    """Move a booking."""
+
+    @blp.arguments(RescheduleIn)
+    @blp.response(200, SlotFull)
+    @blp.alt_response(409, schema=Problem, description="Nothing changed; ``reason`` says why.")
+    def post(self, body):
+        """Move the user's booking all or nothing (one transaction)."""
+        source = SlotKey(
+            body["from_"]["doctor_id"],
+            instant(body["from_"]["fecha_hora"], "from.fecha_hora", status=422),
+        )
+        target = SlotKey(
+            body["to"]["doctor_id"], instant(body["to"]["fecha_hora"], "to.fecha_hora", status=422)
+        )
+        return slot_dict(booking.reschedule_booking(store(), body["user_id"], source, target))
+
+
+@blp.route("/users/<user_id>/appointments")
+class Appointments(MethodView):
+    """A user's bookings."""
+
+    @blp.arguments(AppointmentQuery, location="query")
+    @blp.response(200, SlotPage)
+    def get(self, query, user_id):
+        """The user's booked slots from ``desde`` (default: all) in time order."""
+        page = store().slots.list_for_user(
+            check_path_id(user_id),
+            instant(query["desde"], "desde"),
+            query["limit"],
+            query["cursor"],
+        )
+        return page_dict(page, slot_dict)
+
+
+@blp.route("/availability")
+class Availability(MethodView):
+    """Free slots of a specialty."""
+
+    @blp.arguments(AvailabilityQuery, location="query")
+    @blp.response(200, FreeSlotPage)
+    def get(self, query):
+        """Free future slots of every doctor of the specialty, merged in time order (default
+        window: the next 7 days; at most 31 days)."""
+        desde = instant(query["desde"], "desde") or to_utc_string(clock.now_utc())
+        hasta = instant(query["hasta"], "hasta") or to_utc_string(
+            from_utc_string(desde) + DEFAULT_WINDOW
+        )
+        if desde > hasta:
+            raise ParameterError("hasta", "hasta is before desde")
+        if from_utc_string(hasta) - from_utc_string(desde) > MAX_WINDOW:
+            raise ParameterError("hasta", "the window may span at most 31 days")
+        page = availability.find_availability(
+            store(), query["especialidad"], desde, hasta, query["limit"], query["cursor"]
+        )
+
+        def item(free):
+            data = slot_dict(free.slot, full=False)
+            data.update(nombre=free.doctor.nombre, especialidad=free.doctor.especialidad)
+            return data
+
+        return page_dict(page, item)

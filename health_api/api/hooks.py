@@ -1,0 +1,95 @@
+"""Cross-cutting request hooks: request ids, security headers, JSON-only bodies, rate limits.
+
+The rate limit is per key (by a hash of it, never the key), counted by flask-limiter in each
+worker's memory: the limit is a guard against a runaway client, not patient data, so losing the
+counters on restart is harmless; with N workers the effective ceiling is up to N times the rate.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+
+from flask import Flask, Response, g, request
+from flask_cors import CORS
+from flask_limiter import Limiter
+from flask_limiter.errors import RateLimitExceeded
+
+from health_api.api.problems import problem
+
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+BODY_METHODS = {"POST", "PUT", "PATCH"}
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def _request_id() -> None:
+    given = request.headers.get("X-Request-ID", "")
+    g.request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex
+
+
+def _json_only() -> Response | None:
+    """Bodies must be JSON: anything else is a 415 before any parsing happens."""
+    if request.method not in BODY_METHODS or not request.path.startswith("/api/"):
+        return None
+    has_body = (request.content_length or 0) > 0 or request.headers.get("Transfer-Encoding")
+    if not has_body:
+        return None
+    mimetype = request.mimetype or ""
+    if mimetype != "application/json" and not mimetype.endswith("+json"):
+        return problem(415, "the body must be application/json", kind="unsupported-media-type")
+    return None
+
+
+def _headers(response: Response) -> Response:
+    response.headers["X-Request-ID"] = g.get("request_id") or uuid.uuid4().hex
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    if request.path.startswith("/api/"):
+        # Patient data: no shared or private cache may keep a copy.
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _rate_key() -> str:
+    return g.get("key_id") or request.remote_addr or "anonymous"
+
+
+def _too_many(exc: RateLimitExceeded) -> Response:
+    retry_after = "60"
+    limit = getattr(exc, "limit", None)
+    if limit is not None:
+        retry_after = str(int(limit.limit.get_expiry()))
+    return problem(
+        429,
+        f"rate limit exceeded ({exc.description})",
+        kind="rate-limited",
+        headers={"Retry-After": retry_after},
+    )
+
+
+def register(app: Flask, authenticate: Callable[[], Response | None]) -> None:
+    """Install, in this order: request id, authentication, the JSON-only rule, the per-key rate
+    limit (it needs the key), and CORS when origins are configured."""
+    settings = app.extensions["health_api.settings"]
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.before_request(_request_id)
+    app.before_request(authenticate)
+    app.before_request(_json_only)
+    app.after_request(_headers)
+    limiter = Limiter(
+        key_func=_rate_key,
+        app=app,
+        default_limits=[settings.rate_limit],
+        storage_uri="memory://",
+        headers_enabled=False,
+        # Service endpoints and docs are not limited: probes must always get through.
+        default_limits_exempt_when=lambda: not request.path.startswith("/api/"),
+    )
+    app.extensions["health_api.limiter"] = limiter
+    app.register_error_handler(RateLimitExceeded, _too_many)
+    if settings.cors_origins:
+        CORS(
+            app,
+            resources={r"/api/*": {"origins": list(settings.cors_origins)}},
+            expose_headers=["X-Request-ID", "Retry-After", "Location"],
+        )

@@ -1,0 +1,194 @@
+"""Every error as ``application/problem+json`` (RFC 9457), never a stack trace.
+
+Domain errors map to status codes here; HTTP errors from werkzeug and flask-smorest (404, 405,
+413, webargs' 400/422) are reshaped into the same document. Validation errors carry
+``errors: {"field": ["message", ...]}`` with nested fields flattened to dotted paths.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, Response, g, json
+from werkzeug.exceptions import HTTPException
+
+from health_api.domain.errors import (
+    ConflictError,
+    HealthApiError,
+    InvalidCursorError,
+    InvalidRequestError,
+    NotFoundError,
+    RescheduleError,
+    SlotBlockedError,
+    SlotTakenError,
+    StorageUnavailableError,
+)
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class ParameterError(Exception):
+    """A parameter that does not parse: 400 for query and path values, 422 for body fields."""
+
+    def __init__(self, field: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.field = field
+        self.status = status
+
+
+log = logging.getLogger("health_api.errors")
+
+TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Payload Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
+
+def problem(
+    status: int,
+    detail: str,
+    *,
+    kind: str | None = None,
+    errors: Mapping[str, list[str]] | None = None,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> Response:
+    """A problem+json response; ``kind`` becomes the ``type`` URI ``/problems/<kind>``."""
+    body: dict[str, Any] = {
+        "type": f"/problems/{kind}" if kind else "about:blank",
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+    }
+    if errors:
+        body["errors"] = dict(errors)
+    body.update(extra)
+    response = Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """marshmallow/webargs messages -> ``{"dotted.field": ["message", ...]}``."""
+    if isinstance(messages, Mapping):
+        flat: dict[str, list[str]] = {}
+        for key, value in messages.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            flat.update(flatten(value, name))
+        return flat
+    if isinstance(messages, list | tuple) and all(isinstance(m, str) for m in messages):
+        return {prefix or "_schema": list(messages)}
+    if isinstance(messages, list | tuple):
+        flat = {}
+        for index, value in enumerate(messages):
+            flat.update(flatten(value, f"{prefix}.{index}" if prefix else str(index)))
+        return flat
+    return {prefix or "_schema": [str(messages)]}
+
+
+def _validation_errors(exc: HTTPException) -> dict[str, list[str]]:
+    messages = (getattr(exc, "data", None) or {}).get("messages") or {}
+    # webargs nests messages under the location (json, query, path): drop that level.
+    if isinstance(messages, Mapping) and set(messages) <= {"json", "query", "path", "headers"}:
+        merged: dict[str, list[str]] = {}
+        for location_messages in messages.values():
+            merged.update(flatten(location_messages))
+        return merged
+    return flatten(messages)
+
+
+def domain_problem(exc: HealthApiError) -> Response:
+    """The response for a domain error raised by a service or a repository."""
+    if isinstance(exc, StorageUnavailableError):
+        return problem(
+            503,
+            "the storage is unavailable right now; retry later",
+            kind="storage-unavailable",
+            headers={"Retry-After": str(exc.retry_after)},
+        )
+    if isinstance(exc, NotFoundError):
+        return problem(404, str(exc) or "not found", kind="not-found")
+    if isinstance(exc, SlotTakenError):
+        from health_api.api.views import slot_public_list
+
+        return problem(
+            409, str(exc), kind="slot-taken", alternativas=slot_public_list(exc.alternativas)
+        )
+    if isinstance(exc, RescheduleError):
+        return problem(409, str(exc), kind="reschedule-failed", reason=exc.reason)
+    if isinstance(exc, ConflictError):
+        return problem(409, str(exc), kind="conflict")
+    if isinstance(exc, SlotBlockedError):
+        return problem(422, str(exc) or "the slot is blocked", kind="slot-blocked")
+    if isinstance(exc, InvalidCursorError):
+        return problem(400, str(exc), kind="invalid-cursor", errors={"cursor": [str(exc)]})
+    if isinstance(exc, InvalidRequestError):
+        return problem(422, str(exc), kind="invalid-request")
+    return _internal(exc)
+
+
+def http_problem(exc: HTTPException) -> Response:
+    """Reshape a werkzeug/flask-smorest HTTP error into problem+json."""
+    status = exc.code or 500
+    if status >= 500:
+        return _internal(exc)
+    headers = {}
+    valid_methods = getattr(exc, "valid_methods", None)
+    if status == 405 and valid_methods:
+        headers["Allow"] = ", ".join(sorted(valid_methods))
+    if status in (400, 422):
+        errors = _validation_errors(exc)
+        messages = (getattr(exc, "data", None) or {}).get("messages") or {}
+        if (
+            status == 422
+            and isinstance(messages, Mapping)
+            and messages
+            and set(messages) <= {"query", "path"}
+        ):
+            status = 400  # the contract: a bad query parameter is a 400, a bad body a 422
+        if errors:
+            detail = "the request is malformed" if status == 400 else "the request is invalid"
+            return problem(status, detail, kind="validation", errors=errors, headers=headers)
+    detail = exc.description if isinstance(exc.description, str) else TITLES.get(status, "")
+    return problem(status, detail or TITLES.get(status, "error"), headers=headers)
+
+
+def _internal(exc: BaseException) -> Response:
+    # The trace goes to the log with the request id; the client learns nothing about it.
+    log.error(
+        "unhandled error",
+        exc_info=(type(exc), exc, exc.__traceback__),
+        extra={"request_id": g.get("request_id")},
+    )
+    return problem(500, "an unexpected error occurred; it has been logged")
+
+
+def parameter_problem(exc: ParameterError) -> Response:
+    """A parameter that the schema accepted but that does not parse (a time, a zone)."""
+    detail = "the request is malformed" if exc.status == 400 else "the request is invalid"
+    return problem(exc.status, detail, kind="validation", errors={exc.field: [str(exc)]})
+
+
+def register(app: Flask) -> None:
+    """Install the handlers on ``app`` (domain errors, HTTP errors, anything else)."""
+    app.register_error_handler(ParameterError, parameter_problem)
+    app.register_error_handler(HealthApiError, domain_problem)
+    app.register_error_handler(HTTPException, http_problem)
+    app.register_error_handler(
+        RecursionError,
+        lambda exc: problem(400, "the JSON body is nested too deeply", kind="validation"),
+    )
+    app.register_error_handler(Exception, _internal)

@@ -1,0 +1,126 @@
+"""/api/v1/doctors/{doctor_id}/schedules: add, list and delete slots; book and cancel them."""
+
+from __future__ import annotations
+
+from flask import g
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from health_api.api.auth import require_role
+from health_api.api.context import ParameterError, check_path_id, instant, settings, slot_key
+from health_api.api.context import storage as store
+from health_api.api.views import page_dict, slot_dict
+from health_api.domain.errors import InvalidRequestError
+from health_api.schemas.common import Problem, SlotFull, SlotPage
+from health_api.schemas.schedules import (
+    BookingIn,
+    CancelQuery,
+    ScheduleCreate,
+    ScheduleCreated,
+    ScheduleQuery,
+)
+from health_api.services import booking, schedules
+from health_api.services.recurrence import WeeklyRule, weekday_numbers
+from health_api.services.times import parse_time_of_day, zone
+
+blp = Blueprint(
+    "schedules",
+    __name__,
+    url_prefix="/api/v1/doctors/<doctor_id>/schedules",
+    description="A doctor's slots (table horarios_doctores), bookings and cancels.",
+)
+
+
+@blp.route("")
+class Schedules(MethodView):
+    """A doctor's slots."""
+
+    @require_role("admin")
+    @blp.arguments(ScheduleCreate)
+    @blp.response(201, ScheduleCreated)
+    def post(self, body, doctor_id):
+        """Add slots (admin): a list, or a weekly rule expanded in its zone; existing slots are
+        skipped, never overwritten."""
+        doctor_id = check_path_id(doctor_id)
+        if "slots" in body:
+            pairs = [
+                (instant(s["fecha_hora"], f"slots.{i}.fecha_hora", status=422), s["duracion_min"])
+                for i, s in enumerate(body["slots"])
+            ]
+            result = schedules.add_slots(store(), doctor_id, pairs)
+        else:
+            result = schedules.add_rule(store(), doctor_id, _rule(body))
+        return {"created": result.created, "skipped": result.skipped}
+
+    @blp.arguments(ScheduleQuery, location="query")
+    @blp.response(200, SlotPage)
+    def get(self, query, doctor_id):
+        """Slots between ``desde`` and ``hasta`` (default: the next 7 days) in time order."""
+        page = schedules.list_slots(
+            store(),
+            check_path_id(doctor_id),
+            instant(query["desde"], "desde"),
+            instant(query["hasta"], "hasta"),
+            query["estado"],
+            query["limit"],
+            query["cursor"],
+        )
+        full = g.get("role") == "admin"
+        return page_dict(page, lambda slot: slot_dict(slot, full=full))
+
+
+def _rule(body) -> WeeklyRule:
+    def parsed(name, parse, value):
+        try:
+            return parse(value)
+        except InvalidRequestError as exc:
+            raise ParameterError(name, str(exc), 422) from None
+
+    return WeeklyRule(
+        desde=body["desde"],
+        hasta=body["hasta"],
+        dias=parsed("dias", weekday_numbers, body["dias"]),
+        hora_inicio=parsed("hora_inicio", parse_time_of_day, body["hora_inicio"]),
+        hora_fin=parsed("hora_fin", parse_time_of_day, body["hora_fin"]),
+        duracion_min=body["duracion_min"],
+        tz=parsed("zona_horaria", zone, body.get("zona_horaria") or settings().timezone),
+    )
+
+
+@blp.route("/<fecha_hora>")
+class Schedule(MethodView):
+    """One slot."""
+
+    @require_role("admin")
+    @blp.response(204)
+    @blp.alt_response(409, schema=Problem, description="The slot is booked.")
+    def delete(self, doctor_id, fecha_hora):
+        """Delete a slot that is not booked (admin)."""
+        store().slots.delete(slot_key(doctor_id, fecha_hora))
+
+
+@blp.route("/<fecha_hora>/booking")
+class Booking(MethodView):
+    """The booking of one slot."""
+
+    @blp.arguments(BookingIn)
+    @blp.response(201, SlotFull, description="Booked.")
+    @blp.alt_response(200, schema=SlotFull, description="Already booked by this user (retry).")
+    @blp.alt_response(
+        409,
+        schema=Problem,
+        description="Booked by someone else; ``alternativas`` lists free slots.",
+    )
+    def put(self, body, doctor_id, fecha_hora):
+        """Book a slot with one conditional write; the same user again gets 200 and the same
+        booking."""
+        result = booking.book_slot(
+            store(), slot_key(doctor_id, fecha_hora), body["user_id"], body["motivo"]
+        )
+        return slot_dict(result.slot), 201 if result.created else 200
+
+    @blp.arguments(CancelQuery, location="query")
+    @blp.response(204)
+    def delete(self, query, doctor_id, fecha_hora):
+        """Cancel the user's booking; the slot is free again (409 if someone else holds it)."""
+        booking.cancel_booking(store(), slot_key(doctor_id, fecha_hora), query["user_id"])

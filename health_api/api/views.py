@@ -1,0 +1,56 @@
+"""Turn domain objects into response dictionaries (UTC and clinic-local times side by side)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+
+from health_api.domain.models import Doctor, Session, Slot
+from health_api.services.times import local_string
+
+PUBLIC_FIELDS = ("doctor_id", "fecha_hora", "duracion_min", "estado")
+
+
+def clinic_zone() -> ZoneInfo:
+    """The clinic time zone of the running app."""
+    return current_app.extensions["health_api.zone"]
+
+
+def slot_dict(slot: Slot, full: bool = True) -> dict[str, Any]:
+    """A slot with ``fecha_hora_local`` and ``zona_horaria``; bookings only when ``full``."""
+    tz = clinic_zone()
+    data = asdict(slot) if full else {name: getattr(slot, name) for name in PUBLIC_FIELDS}
+    data["fecha_hora_local"] = local_string(slot.fecha_hora, tz)
+    data["zona_horaria"] = tz.key
+    return data
+
+
+def slot_public_list(slots: list[Slot]) -> list[dict[str, Any]]:
+    """Slots without any booking details (alternatives, availability)."""
+    return [slot_dict(slot, full=False) for slot in slots]
+
+
+def doctor_dict(doctor: Doctor) -> dict[str, Any]:
+    """A doctor as JSON."""
+    data = asdict(doctor)
+    data["idiomas"] = list(doctor.idiomas)
+    return data
+
+
+def session_dict(session: Session) -> dict[str, Any]:
+    """A session as JSON (the stored ``ttl`` stays internal; ``expires_at`` says it)."""
+    return {
+        "user_id": session.user_id,
+        "data": session.data,
+        "created_at": session.created_at,
+        "updated_at": session.updated_at,
+        "expires_at": session.expires_at,
+    }
+
+
+def page_dict(page, convert) -> dict[str, Any]:
+    """``{"items": [...], "next_cursor": ...}``."""
+    return {"items": [convert(item) for item in page.items], "next_cursor": page.next_cursor}

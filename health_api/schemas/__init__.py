@@ -1,0 +1,1 @@
+"""marshmallow schemas: the HTTP shapes of requests and responses (one per shape)."""

@@ -1,0 +1,38 @@
+"""Admin and service shapes: table reports, seed results, health."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+
+class TableReportOut(Schema):
+    """One table next to its spec."""
+
+    logical = fields.String(required=True)
+    name = fields.String(required=True)
+    exists = fields.Boolean(required=True)
+    status = fields.String(allow_none=True)
+    ok = fields.Boolean(required=True)
+    differences = fields.List(fields.String(), required=True)
+    notes = fields.List(fields.String(), required=True)
+
+
+class TablesOut(Schema):
+    """Every table's report."""
+
+    ok = fields.Boolean(required=True)
+    tables = fields.List(fields.Nested(TableReportOut), required=True)
+
+
+class SeedOut(Schema):
+    """What a demo-data load or removal did."""
+
+    doctors = fields.Integer(required=True)
+    slots = fields.Integer(required=True)
+
+
+class Health(Schema):
+    """Liveness / readiness."""
+
+    status = fields.String(required=True)
+    tables = fields.List(fields.Nested(TableReportOut))

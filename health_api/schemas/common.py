@@ -1,0 +1,90 @@
+"""Shapes shared by every resource: ids, paging, times, slots and problems."""
+
+from __future__ import annotations
+
+import re
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from health_api.domain.models import ESTADOS
+
+ID_PATTERN = re.compile(r"^[\w.@:+-]{1,128}$")
+ID_MESSAGE = "1-128 letters, digits or . _ - : @ + (no spaces, slashes or control characters)"
+MAX_LIMIT = 100
+
+
+def check_id(value: str) -> str:
+    """Path ids (doctor_id, user_id): bounded and free of separators and control characters."""
+    if not isinstance(value, str) or not ID_PATTERN.match(value):
+        raise ValidationError(ID_MESSAGE)
+    return value
+
+
+class Id(fields.String):
+    """A doctor or user id."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(
+            validate=check_id, metadata={"pattern": ID_PATTERN.pattern, "maxLength": 128}, **kwargs
+        )
+
+
+class Instant(fields.String):
+    """An ISO 8601 date-time; any UTC offset, or none (read in the clinic zone)."""
+
+    def __init__(self, **kwargs) -> None:
+        metadata = {
+            "format": "date-time",
+            "example": "2026-12-01T10:30:00+01:00",
+            **kwargs.pop("metadata", {}),
+        }
+        super().__init__(validate=validate.Length(min=10, max=40), metadata=metadata, **kwargs)
+
+
+class PageQuery(Schema):
+    """``limit`` and ``cursor`` of every collection."""
+
+    limit = fields.Integer(load_default=20, validate=validate.Range(1, MAX_LIMIT))
+    cursor = fields.String(load_default=None, validate=validate.Length(max=2048))
+
+
+class SlotPublic(Schema):
+    """A slot as any client sees it: time in UTC and in the clinic zone, state, duration."""
+
+    doctor_id = fields.String(required=True)
+    fecha_hora = fields.String(
+        required=True, metadata={"format": "date-time", "example": "2026-12-01T09:30:00Z"}
+    )
+    fecha_hora_local = fields.String(
+        required=True, metadata={"format": "date-time", "example": "2026-12-01T10:30:00+01:00"}
+    )
+    zona_horaria = fields.String(required=True, metadata={"example": "Europe/Madrid"})
+    duracion_min = fields.Integer(required=True)
+    estado = fields.String(required=True, validate=validate.OneOf(ESTADOS))
+
+
+class SlotFull(SlotPublic):
+    """A slot with its booking (for its holder, and for admins)."""
+
+    user_id = fields.String(allow_none=True)
+    motivo = fields.String(allow_none=True)
+    reservado_en = fields.String(allow_none=True, metadata={"format": "date-time"})
+
+
+class SlotPage(Schema):
+    """A page of slots."""
+
+    items = fields.List(fields.Nested(SlotFull), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class Problem(Schema):
+    """RFC 9457 problem details."""
+
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String(required=True)
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+    alternativas = fields.List(fields.Nested(SlotPublic))
+    reason = fields.String()

@@ -1,0 +1,31 @@
+"""Session shapes."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+MAX_TTL = 7 * 24 * 3600
+
+
+class SessionPut(Schema):
+    """PUT /sessions/{user_id}: the whole state."""
+
+    data = fields.Dict(keys=fields.String(), required=True)
+    ttl_seconds = fields.Integer(load_default=None, validate=validate.Range(1, MAX_TTL))
+
+
+class SessionPatch(Schema):
+    """PATCH /sessions/{user_id}: keys to shallow-merge into ``data``."""
+
+    data = fields.Dict(keys=fields.String(), required=True)
+    ttl_seconds = fields.Integer(load_default=None, validate=validate.Range(1, MAX_TTL))
+
+
+class SessionOut(Schema):
+    """A live session."""
+
+    user_id = fields.String(required=True)
+    data = fields.Dict(required=True)
+    created_at = fields.String(required=True, metadata={"format": "date-time"})
+    updated_at = fields.String(required=True, metadata={"format": "date-time"})
+    expires_at = fields.String(required=True, metadata={"format": "date-time"})
