@@ -16,7 +16,9 @@ $(BIN)/.installed: pyproject.toml
 	touch $@
 
 run: $(BIN)/.installed
-	@echo "Health Assistant API on http://$(HOST):$(PORT)  (storage: $${HEALTH_API_STORAGE:-sqlite})"
+	$(BIN)/python -m health_api seed
+	$(BIN)/python -m health_api keys --url http://$(HOST):$(PORT)
+	@echo "Health Assistant API on http://$(HOST):$(PORT)  (docs: http://$(HOST):$(PORT)/docs)"
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) wsgi:app
 
 lint: $(BIN)/.installed

@@ -25,7 +25,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     one), and individual :class:`Settings` fields. Storage that cannot be opened raises here,
     so a misconfigured process exits instead of serving errors.
     """
-    from health_api.api import register
+    from health_api.api import cursors, register
     from health_api.api.auth import resolve_keys
     from health_api.storage.factory import build_storage
 
@@ -39,10 +39,14 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         print(f"health-api: development keys (admin, agent) are in {keys_file}", file=sys.stderr)
 
     app = Flask(__name__)
+    # "//" in a path must not be merged into another resource's URL (a 308 to it).
+    app.url_map.merge_slashes = False
     app.config["DEBUG"] = False
     app.json.sort_keys = False
+    app.json.ensure_ascii = False
     app.extensions["health_api.settings"] = settings
     app.extensions["health_api.keys"] = keys
+    app.extensions[cursors.EXTENSION] = cursors.secret_for(settings, keys)
     app.extensions["health_api.zone"] = zone(settings.timezone)
     app.extensions["health_api.storage"] = storage or build_storage(settings)
     register(app)

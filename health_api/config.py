@@ -56,6 +56,7 @@ class Settings:
     session_ttl_seconds: int = 1800
     rate_limit: str = "600/minute"
     cors_origins: tuple[str, ...] = ()
+    cursor_secret: str | None = field(default=None, repr=False)
 
     @property
     def is_production(self) -> bool:
@@ -146,6 +147,7 @@ _FIELDS: dict[str, tuple[tuple[str, ...], Callable[[Any], Any]]] = {
     "session_ttl_seconds": (("SESSION_TTL_SECONDS",), _parse_int),
     "rate_limit": (("HEALTH_API_RATE_LIMIT",), _parse_str),
     "cors_origins": (("HEALTH_API_CORS_ORIGINS",), _parse_list),
+    "cursor_secret": (("HEALTH_API_CURSOR_SECRET",), _parse_optional),
 }
 
 

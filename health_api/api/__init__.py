@@ -16,6 +16,7 @@ from health_api.api import (
     auth,
     doctors,
     hooks,
+    openapi,
     problems,
     schedules,
     service,
@@ -49,10 +50,10 @@ def register(app: Flask) -> Api:
             },
         },
     )
-    api = Api(app)
+    api = openapi.ProblemApi(app)
     for module in (service, doctors, schedules, appointments, sessions, admin):
         api.register_blueprint(module.blp)
-    _document_security(api)
+    openapi.document(api, app)
     app.add_url_rule(
         f"{DOCS_ASSETS}<path:filename>",
         "docs_assets",
@@ -61,33 +62,3 @@ def register(app: Flask) -> Api:
     hooks.register(app, authenticate=auth.before_request)
     problems.register(app)
     return api
-
-
-def _document_security(api: Api) -> None:
-    """Every /api/v1 operation needs a bearer key: say so in the document, with 401/403."""
-    spec = api.spec
-    for path, operations in spec._paths.items():  # apispec keeps the built paths here
-        if not path.startswith("/api/"):
-            continue
-        for operation in operations.values():
-            if not isinstance(operation, dict):
-                continue
-            operation["security"] = [{"bearer": []}]
-            responses = operation.setdefault("responses", {})
-            for status, text in (
-                ("401", "No or unknown key."),
-                ("403", "Key lacks the role."),
-                ("429", "Rate limit exceeded."),
-                ("503", "Storage unavailable or throttled."),
-            ):
-                responses.setdefault(
-                    status,
-                    {
-                        "description": text,
-                        "content": {
-                            "application/problem+json": {
-                                "schema": {"$ref": "#/components/schemas/Problem"}
-                            }
-                        },
-                    },
-                )

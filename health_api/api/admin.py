@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from health_api.api.auth import require_role
+from health_api.api.blueprint import Blueprint
 from health_api.api.context import settings
 from health_api.api.context import storage as store
 from health_api.schemas.admin import SeedOut, TablesOut

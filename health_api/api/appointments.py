@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from health_api import clock
+from health_api.api.blueprint import Blueprint
 from health_api.api.context import ParameterError, check_path_id, instant
 from health_api.api.context import storage as store
+from health_api.api.cursors import verify
 from health_api.api.views import page_dict, slot_dict
 from health_api.domain.models import SlotKey
 from health_api.schemas.common import Problem, SlotFull, SlotPage
@@ -64,7 +65,7 @@ class Appointments(MethodView):
             check_path_id(user_id),
             instant(query["desde"], "desde"),
             query["limit"],
-            query["cursor"],
+            verify(query["cursor"]),
         )
         return page_dict(page, slot_dict)
 
@@ -87,7 +88,7 @@ class Availability(MethodView):
         if from_utc_string(hasta) - from_utc_string(desde) > MAX_WINDOW:
             raise ParameterError("hasta", "the window may span at most 31 days")
         page = availability.find_availability(
-            store(), query["especialidad"], desde, hasta, query["limit"], query["cursor"]
+            store(), query["especialidad"], desde, hasta, query["limit"], verify(query["cursor"])
         )
 
         def item(free):

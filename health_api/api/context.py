@@ -10,7 +10,7 @@ from health_api.config import Settings
 from health_api.domain.errors import InvalidRequestError, NotFoundError
 from health_api.domain.models import SlotKey
 from health_api.schemas.common import check_id
-from health_api.services.times import normalize
+from health_api.services.times import parse_instant, to_utc_string
 from health_api.storage.base import Storage
 
 from .views import clinic_zone
@@ -26,13 +26,28 @@ def settings() -> Settings:
     return current_app.extensions["health_api.settings"]
 
 
+# Instants a client may name. Far outside it, the canonical form breaks (strftime does not pad
+# a year before 1000, so string order is no longer time order) and date arithmetic overflows.
+YEARS = (1900, 2999)
+
+
+def _normalize(value: str) -> str:
+    try:
+        moment = parse_instant(value, clinic_zone())
+    except OverflowError:
+        raise InvalidRequestError(f"{value!r} is out of range") from None
+    if not YEARS[0] <= moment.year <= YEARS[1]:
+        raise InvalidRequestError(f"{value!r}: the year must be {YEARS[0]}-{YEARS[1]}")
+    return to_utc_string(moment)
+
+
 def instant(value: str | None, field: str, *, status: int = 400) -> str | None:
     """Normalise an input time to canonical UTC; a bad one is a ``ParameterError`` naming
     ``field`` (400 for query and path parameters, 422 for body fields)."""
     if value is None:
         return None
     try:
-        return normalize(value, clinic_zone())
+        return _normalize(value)
     except InvalidRequestError as exc:
         raise ParameterError(field, str(exc), status) from None
 
@@ -48,6 +63,6 @@ def check_path_id(value: str) -> str:
 def slot_key(doctor_id: str, fecha_hora: str) -> SlotKey:
     """The slot named by a path; a time that does not parse names no slot (404)."""
     try:
-        return SlotKey(check_path_id(doctor_id), normalize(fecha_hora, clinic_zone()))
+        return SlotKey(check_path_id(doctor_id), _normalize(fecha_hora))
     except InvalidRequestError:
         raise NotFoundError("no such slot") from None

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask import url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from health_api.api.auth import require_role
+from health_api.api.blueprint import Blueprint
 from health_api.api.context import check_path_id, storage
+from health_api.api.cursors import verify
 from health_api.api.views import doctor_dict, page_dict
 from health_api.schemas.doctors import (
     DoctorCreate,
@@ -36,15 +37,16 @@ class Doctors(MethodView):
         """List doctors; with ``especialidad``, a Query on its GSI (case and accents ignored)."""
         if query["especialidad"]:
             page = storage().doctors.list_by_specialty(
-                query["especialidad"], query["limit"], query["cursor"]
+                query["especialidad"], query["limit"], verify(query["cursor"])
             )
         else:
-            page = storage().doctors.list_all(query["limit"], query["cursor"])
+            page = storage().doctors.list_all(query["limit"], verify(query["cursor"]))
         return page_dict(page, doctor_dict)
 
     @require_role("admin")
     @blp.arguments(DoctorCreate)
     @blp.response(201, DoctorOut)
+    @blp.alt_response(409, description="A doctor with this ``doctor_id`` exists.")
     def post(self, body):
         """Create a doctor (admin); 409 when ``doctor_id`` exists."""
         doctor = service.create_doctor(storage(), body)
@@ -70,6 +72,7 @@ class Doctor(MethodView):
 
     @require_role("admin")
     @blp.response(204)
+    @blp.alt_response(409, description="The doctor has future booked slots.")
     def delete(self, doctor_id):
         """Delete a doctor (admin); 409 while they have future booked slots."""
         service.delete_doctor(storage(), check_path_id(doctor_id))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask import g
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from health_api.api.auth import require_role
+from health_api.api.blueprint import Blueprint
 from health_api.api.context import ParameterError, check_path_id, instant, settings, slot_key
 from health_api.api.context import storage as store
+from health_api.api.cursors import verify
 from health_api.api.views import page_dict, slot_dict
 from health_api.domain.errors import InvalidRequestError
 from health_api.schemas.common import Problem, SlotFull, SlotPage
@@ -56,15 +57,19 @@ class Schedules(MethodView):
     @blp.response(200, SlotPage)
     def get(self, query, doctor_id):
         """Slots between ``desde`` and ``hasta`` (default: the next 7 days) in time order."""
-        page = schedules.list_slots(
-            store(),
-            check_path_id(doctor_id),
-            instant(query["desde"], "desde"),
-            instant(query["hasta"], "hasta"),
-            query["estado"],
-            query["limit"],
-            query["cursor"],
-        )
+        try:
+            page = schedules.list_slots(
+                store(),
+                check_path_id(doctor_id),
+                instant(query["desde"], "desde"),
+                instant(query["hasta"], "hasta"),
+                query["estado"],
+                query["limit"],
+                verify(query["cursor"]),
+            )
+        except InvalidRequestError as exc:
+            # desde after hasta (given, or defaulted to now): a bad query parameter, so a 400.
+            raise ParameterError("hasta", str(exc)) from None
         full = g.get("role") == "admin"
         return page_dict(page, lambda slot: slot_dict(slot, full=full))
 
@@ -121,6 +126,7 @@ class Booking(MethodView):
 
     @blp.arguments(CancelQuery, location="query")
     @blp.response(204)
+    @blp.alt_response(409, description="The slot is booked by someone else.")
     def delete(self, query, doctor_id, fecha_hora):
         """Cancel the user's booking; the slot is free again (409 if someone else holds it)."""
         booking.cancel_booking(store(), slot_key(doctor_id, fecha_hora), query["user_id"])

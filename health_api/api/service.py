@@ -7,8 +7,8 @@ import time
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from health_api.api.blueprint import Blueprint
 from health_api.api.context import storage as store
 from health_api.api.problems import problem
 from health_api.domain.errors import StorageUnavailableError

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from health_api.api.blueprint import Blueprint
 from health_api.api.context import check_path_id, settings
 from health_api.api.context import storage as store
 from health_api.api.views import session_dict

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 
+from health_api.api.cursors import sign
 from health_api.domain.models import Doctor, Session, Slot
 from health_api.services.times import local_string
 
@@ -53,4 +54,4 @@ def session_dict(session: Session) -> dict[str, Any]:
 
 def page_dict(page, convert) -> dict[str, Any]:
     """``{"items": [...], "next_cursor": ...}``."""
-    return {"items": [convert(item) for item in page.items], "next_cursor": page.next_cursor}
+    return {"items": [convert(item) for item in page.items], "next_cursor": sign(page.next_cursor)}

@@ -6,8 +6,11 @@ services normalise whatever a client sends before anything reaches storage.
 
 from __future__ import annotations
 
+import json
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
@@ -29,6 +32,17 @@ def normalize_especialidad(name: str) -> str:
     decomposed = unicodedata.normalize("NFKD", name)
     bare = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(bare.casefold().split())
+
+
+def iso_from_epoch(epoch: int) -> str:
+    """Epoch seconds as the canonical UTC string."""
+    return datetime.fromtimestamp(epoch, UTC).strftime(UTC_FORMAT)
+
+
+def encode_session_data(data: Mapping[str, Any]) -> str:
+    """The compact UTF-8 JSON of session data: what both backends store, and what
+    ``MAX_SESSION_DATA_BYTES`` measures. Not JSON-able (NaN, objects) is a ``ValueError``."""
+    return json.dumps(dict(data), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 @dataclass(frozen=True)

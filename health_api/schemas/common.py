@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
 
 from health_api.domain.models import ESTADOS
 
@@ -36,6 +36,7 @@ class Instant(fields.String):
         metadata = {
             "format": "date-time",
             "example": "2026-12-01T10:30:00+01:00",
+            "description": "ISO 8601, any UTC offset (none: the clinic zone); years 1900-2999.",
             **kwargs.pop("metadata", {}),
         }
         super().__init__(validate=validate.Length(min=10, max=40), metadata=metadata, **kwargs)
@@ -79,12 +80,26 @@ class SlotPage(Schema):
 
 
 class Problem(Schema):
-    """RFC 9457 problem details."""
+    """RFC 9457 problem details; extension members (``errors``, ``alternativas``, ``reason``,
+    ``tables``) are open, as the RFC allows."""
+
+    class Meta:
+        unknown = INCLUDE
 
     type = fields.String(required=True)
     title = fields.String(required=True)
     status = fields.Integer(required=True)
     detail = fields.String(required=True)
-    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
-    alternativas = fields.List(fields.Nested(SlotPublic))
-    reason = fields.String()
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": "Validation errors: each field with its messages."},
+    )
+    alternativas = fields.List(
+        fields.Nested(SlotPublic),
+        metadata={"description": "A slot taken by someone else: up to 3 free slots instead."},
+    )
+    reason = fields.String(metadata={"description": "Why a reschedule changed nothing."})
+    tables = fields.List(
+        fields.Dict(), metadata={"description": "/readyz: each table's report when not ready."}
+    )

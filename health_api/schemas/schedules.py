@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from health_api.domain.models import ESTADOS
@@ -9,6 +11,8 @@ from health_api.schemas.common import Id, Instant, PageQuery, SlotFull, SlotPubl
 
 DURATION = validate.Range(5, 480)
 MOTIVO = validate.Length(max=500)
+# The years an instant may have (api.context.YEARS): beyond them date arithmetic overflows.
+RULE_DATES = validate.Range(date(1900, 1, 1), date(2999, 12, 31))
 
 
 class NewSlot(Schema):
@@ -22,12 +26,15 @@ class ScheduleCreate(Schema):
     """Either ``slots`` (1-500) or a weekly rule (``desde`` ... ``duracion_min``), not both."""
 
     slots = fields.List(fields.Nested(NewSlot), validate=validate.Length(1, 500))
-    desde = fields.Date(metadata={"example": "2026-12-01"})
-    hasta = fields.Date(metadata={"example": "2026-12-31"})
+    desde = fields.Date(validate=RULE_DATES, metadata={"example": "2026-12-01"})
+    hasta = fields.Date(validate=RULE_DATES, metadata={"example": "2026-12-31"})
     dias = fields.List(
         fields.String(validate=validate.Length(2, 10)),
         validate=validate.Length(1, 7),
-        metadata={"example": ["lun", "mie", "vie"]},
+        metadata={
+            "example": ["lun", "mie", "vie"],
+            "description": "Weekdays: lun mar mie jue vie sab dom (case and accents ignored).",
+        },
     )
     hora_inicio = fields.String(
         validate=validate.Regexp(r"^\d{2}:\d{2}$"), metadata={"example": "09:00"}

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from health_api import clock
 from health_api.domain.errors import InvalidRequestError
-from health_api.domain.models import MAX_SESSION_DATA_BYTES, Session
+from health_api.domain.models import MAX_SESSION_DATA_BYTES, Session, encode_session_data
 from health_api.storage.base import Storage
 
 MAX_TTL_SECONDS = 7 * 24 * 3600
@@ -22,7 +21,10 @@ def _ttl(ttl_seconds: int | None, default: int) -> int:
 
 
 def _check_size(data: Mapping[str, Any]) -> None:
-    size = len(json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode())
+    try:
+        size = len(encode_session_data(data).encode())
+    except (TypeError, ValueError):
+        raise InvalidRequestError("data must hold only JSON values (no NaN or Infinity)") from None
     if size > MAX_SESSION_DATA_BYTES:
         raise InvalidRequestError(
             f"data is {size} bytes; a session holds at most {MAX_SESSION_DATA_BYTES}"

@@ -70,7 +70,13 @@ def localize(naive: datetime, tz: ZoneInfo) -> datetime:
 
 def to_utc_string(instant: datetime) -> str:
     """The canonical stored form of an aware datetime."""
-    return instant.astimezone(UTC).strftime(UTC_FORMAT)
+    utc = instant.astimezone(UTC)
+    # Not strftime("%Y"): glibc does not zero-pad years below 1000, which would break the
+    # "string order is time order" promise of the stored form.
+    return (
+        f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}"
+        f"T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}Z"
+    )
 
 
 def normalize(value: str, default_zone: ZoneInfo) -> str:

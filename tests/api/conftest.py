@@ -32,8 +32,7 @@ def storage_settings(backend: str, tmp_path, **changes):
         sqlite_path=tmp_path / "health.db",
         environment="test",
         api_keys=(ApiKey("admin", ADMIN_KEY), ApiKey("agent", AGENT_KEY)),
-        rate_limit="100000/minute",
-        **changes,
+        **{"rate_limit": "100000/minute", **changes},
     )
 
 

@@ -12,7 +12,6 @@ import json
 import random
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from health_api.domain.errors import (
@@ -20,20 +19,20 @@ from health_api.domain.errors import (
     NotFoundError,
     StorageUnavailableError,
 )
-from health_api.domain.models import MAX_SESSION_DATA_BYTES, UTC_FORMAT, Session
+from health_api.domain.models import (
+    MAX_SESSION_DATA_BYTES,
+    Session,
+    encode_session_data,
+    iso_from_epoch,
+)
 from health_api.storage.dynamodb.items import ConditionFailed, TableRef, call, values
 
 MERGE_ATTEMPTS = 10  # each round of a race lets one writer through
 
 
-def _iso(epoch: int) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime(UTC_FORMAT)
-
-
 def _encode(data: Mapping[str, Any]) -> str:
-    # The compact UTF-8 JSON is both what is stored and what MAX_SESSION_DATA_BYTES measures.
     try:
-        return json.dumps(dict(data), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        return encode_session_data(data)
     except (TypeError, ValueError) as exc:
         raise InvalidRequestError("session data must be a JSON object") from exc
 
@@ -68,9 +67,9 @@ class DynamoSessionRepository:
         expires = now + ttl_seconds
         fields = {
             "data": _encode(data),
-            "created_at": _iso(now),
-            "updated_at": _iso(now),
-            "expires_at": _iso(expires),
+            "created_at": iso_from_epoch(now),
+            "updated_at": iso_from_epoch(now),
+            "expires_at": iso_from_epoch(expires),
             "ttl": expires,
         }
         response = call(
@@ -120,8 +119,8 @@ class DynamoSessionRepository:
             expires = now + ttl_seconds
             fields = {
                 "data": _encode_within_limit(data),
-                "updated_at": _iso(now),
-                "expires_at": _iso(expires),
+                "updated_at": iso_from_epoch(now),
+                "expires_at": iso_from_epoch(expires),
                 "ttl": expires,
             }
             version = item.get("version")

@@ -14,25 +14,24 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from health_api.domain.errors import InvalidRequestError, NotFoundError
-from health_api.domain.models import MAX_SESSION_DATA_BYTES, UTC_FORMAT, Session
+from health_api.domain.models import (
+    MAX_SESSION_DATA_BYTES,
+    Session,
+    encode_session_data,
+    iso_from_epoch,
+)
 from health_api.storage.sqlite.connection import SqliteDatabase
 from health_api.storage.sqlite.schema import quote
 
 COLUMNS = "user_id, data, created_at, updated_at, expires_at, ttl"
 
 
-def _iso(epoch: int) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime(UTC_FORMAT)
-
-
 def _encode(data: Mapping[str, Any]) -> str:
-    # The compact UTF-8 JSON is both what is stored and what MAX_SESSION_DATA_BYTES measures.
     try:
-        return json.dumps(dict(data), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        return encode_session_data(data)
     except (TypeError, ValueError) as exc:
         raise InvalidRequestError("session data must be a JSON object") from exc
 
@@ -60,7 +59,7 @@ class SqliteSessionRepository:
         ``ttl_seconds`` after ``now``."""
         text = _encode(data)
         expires = now + ttl_seconds
-        stamp = _iso(now)
+        stamp = iso_from_epoch(now)
         with self._db.write() as conn:
             conn.execute(f"DELETE FROM {self._table} WHERE ttl <= ?", (now,))
             row = conn.execute(
@@ -69,7 +68,7 @@ class SqliteSessionRepository:
                 " created_at = excluded.created_at, updated_at = excluded.updated_at,"
                 " expires_at = excluded.expires_at, ttl = excluded.ttl, version = version + 1"
                 f" RETURNING {COLUMNS}",
-                (user_id, text, stamp, stamp, _iso(expires), expires),
+                (user_id, text, stamp, stamp, iso_from_epoch(expires), expires),
             ).fetchall()[0]
         return _session(row)
 
@@ -110,7 +109,7 @@ class SqliteSessionRepository:
             updated = conn.execute(
                 f"UPDATE {self._table} SET data = ?, updated_at = ?, expires_at = ?, ttl = ?,"
                 f" version = version + 1 WHERE user_id = ? RETURNING {COLUMNS}",
-                (text, _iso(now), _iso(expires), expires, user_id),
+                (text, iso_from_epoch(now), iso_from_epoch(expires), expires, user_id),
             ).fetchall()[0]
         return _session(updated)
 

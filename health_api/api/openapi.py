@@ -1,0 +1,226 @@
+"""The OpenAPI document: errors as problem+json, bearer security, roles and common headers.
+
+flask-smorest documents the success response of each view from its decorators; everything the
+cross-cutting layers add (auth, the JSON-only rule, body limits, rate limits, storage faults,
+the request id) is written into the document here, once, so it matches what the hooks do.
+"""
+
+from __future__ import annotations
+
+import http
+import re
+from typing import Any
+
+from flask import Flask
+from flask_smorest import Api
+from flask_smorest.utils import prepare_response
+
+from health_api.api.problems import PROBLEM_JSON, TITLES
+from health_api.schemas.common import Problem
+
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+HEADERS: dict[str, dict[str, Any]] = {
+    "X-Request-ID": {
+        "description": "The request's X-Request-ID when it was a valid one, else a new id.",
+        "required": True,
+        "schema": {"type": "string"},
+    },
+    "Retry-After": {
+        "description": "Seconds to wait before retrying.",
+        "required": True,
+        "schema": {"type": "string", "pattern": r"^\d+$"},
+    },
+    "Location": {
+        "description": "The URL of the new resource.",
+        "required": True,
+        "schema": {"type": "string"},
+    },
+    "WWW-Authenticate": {
+        "description": "The Bearer challenge.",
+        "required": True,
+        "schema": {"type": "string"},
+    },
+}
+
+ERRORS = {
+    400: "Malformed JSON body, or a bad query parameter or cursor.",
+    401: "No or unknown key.",
+    403: "The key lacks the role.",
+    404: "No such resource (or a path value that cannot name one).",
+    409: "State conflict.",
+    413: "The body is over 1 MiB.",
+    415: "The body is not application/json.",
+    422: "Well-formed but invalid; ``errors`` names each field.",
+    429: "Rate limit of the key exceeded.",
+    500: "An unexpected server fault (logged with the request id; no details).",
+    503: "The storage is unavailable or throttled.",
+}
+ERROR_HEADERS = {401: ("WWW-Authenticate",), 429: ("Retry-After",), 503: ("Retry-After",)}
+SUCCESS_HEADERS = {("post", "/api/v1/doctors"): ("Location",)}
+
+# Bodies that take one of several forms: each form names its required and optional properties
+# of the one marshmallow schema that loads them all (which refuses a mix of forms).
+ONE_OF_BODIES = {
+    "ScheduleCreate": {
+        "ScheduleSlots": (("slots",), ()),
+        "ScheduleRule": (
+            ("desde", "hasta", "dias", "hora_inicio", "hora_fin", "duracion_min"),
+            ("zona_horaria",),
+        ),
+    },
+}
+
+SERVICE_PATHS = {
+    "/openapi.json": {
+        "get": {
+            "summary": "This OpenAPI 3 document.",
+            "tags": ["service"],
+            "responses": {
+                "200": {
+                    "description": "OK",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                }
+            },
+        }
+    },
+    "/docs": {
+        "get": {
+            "summary": "A page that renders this document (Swagger UI, served offline).",
+            "tags": ["service"],
+            "responses": {
+                "200": {
+                    "description": "OK",
+                    "content": {"text/html": {"schema": {"type": "string"}}},
+                }
+            },
+        }
+    },
+}
+
+
+class ProblemApi(Api):
+    """flask-smorest with our Problem schema as its error schema, served as problem+json.
+
+    No ``default`` response: each operation lists the error statuses it can answer with.
+    """
+
+    ERROR_SCHEMA = Problem
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+    def _register_responses(self) -> None:
+        # The lazily registered responses that @blp.arguments refers to (422), as problem+json.
+        for status in http.HTTPStatus:
+            if status < 400:
+                continue
+            response = {"description": status.phrase, "schema": self.ERROR_SCHEMA}
+            prepare_response(response, self.spec, PROBLEM_JSON)
+            self.spec.components.response(status.name, response, lazy=True)
+
+
+def document(api: Api, app: Flask) -> None:
+    """Complete the generated document; call once every blueprint is registered."""
+    spec = api.spec
+    for name, header in HEADERS.items():
+        spec.components.header(name, header)
+    for name, forms in ONE_OF_BODIES.items():
+        _split_forms(spec.components.schemas, name, forms)
+    roles = required_roles(app)
+    paths = spec._paths  # apispec keeps the built paths here
+    for path, operations in SERVICE_PATHS.items():
+        paths[path] = dict(operations)
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            if method not in METHODS:
+                continue
+            role = roles.get((method, path))
+            statuses = _error_statuses(path, method, operation, role)
+            if role is not None:
+                operation["security"] = [{"bearer": []}]
+                note = f"Needs a key with the ``{role}`` role."
+                operation["description"] = "\n\n".join(
+                    p for p in (operation.get("description"), note) if p
+                )
+            _write_responses(operation, statuses, SUCCESS_HEADERS.get((method, path), ()))
+    # Every error response is now written out in full: nothing refers to the shared ones.
+    spec.components.responses.clear()
+
+
+def required_roles(app: Flask) -> dict[tuple[str, str], str]:
+    """``(method, openapi path) -> role`` of every /api view (``agent`` unless it says more)."""
+    roles = {}
+    for rule in app.url_map.iter_rules():
+        view_class = getattr(app.view_functions.get(rule.endpoint), "view_class", None)
+        if view_class is None or not rule.rule.startswith("/api/"):
+            continue
+        path = re.sub(r"<(?:[^<>:]+:)?([^<>]+)>", r"{\1}", rule.rule)
+        for method in rule.methods or ():
+            view = getattr(view_class, method.lower(), None)
+            if view is not None:
+                roles[(method.lower(), path)] = getattr(view, "_required_role", "agent")
+    return roles
+
+
+def _split_forms(schemas: dict, name: str, forms: dict) -> None:
+    properties = schemas[name]["properties"]
+    for form, (required, optional) in forms.items():
+        schemas[form] = {
+            "type": "object",
+            "properties": {p: properties[p] for p in (*required, *optional)},
+            "required": list(required),
+            "additionalProperties": False,
+        }
+    schemas[name] = {"oneOf": [{"$ref": f"#/components/schemas/{form}"} for form in forms]}
+
+
+def _error_statuses(path: str, method: str, operation: dict, role: str | None) -> set[int]:
+    statuses = {int(s) for s in operation.get("responses", {}) if s.isdigit() and int(s) >= 400}
+    parameters = operation.get("parameters", [])
+    in_query = any(p.get("in") == "query" for p in parameters if isinstance(p, dict))
+    if "requestBody" in operation:
+        statuses |= {400, 413, 415, 422}
+    elif in_query:
+        statuses.discard(422)  # webargs says 422 for a bad query value; the contract says 400
+    if in_query:
+        statuses.add(400)
+    if "{" in path:
+        statuses.add(404)
+    if role is not None:
+        statuses |= {401, 429, 500, 503}
+    if role == "admin":
+        statuses.add(403)
+    if path == "/readyz":
+        statuses.add(503)
+    return statuses
+
+
+def _write_responses(operation: dict, statuses: set[int], success_headers: tuple[str, ...]) -> None:
+    responses = operation.setdefault("responses", {})
+    for status in [s for s in responses if not s.isdigit() or int(s) >= 400]:
+        if not status.isdigit() or int(status) not in statuses:
+            del responses[status]
+    for status, response in responses.items():
+        if status.isdigit() and int(status) < 400 and "$ref" not in response:
+            _add_headers(response, ("X-Request-ID", *success_headers))
+    for status in sorted(statuses):
+        given = responses.get(str(status), {})
+        description = given.get("description")
+        if not description or description == http.HTTPStatus(status).phrase:
+            description = ERRORS.get(status) or TITLES.get(status, "Error")
+        if status == 503 and operation.get("tags") == ["service"]:
+            description = "Not ready: the storage does not answer or a table differs from its spec."
+        response = {
+            "description": description,
+            "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}},
+        }
+        _add_headers(response, ("X-Request-ID", *ERROR_HEADERS.get(status, ())))
+        responses[str(status)] = response
+    # Status codes in order, so the document reads like the contract.
+    operation["responses"] = dict(sorted(responses.items()))
+
+
+def _add_headers(response: dict, names: tuple[str, ...]) -> None:
+    headers = response.setdefault("headers", {})
+    for name in names:
+        headers[name] = {"$ref": f"#/components/headers/{name}"}

@@ -1,0 +1,60 @@
+"""``python -m health_api``: small operator commands (demo data, development keys).
+
+``seed`` / ``unseed`` load or remove the demo data set on the configured store; ``keys`` prints
+where the development keys are (creating them on first use) and a curl line to try.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from health_api.config import ConfigError, load_settings
+from health_api.domain.errors import StorageUnavailableError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the exit code."""
+    parser = argparse.ArgumentParser(prog="python -m health_api", description=__doc__)
+    parser.add_argument("command", choices=("seed", "unseed", "keys"))
+    parser.add_argument(
+        "--url", default="http://127.0.0.1:8000", help="base URL for the example printed by `keys`"
+    )
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"health_api: configuration error: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "keys":
+        from health_api.api.auth import resolve_keys
+
+        keys, path = resolve_keys(settings)
+        agent = next(k.key for k in keys if k.role == "agent")
+        where = f"in {path}" if path else "from HEALTH_API_KEYS"
+        print(
+            f"API keys (admin, agent) are {where}. Try:\n"
+            f"  curl -s -H 'Authorization: Bearer {agent}' "
+            f"'{args.url}/api/v1/availability?especialidad=cardiologia&limit=3'"
+        )
+        return 0
+    from health_api.services import seed
+    from health_api.storage.factory import build_storage
+
+    try:
+        storage = build_storage(settings)
+        try:
+            if args.command == "seed":
+                result = seed.load_demo(storage, settings.timezone)
+                verb = "loaded"
+            else:
+                result = seed.remove_demo(storage)
+                verb = "removed"
+        finally:
+            storage.close()
+    except StorageUnavailableError as exc:
+        print(f"health_api: storage unavailable: {exc}", file=sys.stderr)
+        return 3
+    print(f"demo data {verb}: {result.doctors} doctors, {result.slots} slots ({settings.storage})")
+    return 0

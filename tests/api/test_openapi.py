@@ -1,0 +1,156 @@
+"""The OpenAPI document served at /openapi.json says what shared/API.md says, and /docs works
+offline."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from openapi_spec_validator import validate
+
+PROBLEM_JSON = "application/problem+json"
+V1 = "/api/v1"
+
+# Every path and method of shared/API.md, with the role each /api/v1 operation needs.
+CONTRACT = {
+    ("get", "/healthz"): None,
+    ("get", "/readyz"): None,
+    ("get", "/openapi.json"): None,
+    ("get", "/docs"): None,
+    ("post", f"{V1}/doctors"): "admin",
+    ("get", f"{V1}/doctors"): "agent",
+    ("get", f"{V1}/doctors/{{doctor_id}}"): "agent",
+    ("patch", f"{V1}/doctors/{{doctor_id}}"): "admin",
+    ("delete", f"{V1}/doctors/{{doctor_id}}"): "admin",
+    ("post", f"{V1}/doctors/{{doctor_id}}/schedules"): "admin",
+    ("get", f"{V1}/doctors/{{doctor_id}}/schedules"): "agent",
+    ("delete", f"{V1}/doctors/{{doctor_id}}/schedules/{{fecha_hora}}"): "admin",
+    ("put", f"{V1}/doctors/{{doctor_id}}/schedules/{{fecha_hora}}/booking"): "agent",
+    ("delete", f"{V1}/doctors/{{doctor_id}}/schedules/{{fecha_hora}}/booking"): "agent",
+    ("post", f"{V1}/appointments/reschedule"): "agent",
+    ("get", f"{V1}/users/{{user_id}}/appointments"): "agent",
+    ("get", f"{V1}/availability"): "agent",
+    ("put", f"{V1}/sessions/{{user_id}}"): "agent",
+    ("get", f"{V1}/sessions/{{user_id}}"): "agent",
+    ("patch", f"{V1}/sessions/{{user_id}}"): "agent",
+    ("delete", f"{V1}/sessions/{{user_id}}"): "agent",
+    ("get", f"{V1}/admin/tables"): "admin",
+    ("post", f"{V1}/admin/seed"): "admin",
+    ("delete", f"{V1}/admin/seed"): "admin",
+}
+METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+
+
+@pytest.fixture
+def backend() -> str:
+    """The document does not depend on the backend: SQLite is enough."""
+    return "sqlite"
+
+
+@pytest.fixture
+def document(client) -> dict:
+    response = client.get("/openapi.json")
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def operations(document: dict):
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method in METHODS:
+                yield method, path, operation
+
+
+def test_the_document_lists_exactly_the_operations_of_the_contract(document) -> None:
+    listed = {(method, path) for method, path, _ in operations(document)}
+
+    assert sorted(listed - CONTRACT.keys()) == [], "in the document, not in API.md"
+    assert sorted(CONTRACT.keys() - listed) == [], "in API.md, not in the document"
+
+
+def test_the_document_is_valid_openapi_3(document) -> None:
+    assert document["openapi"].startswith("3.")
+    validate(document)  # raises on any violation of the OpenAPI 3 schema
+
+
+def test_every_v1_operation_needs_a_bearer_key_and_documents_401(document) -> None:
+    assert document["components"]["securitySchemes"]["bearer"] == {
+        "type": "http",
+        "scheme": "bearer",
+    }
+    for method, path, operation in operations(document):
+        if path.startswith(f"{V1}/"):
+            assert operation.get("security") == [{"bearer": []}], (method, path)
+            assert "401" in operation["responses"], (method, path)
+        else:
+            assert not operation.get("security"), (method, path)
+
+
+def test_admin_operations_document_403_and_agent_operations_do_not(document) -> None:
+    for method, path, operation in operations(document):
+        role = CONTRACT[(method, path)]
+        if role is not None:
+            assert ("403" in operation["responses"]) == (role == "admin"), (method, path)
+            assert f"``{role}`` role" in operation["description"], (method, path)
+
+
+def test_every_error_response_is_problem_json(document) -> None:
+    problem = {"$ref": "#/components/schemas/Problem"}
+    errors = [
+        (f"{method} {path} {status}", response)
+        for method, path, operation in operations(document)
+        for status, response in operation["responses"].items()
+        if not status.isdigit() or int(status) >= 400
+    ]
+    errors += list(document["components"].get("responses", {}).items())
+
+    assert errors
+    for where, response in errors:
+        assert "$ref" not in response, where
+        assert response["content"] == {PROBLEM_JSON: {"schema": problem}}, where
+
+
+def test_query_errors_are_400_and_body_errors_are_422(document) -> None:
+    for method, path, operation in operations(document):
+        statuses = operation["responses"].keys()
+        in_query = any(p["in"] == "query" for p in operation.get("parameters", []))
+        has_body = "requestBody" in operation
+        if in_query or has_body:
+            assert "400" in statuses, (method, path)
+        assert ("422" in statuses) == has_body, (method, path)
+        if has_body:
+            assert {"413", "415"} <= statuses, (method, path)
+
+
+def test_throttling_and_unavailable_storage_carry_retry_after(document) -> None:
+    for method, path, operation in operations(document):
+        for status in ("429", "503"):
+            if status in operation["responses"]:
+                headers = operation["responses"][status]["headers"]
+                assert "Retry-After" in headers, (method, path, status)
+
+
+def test_the_problem_schema_has_the_rfc_9457_members(document) -> None:
+    problem = document["components"]["schemas"]["Problem"]
+
+    assert set(problem["required"]) == {"type", "title", "status", "detail"}
+    assert {"errors", "alternativas"} <= problem["properties"].keys()
+    assert problem["additionalProperties"] is True  # RFC 9457 extension members
+
+
+def test_docs_page_uses_only_local_assets_and_they_are_served(client) -> None:
+    response = client.get("/docs")
+
+    assert response.status_code == 200
+    assert response.mimetype == "text/html"
+    html = response.get_data(as_text=True)
+    assert not re.search(r"https?://", html), "the page must work with no internet"
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert any(a.endswith(".js") for a in assets)
+    assert any(a.endswith(".css") for a in assets)
+    for asset in assets:
+        assert asset.startswith("/"), asset
+        served = client.get(asset)
+        assert served.status_code == 200, asset
+        assert served.data, asset
+    assert '"/openapi.json"' in html
