@@ -19,7 +19,7 @@ run: $(BIN)/.installed
 	$(BIN)/python -m health_api seed
 	$(BIN)/python -m health_api keys --url http://$(HOST):$(PORT)
 	@echo "Health Assistant API on http://$(HOST):$(PORT)  (docs: http://$(HOST):$(PORT)/docs)"
-	$(BIN)/gunicorn --bind $(HOST):$(PORT) wsgi:app
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -6,13 +6,14 @@
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
 
+from health_api import logs
 from health_api.config import Settings, load_settings
+from health_api.domain.errors import StorageUnavailableError
 from health_api.services.times import zone
 
 log = logging.getLogger("health_api")
@@ -34,9 +35,13 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     storage = overrides.pop("storage", None)
     if overrides:
         settings = settings.replace(**overrides)
+    logs.configure(settings.log_level, settings.environment)
     keys, keys_file = resolve_keys(settings)
     if keys_file is not None:
-        print(f"health-api: development keys (admin, agent) are in {keys_file}", file=sys.stderr)
+        log.warning(
+            "development keys (admin, agent) are in a local file",
+            extra={"keys_file": str(keys_file)},
+        )
 
     app = Flask(__name__)
     # "//" in a path must not be merged into another resource's URL (a 308 to it).
@@ -48,7 +53,16 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["health_api.keys"] = keys
     app.extensions[cursors.EXTENSION] = cursors.secret_for(settings, keys)
     app.extensions["health_api.zone"] = zone(settings.timezone)
-    app.extensions["health_api.storage"] = storage or build_storage(settings)
+    if storage is None:
+        try:
+            storage = build_storage(settings)
+        except StorageUnavailableError as exc:
+            log.critical(
+                "storage initialisation failed; the process cannot serve",
+                extra={"storage": settings.storage, "cause": str(exc)},
+            )
+            raise
+    app.extensions["health_api.storage"] = storage
     register(app)
 
     @app.teardown_appcontext

@@ -57,6 +57,7 @@ class Settings:
     rate_limit: str = "600/minute"
     cors_origins: tuple[str, ...] = ()
     cursor_secret: str | None = field(default=None, repr=False)
+    log_level: str = "INFO"
 
     @property
     def is_production(self) -> bool:
@@ -148,6 +149,7 @@ _FIELDS: dict[str, tuple[tuple[str, ...], Callable[[Any], Any]]] = {
     "rate_limit": (("HEALTH_API_RATE_LIMIT",), _parse_str),
     "cors_origins": (("HEALTH_API_CORS_ORIGINS",), _parse_list),
     "cursor_secret": (("HEALTH_API_CURSOR_SECRET",), _parse_optional),
+    "log_level": (("LOG_LEVEL",), lambda v: _parse_str(v).upper()),
 }
 
 
@@ -293,4 +295,9 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "session_ttl_seconds": _check_ttl,
     "rate_limit": _check_rate_limit,
     "cors_origins": _check_origins,
+    "log_level": lambda v: (
+        None
+        if v in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
+        else f"{v!r} is not one of DEBUG, INFO, WARNING, ERROR, CRITICAL"
+    ),
 }

@@ -7,7 +7,9 @@ counters on restart is harmless; with N workers the effective ceiling is up to N
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 import uuid
 from collections.abc import Callable
 
@@ -18,14 +20,36 @@ from flask_limiter.errors import RateLimitExceeded
 
 from health_api.api.problems import problem
 
+access_log = logging.getLogger("health_api.access")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 MAX_BODY_BYTES = 1024 * 1024
 
 
 def _request_id() -> None:
+    g.started = time.perf_counter()
     given = request.headers.get("X-Request-ID", "")
     g.request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex
+
+
+def _access_log(response: Response) -> Response:
+    """One JSON line per request: the route template (never the path: it carries user ids),
+    status, duration, request id and the key's role; no query string, no body."""
+    rule = request.url_rule.rule if request.url_rule is not None else None
+    access_log.info(
+        "request",
+        extra={
+            "method": request.method,
+            "route": rule,
+            "status": response.status_code,
+            "duration_ms": round(
+                (time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2
+            ),
+            "request_id": g.get("request_id"),
+            "role": g.get("role"),
+        },
+    )
+    return response
 
 
 def _json_only() -> Response | None:
@@ -76,6 +100,7 @@ def register(app: Flask, authenticate: Callable[[], Response | None]) -> None:
     app.before_request(authenticate)
     app.before_request(_json_only)
     app.after_request(_headers)
+    app.after_request(_access_log)
     limiter = Limiter(
         key_func=_rate_key,
         app=app,

@@ -33,7 +33,7 @@ def test_in_development_a_key_pair_is_generated_once_with_private_permissions(
     assert stat.S_IMODE(keys_file.stat().st_mode) == 0o600
     assert set(keys) == {"admin", "agent"}
     assert all(len(key) >= 16 for key in keys.values())
-    printed = capsys.readouterr().err
+    printed = capsys.readouterr().out
     assert str(keys_file) in printed
     assert keys["agent"] not in printed
     for app in (first, second):

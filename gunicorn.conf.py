@@ -1,0 +1,72 @@
+"""gunicorn settings for the Health Assistant API, each overridable from the environment.
+
+The app is I/O-bound (DynamoDB round trips, SQLite fsyncs), so workers run threads (``gthread``).
+``timeout`` sits above botocore's worst case (3 attempts x (2 s connect + 5 s read) plus backoff,
+about 22 s), so a slow storage call ends as a 503 instead of a killed worker. The app is not
+preloaded: each worker builds its own boto3 client and SQLite connections after the fork.
+SIGTERM stops accepting, lets in-flight requests finish for up to ``graceful_timeout``, then
+exits.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, str(default)))
+
+
+_cores = os.cpu_count() or 1
+# A container listens on every interface; outside one, set HOST=127.0.0.1.
+_host = os.environ.get("HOST", "0.0.0.0")  # noqa: S104
+
+bind = os.environ.get("GUNICORN_BIND") or f"{_host}:{os.environ.get('PORT', '8000')}"
+workers = _int("GUNICORN_WORKERS", min(2 * _cores + 1, 8))
+worker_class = "gthread"
+threads = _int("GUNICORN_THREADS", 8)
+timeout = _int("GUNICORN_TIMEOUT", 30)
+graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
+keepalive = _int("GUNICORN_KEEPALIVE", 5)
+max_requests = _int("GUNICORN_MAX_REQUESTS", 2000)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 200)
+preload_app = False
+# Trust X-Forwarded-* only from the proxies named here (never "*" by default).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+control_socket_disable = True
+
+# The app writes the access line itself (JSON, with the route template instead of the path, the
+# key's role and the request id, never a query string); gunicorn's own access log would repeat
+# it with the raw path, so it is off unless GUNICORN_ACCESS_LOG names a destination.
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        }
+    },
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "stream": "ext://sys.stdout",
+        }
+    },
+    "root": {"handlers": ["stdout"], "level": "INFO"},
+    "loggers": {
+        "gunicorn.error": {"handlers": ["stdout"], "level": loglevel.upper(), "propagate": False},
+        # With a logconfig_dict gunicorn always emits access records: silence them unless
+        # asked, so the raw path and query (patient ids) never reach the log by default.
+        "gunicorn.access": {
+            "handlers": ["stdout"] if accesslog else [],
+            "level": "INFO" if accesslog else "CRITICAL",
+            "propagate": False,
+        },
+    },
+}
