@@ -10,7 +10,25 @@ exits.
 
 from __future__ import annotations
 
+import logging
 import os
+import re
+
+
+class RedactInvalidRequest(logging.Filter):
+    """gunicorn logs a malformed request verbatim ("Invalid HTTP request line: 'GET
+    /api/v1/sessions/<user id>...'") and the URI of a request that failed outside the app: keep
+    the kind of error, drop what the client sent (paths carry user ids, queries patient data)."""
+
+    _QUOTED = re.compile(r"'.*'$", re.DOTALL)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if message.startswith("Invalid request from ip="):
+            record.msg, record.args = self._QUOTED.sub("'<redacted>'", message), ()
+        elif message.startswith("Error handling request "):
+            record.msg, record.args = "Error handling request (URI redacted)", ()
+        return True
 
 
 def _int(name: str, default: int) -> int:
@@ -49,13 +67,18 @@ logconfig_dict = {
             "()": "pythonjsonlogger.json.JsonFormatter",
             "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            # The same time format and fields as the app's own lines (health_api/logs.py).
+            "datefmt": "%Y-%m-%dT%H:%M:%S%z",
+            "static_fields": {"environment": os.environ.get("ENVIRONMENT", "development")},
         }
     },
+    "filters": {"redact_invalid_request": {"()": RedactInvalidRequest}},
     "handlers": {
         "stdout": {
             "class": "logging.StreamHandler",
             "formatter": "json",
             "stream": "ext://sys.stdout",
+            "filters": ["redact_invalid_request"],
         }
     },
     "root": {"handlers": ["stdout"], "level": "INFO"},
