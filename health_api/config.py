@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 ROLES = ("admin", "agent")
 MIN_KEY_LENGTH = 16
 MAX_SESSION_TTL_SECONDS = 7 * 24 * 3600
+MAX_DYNAMODB_TIMEOUT_SECONDS = 20.0
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 _ENVIRONMENT = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
@@ -46,6 +47,8 @@ class Settings:
     sqlite_path: Path = Path("./data/health_api.db")
     aws_region: str = "us-east-1"
     dynamodb_endpoint_url: str | None = None
+    dynamodb_connect_timeout: float = 2.0
+    dynamodb_read_timeout: float = 5.0
     table_prefix: str = ""
     table_doctores: str | None = None
     table_horarios_doctores: str | None = None
@@ -100,6 +103,17 @@ def _parse_int(value: Any) -> int:
     return int(text)
 
 
+def _parse_seconds(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError("expected a number of seconds")
+    if isinstance(value, int | float):
+        return float(value)
+    text = str(value).strip()
+    if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)", text):
+        raise ValueError(f"expected a number of seconds, got {text!r}")
+    return float(text)
+
+
 def _parse_list(value: Any) -> tuple[str, ...]:
     items = value if isinstance(value, list | tuple) else str(value or "").split(",")
     return tuple(str(item).strip() for item in items if str(item).strip())
@@ -138,6 +152,8 @@ _FIELDS: dict[str, tuple[tuple[str, ...], Callable[[Any], Any]]] = {
         ("AWS_ENDPOINT_URL_DYNAMODB", "DYNAMODB_ENDPOINT_URL"),
         _parse_optional,
     ),
+    "dynamodb_connect_timeout": (("HEALTH_API_DYNAMODB_CONNECT_TIMEOUT",), _parse_seconds),
+    "dynamodb_read_timeout": (("HEALTH_API_DYNAMODB_READ_TIMEOUT",), _parse_seconds),
     "table_prefix": (("HEALTH_API_TABLE_PREFIX",), _parse_str),
     "table_doctores": (("HEALTH_API_TABLE_DOCTORES",), _parse_optional),
     "table_horarios_doctores": (("HEALTH_API_TABLE_HORARIOS_DOCTORES",), _parse_optional),
@@ -237,6 +253,15 @@ def _check_endpoint(value: str | None) -> str | None:
     return None
 
 
+def _check_timeout(value: float) -> str | None:
+    if not 0 < value <= MAX_DYNAMODB_TIMEOUT_SECONDS:
+        return (
+            f"must be more than 0 and at most {MAX_DYNAMODB_TIMEOUT_SECONDS:g} seconds, "
+            f"got {value:g}"
+        )
+    return None
+
+
 def _check_table_name(value: str | None) -> str | None:
     if value and not _TABLE_NAME.match(value):
         return f"{value!r} is not a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)"
@@ -286,6 +311,8 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "storage": _check_storage,
     "aws_region": _check_region,
     "dynamodb_endpoint_url": _check_endpoint,
+    "dynamodb_connect_timeout": _check_timeout,
+    "dynamodb_read_timeout": _check_timeout,
     "table_prefix": _check_prefix,
     "table_doctores": _check_table_name,
     "table_horarios_doctores": _check_table_name,

@@ -17,6 +17,7 @@ from flask import Flask, Response, g, request
 from flask_cors import CORS
 from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from health_api.api.problems import problem
 
@@ -62,6 +63,13 @@ def _json_only() -> Response | None:
     mimetype = request.mimetype or ""
     if mimetype != "application/json" and not mimetype.endswith("+json"):
         return problem(415, "the body must be application/json", kind="unsupported-media-type")
+    if request.content_length is None:
+        # A chunked body has no Content-Length to refuse up front, and werkzeug stops reading it
+        # at MAX_CONTENT_LENGTH without an error: the first MiB would be parsed as the whole
+        # body. Read it now (cached for the parser) and refuse it if the client sent more.
+        body = request.get_data(cache=True)
+        if len(body) >= MAX_BODY_BYTES and request.environ["wsgi.input"].read(1):
+            raise RequestEntityTooLarge()
     return None
 
 

@@ -1,0 +1,1 @@
+"""Benchmarks and measured runs against a real server (``python -m bench.<name>``)."""
