@@ -66,7 +66,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     register(app)
 
     @app.teardown_appcontext
-    def _release(_exc: BaseException | None) -> None:
-        app.extensions["health_api.storage"].release()
+    def _end_request(_exc: BaseException | None) -> None:
+        app.extensions["health_api.storage"].end_request()
 
     return app

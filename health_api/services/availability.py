@@ -1,7 +1,9 @@
 """Availability: the free future slots of every doctor of a specialty, merged in time order.
 
 Doctors come from the ``especialidad-index`` GSI; their slot ranges are queried in parallel on a
-bounded thread pool (one round trip of wall time, not one per doctor) and merged with a heap.
+bounded thread pool when the storage gains from it (DynamoDB: one round trip of wall time, not
+one per doctor; the embedded store reads in-process, where a thread hand-off costs as much as
+the read, so it reads them in turn), and merged with a heap.
 The cursor records the last (fecha_hora, doctor_id) returned, so the next page resumes there.
 """
 
@@ -84,16 +86,13 @@ def find_availability(
         return Page([], None)
 
     def free_slots(doctor: Doctor) -> list[FreeSlot]:
-        try:
-            # limit + 2: one for a next page, one for the slot at the resume instant itself.
-            page = storage.slots.list_range(
-                doctor.doctor_id, start, hasta, estado=DISPONIBLE, limit=limit + 2
-            )
-            return [FreeSlot(slot, doctor) for slot in page.items]
-        finally:
-            storage.release()
+        # limit + 2: one for a next page, one for the slot at the resume instant itself.
+        page = storage.slots.list_range(
+            doctor.doctor_id, start, hasta, estado=DISPONIBLE, limit=limit + 2
+        )
+        return [FreeSlot(slot, doctor) for slot in page.items]
 
-    per_doctor = _fan_out(free_slots, doctors)
+    per_doctor = _fan_out(free_slots, doctors, storage.concurrent_reads)
     now_text = to_utc_string(clock.now_utc())
     merged = heapq.merge(*per_doctor, key=lambda f: (f.slot.fecha_hora, f.slot.doctor_id))
     items: list[FreeSlot] = []
@@ -116,8 +115,8 @@ def find_availability(
 
 
 def _fan_out(
-    work: Callable[[Doctor], list[FreeSlot]], doctors: list[Doctor]
+    work: Callable[[Doctor], list[FreeSlot]], doctors: list[Doctor], concurrency: int
 ) -> list[list[FreeSlot]]:
-    if len(doctors) == 1:
-        return [work(doctors[0])]
+    if len(doctors) == 1 or concurrency <= 1:
+        return [work(doctor) for doctor in doctors]
     return list(_executor().map(work, doctors))

@@ -133,12 +133,19 @@ class Storage(Protocol):
     doctors: DoctorRepository
     slots: SlotRepository
     sessions: SessionRepository
+    # How many independent reads of one request are worth running at once: a network store
+    # gains a round trip per parallel read; an embedded one only pays the thread hand-offs.
+    concurrent_reads: int
 
     def check_tables(self) -> list[TableReport]:
         """One report per table against its spec (``/readyz``, ``/admin/tables``)."""
 
+    def end_request(self) -> None:
+        """A request ended (the app's teardown): drop what must not outlive it. SQLite keeps
+        the thread's connection for the thread's next request, unless it is unusable."""
+
     def release(self) -> None:
-        """Give back per-request resources (SQLite: this thread's connection)."""
+        """Give back this thread's resources now (SQLite: close this thread's connection)."""
 
     def close(self) -> None:
         """Release everything the backend holds; the object is unusable afterwards."""

@@ -85,6 +85,9 @@ def _refusal(spec: TableSpec, report: TableReport, fatal: list[str]) -> StorageU
 class DynamoStorage:
     """``Storage`` on DynamoDB."""
 
+    # Each read is a network round trip: a request's independent reads go out in parallel.
+    concurrent_reads = 8
+
     def __init__(self, client: Any, specs: dict[str, TableSpec], reports: dict[str, TableReport]):
         self._client = client
         self._specs = specs
@@ -100,7 +103,12 @@ class DynamoStorage:
     def open(cls, settings: Any) -> DynamoStorage:
         """Build the process's one client and check the tables; ``StorageUnavailableError``
         (with the fix in its message) when a table is missing or unusable."""
-        client = build_client(settings.aws_region, settings.dynamodb_endpoint_url)
+        client = build_client(
+            settings.aws_region,
+            settings.dynamodb_endpoint_url,
+            connect_timeout=settings.dynamodb_connect_timeout,
+            read_timeout=settings.dynamodb_read_timeout,
+        )
         try:
             return cls.on_client(client, settings)
         except BaseException:
@@ -127,8 +135,11 @@ class DynamoStorage:
         """One report per table against its spec (``/readyz``, ``/admin/tables``)."""
         return admin.validate_tables(self._client, self._specs.values())
 
-    def release(self) -> None:
+    def end_request(self) -> None:
         """Nothing per request: the client and its connection pool are shared."""
+
+    def release(self) -> None:
+        """Nothing per thread: the client and its connection pool are shared."""
 
     def close(self) -> None:
         """Close the client's connection pool; the object is unusable afterwards."""

@@ -1,7 +1,12 @@
 """Per-thread SQLite connections, write transactions, and the mapping of sqlite3 errors.
 
 Each thread (a request under gunicorn's sync or threaded workers) lazily opens its own
-connection and gives it back with ``release()`` on request teardown. Every connection runs in
+connection and keeps it for the thread's next requests: ``end_request()`` on request teardown
+only checks that no transaction was left open. Opening a connection per request cost more than
+the request's own query (the file open, four PRAGMAs, and a WAL checkpoint with an fsync each
+time the last connection of the process closed: see ``bench/``). A connection that failed is
+never reused: a storage error closes it, and ``release()`` closes it on demand. Every connection
+runs in
 WAL mode (readers never block the one writer) with ``synchronous=FULL`` (a committed write is on
 disk before the commit returns, so an acknowledged write survives kill -9 and power loss), and a
 busy timeout so that writers in other processes wait their turn instead of failing at once.
@@ -20,7 +25,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from health_api.domain.errors import InvalidRequestError, StorageUnavailableError
@@ -65,8 +70,11 @@ def mapped_errors(where: str = "the database") -> Iterator[None]:
         raise unavailable(exc, where) from exc
 
 
-def connect(path: Path, busy_timeout_ms: int) -> sqlite3.Connection:
-    """Open one configured connection (raises sqlite3 errors; callers map them)."""
+def connect(
+    path: Path, busy_timeout_ms: int, trace: Callable[[str], None] | None = None
+) -> sqlite3.Connection:
+    """Open one configured connection (raises sqlite3 errors; callers map them); ``trace``
+    sees every statement it runs, its set-up PRAGMAs included."""
     conn = sqlite3.connect(
         str(path),
         timeout=busy_timeout_ms / 1000,
@@ -77,6 +85,8 @@ def connect(path: Path, busy_timeout_ms: int) -> sqlite3.Connection:
         check_same_thread=False,
     )
     try:
+        if trace is not None:
+            conn.set_trace_callback(trace)
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         mode = _enable_wal(conn, busy_timeout_ms)
@@ -113,6 +123,7 @@ class SqliteDatabase:
         self.path = path
         self.busy_timeout_ms = busy_timeout_ms
         self._closed = False
+        self._trace: Callable[[str], None] | None = None
         self._reset_after_fork()
 
     def _reset_after_fork(self) -> None:
@@ -122,6 +133,10 @@ class SqliteDatabase:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._open: dict[threading.Thread, sqlite3.Connection] = {}
+        # This process's writers queue here, in arrival order, rather than in SQLite's busy
+        # handler, which polls the file lock with sleeps of up to 100 ms (hundreds of ms of
+        # tail latency for writes under load); other processes still meet the file lock.
+        self._write_lock = threading.Lock()
 
     def connection(self) -> sqlite3.Connection:
         """This thread's connection, opened on first use."""
@@ -132,17 +147,34 @@ class SqliteDatabase:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             with mapped_errors():
-                conn = connect(self.path, self.busy_timeout_ms)
+                conn = connect(self.path, self.busy_timeout_ms, self._trace)
             self._local.conn = conn
             with self._lock:
                 self._forget_dead_threads()
                 self._open[threading.current_thread()] = conn
         return conn
 
+    def set_trace(self, callback: Callable[[str], None] | None) -> None:
+        """Call ``callback`` with the text of every statement run on this database's
+        connections, open or opened later (the benchmark counts storage calls with it);
+        None stops it. Only observes: nothing about how statements run changes."""
+        self._trace = callback
+        with self._lock:
+            for conn in self._open.values():
+                conn.set_trace_callback(callback)
+
     def _forget_dead_threads(self) -> None:
         # Threads that ended without release() would otherwise keep their connection forever.
         for thread in [t for t in self._open if not t.is_alive()]:
             self._open.pop(thread).close()
+
+    def end_request(self) -> None:
+        """A request of this thread ended: keep its connection for the next one, unless a
+        transaction was left open (never expected: ``write()`` always ends its own), in which
+        case the connection is closed, which rolls the transaction back."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None and (self._pid != os.getpid() or conn.in_transaction):
+            self.release()
 
     def release(self) -> None:
         """Close this thread's connection; the next call opens a fresh one."""
@@ -170,28 +202,44 @@ class SqliteDatabase:
             conn.close()
 
     @contextlib.contextmanager
+    def _discarded_on_failure(self) -> Iterator[None]:
+        # After a storage failure (I/O, disk full, read-only, corruption) the connection's
+        # state is unknown: close it, so that the next call starts from a fresh one.
+        try:
+            yield
+        except StorageUnavailableError:
+            self.release()
+            raise
+
+    @contextlib.contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
         """A connection for reads; each statement sees one consistent snapshot (WAL)."""
-        with mapped_errors():
+        with self._discarded_on_failure(), mapped_errors():
             yield self.connection()
 
     @contextlib.contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """A ``BEGIN IMMEDIATE`` transaction: committed when the block ends, rolled back when
         it raises (a domain error from a failed condition, or a storage error)."""
-        conn = self.connection()
-        with mapped_errors():
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                self._rollback(conn)
-                raise
-            try:
-                conn.execute("COMMIT")
-            except sqlite3.Error:
-                self._rollback(conn)
-                raise
+        with self._discarded_on_failure():
+            conn = self.connection()
+        if not self._write_lock.acquire(timeout=self.busy_timeout_ms / 1000):
+            raise unavailable(sqlite3.OperationalError("database is locked"))
+        try:
+            with self._discarded_on_failure(), mapped_errors():
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                except BaseException:
+                    self._rollback(conn)
+                    raise
+                try:
+                    conn.execute("COMMIT")
+                except sqlite3.Error:
+                    self._rollback(conn)
+                    raise
+        finally:
+            self._write_lock.release()
 
     def _rollback(self, conn: sqlite3.Connection) -> None:
         if not conn.in_transaction:

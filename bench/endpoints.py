@@ -1,0 +1,75 @@
+"""The benchmarked endpoints: for each, the paths a load run cycles through and the one request
+the storage-call counter sends.
+
+Booking takes distinct free slots: the counter's request, the warm-up's and the load run's come
+from disjoint slices, so every booking request really books (201), none is a retry.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from dataclasses import dataclass
+
+from bench.dataset import SPECIALTIES, DataSet
+from bench.load import Target
+
+API = "/api/v1"
+BOOKING_BODY = json.dumps({"user_id": "bench-booker", "motivo": "control anual"}).encode()
+SESSION_BODY = json.dumps(
+    {
+        "data": {"paso": "elegir_horario", "especialidad": "cardiología", "intentos": 2},
+        "ttl_seconds": 3600,
+    },
+    ensure_ascii=False,
+).encode()
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One benchmarked endpoint."""
+
+    name: str
+    method: str
+    paths: list[str]  # load run
+    warm_paths: list[str]  # warm-up, before the run
+    count_path: str  # the one request whose storage calls are counted
+    body: bytes | None = None
+
+    def target(self, auth: str, warm: bool = False) -> Target:
+        return Target(
+            self.name, self.method, self.warm_paths if warm else self.paths, self.body, auth
+        )
+
+
+def _q(**params: str | int) -> str:
+    return urllib.parse.urlencode(params)
+
+
+def endpoints(data: DataSet, bookings: int, warm: int) -> list[Endpoint]:
+    """The seven endpoints over ``data``; ``bookings`` distinct slots for the booking run."""
+    desde, hasta = data.probe_day
+    specialties = [SPECIALTIES[i] for i in range(data.size.specialties)]
+    doctors = [f"{API}/doctors/{d}" for d in data.doctor_ids]
+    by_specialty = [f"{API}/doctors?{_q(especialidad=s, limit=20)}" for s in specialties]
+    day_slots = [
+        f"{API}/doctors/{d}/schedules?{_q(desde=desde, hasta=hasta, limit=20)}"
+        for d in data.doctor_ids
+    ]
+    availability = [
+        f"{API}/availability?{_q(especialidad=s, desde=desde, hasta=hasta, limit=20)}"
+        for s in specialties
+    ]
+    free = [
+        f"{API}/doctors/{d}/schedules/{t}/booking" for d, t in data.free_slots(1 + warm + bookings)
+    ]
+    sessions = [f"{API}/sessions/{u}" for u in data.user_ids]
+    return [
+        Endpoint("doctor_get", "GET", doctors, doctors, doctors[0]),
+        Endpoint("doctors_by_specialty", "GET", by_specialty, by_specialty, by_specialty[0]),
+        Endpoint("slots_one_day", "GET", day_slots, day_slots, day_slots[0]),
+        Endpoint("availability_one_day", "GET", availability, availability, availability[0]),
+        Endpoint("booking", "PUT", free[1 + warm :], free[1 : 1 + warm], free[0], BOOKING_BODY),
+        Endpoint("session_get", "GET", sessions, sessions, sessions[0]),
+        Endpoint("session_put", "PUT", sessions, sessions, sessions[0], SESSION_BODY),
+    ]

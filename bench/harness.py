@@ -1,0 +1,173 @@
+"""One benchmark run: load a store, count storage calls, drive the service and the baseline under
+the same gunicorn settings, probe scaling, and write ``bench/results.json``.
+
+Per backend: the data set is loaded through the storage layer; each endpoint's request is sent
+once in-process to count storage calls and measure its response size; then the service
+(``wsgi:app``) and the baseline (``bench.baseline_app:app``) run side by side, each endpoint is
+driven on the service and then on the baseline answering a body of the same size.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from bench import counters, dataset, endpoints, load, scaling, server
+from health_api.config import load_settings
+from health_api.storage.factory import build_storage
+
+AGENT = f"Bearer {server.AGENT_KEY}"
+
+
+def _store_env(backend: str, workdir: Path, endpoint: str | None, tag: str) -> dict[str, str]:
+    if backend == "sqlite":
+        return {
+            "HEALTH_API_STORAGE": "sqlite",
+            "HEALTH_API_SQLITE_PATH": str(workdir / f"{tag}.db"),
+        }
+    return {
+        "HEALTH_API_STORAGE": "dynamodb",
+        "AWS_ENDPOINT_URL_DYNAMODB": endpoint or "",
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "HEALTH_API_TABLE_PREFIX": f"{tag}-",
+    }
+
+
+def open_store(env: dict[str, str]) -> tuple[Any, Any]:
+    """Settings and a ready store for ``env`` (DynamoDB tables are created first)."""
+    settings = load_settings(env)
+    if settings.storage == "dynamodb":
+        # boto3 in this process reads credentials from the environment (moto accepts any).
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
+            os.environ[name] = env[name]
+        from health_api.storage.dynamodb import admin
+        from health_api.storage.dynamodb.client import build_client
+        from health_api.storage.tables import table_specs
+
+        client = build_client(settings.aws_region, settings.dynamodb_endpoint_url)
+        admin.create_tables(client, table_specs(settings).values())
+        client.close()
+    return settings, build_storage(settings)
+
+
+def _warm(port: int, target: load.Target) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        for path in target.paths:
+            headers = {"Authorization": target.auth or ""}
+            if target.body is not None:
+                headers["Content-Type"] = "application/json"
+            conn.request(target.method, path, body=target.body, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            if response.status >= 300:
+                raise RuntimeError(f"warm-up {target.name} {path}: {response.status}")
+    finally:
+        conn.close()
+
+
+def run_backend(backend: str, size: dataset.Size, opts: dict[str, Any], log) -> dict[str, Any]:
+    """Everything measured on one backend."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"bench-{backend}-"))
+    moto = server.moto_server(workdir) if backend == "dynamodb" else None
+    endpoint_url = moto.__enter__() if moto is not None else None
+    try:
+        env = server.service_env(
+            _store_env(backend, workdir, endpoint_url, "big"), opts["max_requests"]
+        )
+        settings, store = open_store(env)
+        log(f"[{backend}] loading {size.slots} slots, {size.doctors} doctors, "
+            f"{size.sessions} sessions ...")  # fmt: skip
+        data = dataset.load(store, size)
+        log(f"[{backend}] loaded in {data.load_seconds:.1f} s")
+        seconds, warm = opts["seconds"], opts["warm"]
+        budget = int(opts["max_rps"] * seconds) + 100
+        eps = endpoints.endpoints(data, bookings=budget, warm=warm)
+        calls = counters.count_calls(
+            settings,
+            store,
+            backend,
+            [(e.name, e.method, e.count_path, e.body) for e in eps],
+        )
+        sizes = _response_sizes(settings, store, eps)
+        small_env = server.service_env(_store_env(backend, workdir, endpoint_url, "small"))
+        _, small = open_store(small_env)
+        small_data = dataset.load(small, dataset.SMALL_TABLE, first_day=data.first_day)
+        scale = scaling.measure(
+            scaling.Probe(settings, store, data, AGENT),
+            scaling.Probe(settings, small, small_data, AGENT),
+            opts["scaling_repeat"],
+        )
+        small.close()
+        store.close()
+        results: dict[str, Any] = {}
+        base_env = server.service_env({}, opts["max_requests"])
+        with (
+            server.gunicorn("wsgi:app", env, workdir, "service") as app_port,
+            server.gunicorn("bench.baseline_app:app", base_env, workdir, "baseline") as base_port,
+        ):
+            for e in eps:
+                _warm(app_port, e.target(AGENT, warm=True))
+                measured = load.run(
+                    app_port, e.target(AGENT), seconds, opts["concurrency"], opts["generator"]
+                )
+                size_bytes = sizes[e.name]
+                base_target = load.Target(
+                    "baseline", e.method, [f"/bytes/{size_bytes}"] * 4, e.body, AGENT
+                )
+                _warm(base_port, load.Target("baseline", e.method, base_target.paths[:1], e.body))
+                base = load.run(
+                    base_port, base_target, seconds, opts["concurrency"], opts["generator"]
+                )
+                results[e.name] = {
+                    "method": e.method,
+                    "response_bytes": size_bytes,
+                    "app": measured.as_dict(),
+                    "baseline": base.as_dict(),
+                    "ratio": round(measured.rps / base.rps, 3) if base.rps else None,
+                    "storage_calls": calls[e.name],
+                }
+                log(_line(backend, e.name, results[e.name]))
+        shutil.rmtree(workdir, ignore_errors=True)  # kept when the run fails: server logs
+        return {
+            "data": {**size.as_dict(), "load_seconds": round(data.load_seconds, 1)},
+            "endpoints": results,
+            "scaling": scale,
+        }
+    finally:
+        if moto is not None:
+            moto.__exit__(None, None, None)
+
+
+def _response_sizes(settings: Any, store: Any, eps: list[endpoints.Endpoint]) -> dict[str, int]:
+    """The body size of each endpoint's typical response (its first load path, read-only
+    endpoints; the counted request for writes, whose responses have the same shape)."""
+    from health_api import create_app
+
+    client = create_app(
+        {"settings": settings.replace(log_level="WARNING"), "storage": store}
+    ).test_client()
+    sizes = {}
+    for e in eps:
+        path = e.count_path if e.method != "GET" else e.paths[0]
+        headers = {"Authorization": AGENT}
+        if e.body is not None:
+            headers["Content-Type"] = "application/json"
+        sizes[e.name] = len(client.open(path, method=e.method, data=e.body, headers=headers).data)
+    return sizes
+
+
+def _line(backend: str, name: str, r: dict[str, Any]) -> str:
+    app, base, calls = r["app"], r["baseline"], r["storage_calls"]
+    return (
+        f"[{backend}] {name:22s} {app['rps']:8.1f} req/s  p50 {app['p50_ms']:6.2f} ms  "
+        f"p99 {app['p99_ms']:7.2f} ms  baseline {base['rps']:8.1f}  ratio {r['ratio']:.2f}  "
+        f"calls {calls['calls']}  errors {app['errors']}"
+    )

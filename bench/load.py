@@ -1,0 +1,188 @@
+"""Load generators: wrk (when installed) or a keep-alive asyncio client on raw streams.
+
+Both hold ``concurrency`` keep-alive connections for a fixed time and cycle through the target's
+paths (each connection takes the next path, so booking runs hand every request its own slot).
+wrk is preferred: it is C and costs the 2 shared cores far less than any Python client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+WRK_SCRIPT = Path(__file__).with_name("wrk_paths.lua")
+
+
+@dataclass(frozen=True)
+class Target:
+    """What to send: ``method`` on each of ``paths`` in turn, with ``body`` (JSON) if any."""
+
+    name: str
+    method: str
+    paths: list[str]
+    body: bytes | None = None
+    auth: str | None = None
+
+
+@dataclass
+class LoadResult:
+    """What one fixed-time run measured."""
+
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    errors: int  # non-2xx responses and socket errors
+    wrapped: bool = False  # more requests than paths: some paths were sent twice
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def as_dict(self) -> dict[str, float | int | bool]:
+        return {
+            "requests": self.requests,
+            "seconds": round(self.seconds, 2),
+            "rps": round(self.rps, 1),
+            "p50_ms": round(self.p50_ms, 2),
+            "p99_ms": round(self.p99_ms, 2),
+            "errors": self.errors,
+            "paths_reused": self.wrapped,
+        }
+
+
+def generator_name(preferred: str = "auto") -> str:
+    """``wrk`` when asked for (or ``auto``) and installed, else ``asyncio``."""
+    if preferred in {"auto", "wrk"} and shutil.which("wrk"):
+        return "wrk"
+    if preferred == "wrk":
+        raise RuntimeError("wrk is not installed (apt-get install wrk)")
+    return "asyncio"
+
+
+def run(port: int, target: Target, seconds: float, concurrency: int, generator: str) -> LoadResult:
+    """Drive ``target`` on 127.0.0.1:``port`` for ``seconds`` with ``concurrency`` connections."""
+    if generator == "wrk":
+        return _run_wrk(port, target, seconds, concurrency)
+    return asyncio.run(_run_asyncio(port, target, seconds, concurrency))
+
+
+# --- wrk ----------------------------------------------------------------------------------------
+
+
+def _run_wrk(port: int, target: Target, seconds: float, concurrency: int) -> LoadResult:
+    threads = min(2, concurrency)
+    with tempfile.NamedTemporaryFile("w", suffix=".paths", delete=False) as handle:
+        handle.write("\n".join(target.paths) + "\n")
+    env = dict(
+        os.environ,
+        BENCH_PATHS=handle.name,
+        BENCH_THREADS=str(threads),
+        BENCH_METHOD=target.method,
+        BENCH_BODY=(target.body or b"").decode(),
+        BENCH_AUTH=target.auth or "",
+    )
+    try:
+        proc = subprocess.run(
+            ["wrk", f"-t{threads}", f"-c{concurrency}", f"-d{max(seconds, 1):.0f}s",
+             "--timeout", "10s", "-s", str(WRK_SCRIPT), f"http://127.0.0.1:{port}"],
+            env=env, capture_output=True, text=True, timeout=seconds + 60, check=False,
+        )  # fmt: skip
+    finally:
+        os.unlink(handle.name)
+    line = next((x for x in proc.stdout.splitlines() if x.startswith("BENCH_JSON ")), None)
+    if proc.returncode != 0 or line is None:
+        raise RuntimeError(f"wrk failed ({proc.returncode}): {proc.stdout}\n{proc.stderr}")
+    data = json.loads(line.removeprefix("BENCH_JSON "))
+    errors = sum(data[k] for k in ("status", "connect", "read", "write", "timeout"))
+    return LoadResult(
+        requests=data["requests"],
+        seconds=data["duration_us"] / 1e6,
+        p50_ms=data["p50_us"] / 1000,
+        p99_ms=data["p99_us"] / 1000,
+        errors=errors,
+        wrapped=data["requests"] > len(target.paths),
+    )
+
+
+# --- asyncio ------------------------------------------------------------------------------------
+
+
+def _request_bytes(target: Target, path: str) -> bytes:
+    lines = [f"{target.method} {path} HTTP/1.1", "Host: 127.0.0.1"]
+    if target.auth:
+        lines.append(f"Authorization: {target.auth}")
+    body = target.body or b""
+    if target.body is not None:
+        lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+async def _connection(
+    port: int, requests: itertools.cycle, deadline: float, latencies: list[float], errors: list
+) -> None:
+    reader = writer = None
+    while time.perf_counter() < deadline:
+        try:
+            if writer is None:
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            started = time.perf_counter()
+            writer.write(next(requests))
+            head = await reader.readuntil(b"\r\n\r\n")
+            status = int(head[9:12])
+            length, close = 0, False
+            for line in head.split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                name = name.strip().lower()
+                if name == b"content-length":
+                    length = int(value)
+                elif name == b"connection" and value.strip().lower() == b"close":
+                    close = True
+            if length:
+                await reader.readexactly(length)
+            latencies.append(time.perf_counter() - started)
+            if not 200 <= status < 300:
+                errors.append(status)
+            if close:
+                writer.close()
+                writer = None
+        except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+            errors.append(type(exc).__name__)
+            if writer is not None:
+                writer.close()
+            writer = None
+    if writer is not None:
+        writer.close()
+
+
+async def _run_asyncio(port: int, target: Target, seconds: float, concurrency: int) -> LoadResult:
+    requests = itertools.cycle([_request_bytes(target, p) for p in target.paths])
+    latencies: list[float] = []
+    errors: list = []
+    started = time.perf_counter()
+    deadline = started + seconds
+    await asyncio.gather(
+        *(_connection(port, requests, deadline, latencies, errors) for _ in range(concurrency))
+    )
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+
+    def pct(q: float) -> float:
+        return latencies[min(int(q * len(latencies)), len(latencies) - 1)] * 1000
+
+    return LoadResult(
+        requests=len(latencies),
+        seconds=elapsed,
+        p50_ms=pct(0.50) if latencies else 0.0,
+        p99_ms=pct(0.99) if latencies else 0.0,
+        errors=len(errors),
+        wrapped=len(latencies) > len(target.paths),
+    )

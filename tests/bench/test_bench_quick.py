@@ -1,0 +1,113 @@
+"""The benchmark harness cannot rot: its quick mode runs end to end (real gunicorn, the service and
+the baseline, SQLite, small data), and the storage calls it counts match the targets on both
+backends. Speed is never asserted here (a shared CI machine decides it); correctness is."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench import counters, dataset, endpoints
+from bench.__main__ import main
+from bench.server import ADMIN_KEY, AGENT_KEY
+from health_api.config import load_settings
+
+ENDPOINTS = {
+    "doctor_get",
+    "doctors_by_specialty",
+    "slots_one_day",
+    "availability_one_day",
+    "booking",
+    "session_get",
+    "session_put",
+}
+ONE_CALL = ("doctor_get", "doctors_by_specialty", "slots_one_day", "booking", "session_get")
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
+    out = tmp_path_factory.mktemp("bench") / "results.json"
+    results = main(["--quick", "--out", str(out), "--wait-quiet", "0"])
+    return results, out
+
+
+def test_quick_mode_writes_the_results_it_returns(quick_run) -> None:
+    results, out = quick_run
+
+    assert json.loads(out.read_text()) == json.loads(json.dumps(results))
+    assert results["mode"] == "quick"
+    assert set(results["backends"]) == {"sqlite"}
+    assert results["machine"]["cores"] >= 1
+    assert len(results["machine"]["load_average"]) == 3
+    assert results["machine"]["generator"] in {"wrk", "asyncio"}
+
+
+def test_every_endpoint_and_its_baseline_served_requests_without_errors(quick_run) -> None:
+    endpoints_measured = quick_run[0]["backends"]["sqlite"]["endpoints"]
+
+    assert set(endpoints_measured) == ENDPOINTS
+    for name, result in endpoints_measured.items():
+        for side in ("app", "baseline"):
+            run = result[side]
+            assert run["rps"] > 0, (name, side)
+            assert run["errors"] == 0, (name, side, run)
+            assert 0 < run["p50_ms"] <= run["p99_ms"] < 10_000, (name, side, run)
+        assert result["ratio"] > 0, name
+        assert result["response_bytes"] > 2, name
+
+
+def test_booking_load_gave_every_request_its_own_slot(quick_run) -> None:
+    booking = quick_run[0]["backends"]["sqlite"]["endpoints"]["booking"]
+
+    assert booking["app"]["paths_reused"] is False
+
+
+def test_quick_mode_counts_one_storage_call_per_request_and_one_per_doctor_for_availability(
+    quick_run,
+) -> None:
+    measured = quick_run[0]["backends"]["sqlite"]["endpoints"]
+    doctors_per_specialty = dataset.QUICK.doctors // dataset.QUICK.specialties
+
+    for name in ONE_CALL:
+        assert measured[name]["storage_calls"]["calls"] == 1, (name, measured[name])
+    availability = measured["availability_one_day"]["storage_calls"]
+    assert availability["calls"] == 1 + doctors_per_specialty
+    assert all(m["storage_calls"]["scans"] == 0 for m in measured.values())
+
+
+def test_scaling_probes_report_positive_latencies_and_ratios(quick_run) -> None:
+    scaling = quick_run[0]["backends"]["sqlite"]["scaling"]
+
+    for probe in ("slot_day_query", "availability_table", "availability_fanout"):
+        assert scaling[probe]["ratio"] > 0, probe
+        assert scaling[probe]["service_ratio"] > 0, probe
+        assert all(ms > 0 for ms in scaling[probe]["request_ms"].values()), probe
+    assert scaling["table_slots"]["small"] < scaling["table_slots"]["big"]
+
+
+def test_storage_calls_meet_the_targets_on_both_backends(make_storage, backend, tmp_path) -> None:
+    settings = load_settings(
+        {"HEALTH_API_KEYS": f"admin={ADMIN_KEY},agent={AGENT_KEY}", "ENVIRONMENT": "bench"}
+    ).replace(storage=backend, sqlite_path=tmp_path / "health.db")
+    store = make_storage()
+    size = dataset.Size(doctors=6, specialties=2, days=2, sessions=2)
+    data = dataset.load(store, size)
+    eps = endpoints.endpoints(data, bookings=1, warm=1)
+
+    calls = counters.count_calls(
+        settings, store, backend, [(e.name, e.method, e.count_path, e.body) for e in eps]
+    )
+
+    assert {name: c["status"] for name, c in calls.items()} == {
+        name: 201 if name == "booking" else 200 for name in ENDPOINTS
+    }
+    for name in ONE_CALL:
+        assert calls[name]["calls"] == 1, (name, calls[name])
+    assert calls["availability_one_day"]["calls"] == 1 + size.doctors // size.specialties
+    assert all(c["scans"] == 0 for c in calls.values())
+    if backend == "dynamodb":
+        assert calls["availability_one_day"]["by_kind"] == {"Query": 4}
+        assert calls["booking"]["by_kind"] == {"UpdateItem": 1}
+        assert calls["doctor_get"]["by_kind"] == {"GetItem": 1}
