@@ -20,6 +20,7 @@ from health_api.storage.dynamodb.items import (
     collect,
     next_cursor,
     resume,
+    set_clause,
     values,
 )
 from health_api.storage.tables import ESPECIALIDAD_INDEX
@@ -75,7 +76,6 @@ class DynamoDoctorRepository:
             self._client,
             "get_item",
             self._table,
-            TableName=self._table.name,
             Key=self._table.key(doctor_id=doctor_id),
             ConsistentRead=True,
         )
@@ -90,7 +90,6 @@ class DynamoDoctorRepository:
                 self._client,
                 "put_item",
                 self._table,
-                TableName=self._table.name,
                 Item=self._table.to_item(doctor_to_plain(doctor)),
                 # Only a new id may be written: a PutItem would otherwise replace the doctor.
                 ConditionExpression="attribute_not_exists(#doctor_id)",
@@ -127,7 +126,7 @@ class DynamoDoctorRepository:
             return self.get(doctor_id)
         expression = []
         if plain:
-            expression.append("SET " + ", ".join(f"#{n} = :{n}" for n in plain))
+            expression.append(set_clause(plain))
         if removed:
             expression.append("REMOVE " + ", ".join(f"#{n}" for n in removed))
         request: dict[str, Any] = {
@@ -154,7 +153,6 @@ class DynamoDoctorRepository:
                 self._client,
                 "delete_item",
                 self._table,
-                TableName=self._table.name,
                 Key=self._table.key(doctor_id=doctor_id),
                 # Tell "deleted" from "was never there": DeleteItem alone succeeds on both.
                 ConditionExpression="attribute_exists(#doctor_id)",

@@ -85,9 +85,22 @@ def _plain(value: Any) -> Any:
     return value
 
 
+SINGLE_TABLE_OPERATIONS = frozenset(
+    {"get_item", "put_item", "update_item", "delete_item", "query", "scan"}
+)
+
+
+def set_clause(names: Any) -> str:
+    """``SET #a = :a, #b = :b`` for the given logical attribute names."""
+    return "SET " + ", ".join(f"#{n} = :{n}" for n in names)
+
+
 def call(client: Any, operation: str, table: TableRef | None = None, **request: Any) -> dict:
     """Send one request; a failed condition is :class:`ConditionFailed`, any other botocore
-    failure the matching domain error (``from`` the original)."""
+    failure the matching domain error (``from`` the original). Single-table operations get
+    ``TableName`` from ``table``."""
+    if table is not None and operation in SINGLE_TABLE_OPERATIONS:
+        request.setdefault("TableName", table.name)
     try:
         return getattr(client, operation)(**request)
     except ClientError as exc:

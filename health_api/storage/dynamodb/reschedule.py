@@ -11,7 +11,7 @@ from typing import Any
 
 from health_api.domain.errors import RescheduleError
 from health_api.domain.models import BLOQUEADO, DISPONIBLE, RESERVADO, Slot, SlotKey
-from health_api.storage.dynamodb.items import ConditionFailed, TableRef, call, values
+from health_api.storage.dynamodb.items import ConditionFailed, TableRef, call, set_clause, values
 from health_api.storage.dynamodb.slot_queries import plain_to_slot
 
 _MESSAGES = {
@@ -33,7 +33,6 @@ def _read(client: Any, table: TableRef, key: SlotKey) -> dict[str, Any] | None:
         client,
         "get_item",
         table,
-        TableName=table.name,
         Key=table.key(doctor_id=key.doctor_id, fecha_hora=key.fecha_hora),
         ConsistentRead=True,
     )
@@ -71,7 +70,7 @@ def reschedule(
     booking = {"estado": RESERVADO, "user_id": user_id, "reservado_en": now}
     if motivo is not None:
         booking["motivo"] = motivo
-    target_set = "SET " + ", ".join(f"#{n} = :{n}" for n in booking)
+    target_set = set_clause(booking)
     release = {
         "Update": {
             "TableName": table.name,

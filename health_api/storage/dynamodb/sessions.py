@@ -25,7 +25,7 @@ from health_api.domain.models import (
     encode_session_data,
     iso_from_epoch,
 )
-from health_api.storage.dynamodb.items import ConditionFailed, TableRef, call, values
+from health_api.storage.dynamodb.items import ConditionFailed, TableRef, call, set_clause, values
 
 MERGE_ATTEMPTS = 10  # each round of a race lets one writer through
 
@@ -76,13 +76,11 @@ class DynamoSessionRepository:
             self._client,
             "update_item",
             self._table,
-            TableName=self._table.name,
             Key=self._table.key(user_id=user_id),
             # An UpdateItem that sets every attribute replaces the session, and unlike a
             # PutItem it can bump version atomically: a merge that read the old session
             # then fails its version check instead of overwriting this one.
-            UpdateExpression="SET "
-            + ", ".join(f"#{n} = :{n}" for n in fields)
+            UpdateExpression=set_clause(fields)
             + ", #version = if_not_exists(#version, :zero) + :one",
             ExpressionAttributeNames=self._table.names(*fields, "version"),
             ExpressionAttributeValues=values(**fields, zero=0, one=1),
@@ -99,7 +97,6 @@ class DynamoSessionRepository:
             self._client,
             "get_item",
             self._table,
-            TableName=self._table.name,
             Key=self._table.key(user_id=user_id),
             ConsistentRead=True,
         )
@@ -136,11 +133,8 @@ class DynamoSessionRepository:
                     self._client,
                     "update_item",
                     self._table,
-                    TableName=self._table.name,
                     Key=self._table.key(user_id=user_id),
-                    UpdateExpression="SET "
-                    + ", ".join(f"#{n} = :{n}" for n in fields)
-                    + ", #version = :next",
+                    UpdateExpression=set_clause(fields) + ", #version = :next",
                     # Optimistic concurrency: write only over the version that was read, so a
                     # concurrent merge or put is never silently overwritten.
                     ConditionExpression=condition,
@@ -161,6 +155,5 @@ class DynamoSessionRepository:
             self._client,
             "delete_item",
             self._table,
-            TableName=self._table.name,
             Key=self._table.key(user_id=user_id),
         )

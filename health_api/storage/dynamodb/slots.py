@@ -31,7 +31,7 @@ from health_api.domain.models import (
 )
 from health_api.storage.dynamodb import reschedule as moves
 from health_api.storage.dynamodb import slot_queries
-from health_api.storage.dynamodb.items import ConditionFailed, TableRef, call, values
+from health_api.storage.dynamodb.items import ConditionFailed, TableRef, call, set_clause, values
 
 TRANSACTION_LIMIT = 100  # items per TransactWriteItems
 BOOKING_FIELDS = ("user_id", "motivo", "reservado_en")
@@ -113,7 +113,6 @@ class DynamoSlotRepository:
             self._client,
             "get_item",
             self._table,
-            TableName=self._table.name,
             Key=self._key(key),
             ConsistentRead=True,
         )
@@ -128,7 +127,6 @@ class DynamoSlotRepository:
                 self._client,
                 "delete_item",
                 self._table,
-                TableName=self._table.name,
                 Key=self._key(key),
                 # It must exist (else NotFound) and must not be booked (else Conflict).
                 ConditionExpression="attribute_exists(#fecha_hora) AND #estado <> :reservado",
@@ -146,7 +144,7 @@ class DynamoSlotRepository:
         booking = {"estado": RESERVADO, "user_id": user_id, "reservado_en": now}
         if motivo is not None:
             booking["motivo"] = motivo
-        expression = "SET " + ", ".join(f"#{n} = :{n}" for n in booking)
+        expression = set_clause(booking)
         if motivo is None:
             expression += " REMOVE #motivo"
         try:
@@ -154,7 +152,6 @@ class DynamoSlotRepository:
                 self._client,
                 "update_item",
                 self._table,
-                TableName=self._table.name,
                 Key=self._key(key),
                 UpdateExpression=expression,
                 # The slot must exist (an UpdateItem would otherwise create it) and be free;
@@ -185,7 +182,6 @@ class DynamoSlotRepository:
                 self._client,
                 "update_item",
                 self._table,
-                TableName=self._table.name,
                 Key=self._key(key),
                 # REMOVE user_id keeps the user_id-index sparse: free slots leave it.
                 UpdateExpression=(
