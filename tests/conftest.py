@@ -35,6 +35,15 @@ AWS_VARIABLES = (
 
 
 @pytest.fixture(autouse=True)
+def verify_response_shapes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every response a view sends in a test is also dumped through its documented schema and
+    must come out unchanged (production sends the view's dictionary as it is)."""
+    from health_api.api import blueprint
+
+    monkeypatch.setattr(blueprint, "verify_shapes", True)
+
+
+@pytest.fixture(autouse=True)
 def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """Fake credentials, a fixed region, and nothing from the developer's own AWS set-up."""
     for name in AWS_VARIABLES:

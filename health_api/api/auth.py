@@ -59,6 +59,7 @@ def resolve_keys(settings: Settings) -> tuple[tuple[ApiKey, ...], Path | None]:
     return tuple(ApiKey(role, stored[role]) for role in ("admin", "agent")), path
 
 
+@functools.lru_cache(maxsize=64)
 def key_id(key: str) -> str:
     """A short, non-reversible id of a key, for rate-limit buckets and logs."""
     return hashlib.sha256(key.encode()).hexdigest()[:12]

@@ -15,6 +15,15 @@ class TableReportOut(Schema):
     ok = fields.Boolean(required=True)
     differences = fields.List(fields.String(), required=True)
     notes = fields.List(fields.String(), required=True)
+    key_names = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        required=True,
+        metadata={
+            "description": "Each key attribute of the spec and the name the table gives it "
+            "(read from DescribeTable; empty when the table does not exist)."
+        },
+    )
 
 
 class TablesOut(Schema):
