@@ -13,7 +13,7 @@ import pytest
 
 from health_api.domain.errors import StorageUnavailableError
 from health_api.domain.models import DISPONIBLE, Doctor, Slot, SlotKey
-from health_api.storage.sqlite.connection import unavailable
+from health_api.storage.sqlite.errors import unavailable
 from health_api.storage.sqlite.schema import SCHEMA_VERSION
 from health_api.storage.sqlite.storage import SqliteStorage
 
@@ -170,10 +170,11 @@ def test_a_lock_held_past_the_busy_timeout_is_unavailable_and_writes_nothing(
 
 
 def test_a_full_disk_is_unavailable_and_rolls_the_batch_back(store) -> None:
-    conn = store.db.connection()
-    pages = conn.execute("PRAGMA page_count").fetchone()[0]
-    # The same SQLITE_FULL a full disk gives, without filling one.
-    conn.execute(f"PRAGMA max_page_count = {pages}")
+    # The same SQLITE_FULL a full disk gives, without filling one, on the connection that
+    # writes (the process's writer connection, shared by group commits).
+    with store.db.write() as conn:
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        conn.execute(f"PRAGMA max_page_count = {pages}")
     many = [Slot("doc-1", f"2026-12-{1 + n // 24:02d}T{n % 24:02d}:00:00Z") for n in range(600)]
 
     with pytest.raises(StorageUnavailableError, match="full"):

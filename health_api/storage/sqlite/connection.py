@@ -28,46 +28,12 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from health_api.domain.errors import InvalidRequestError, StorageUnavailableError
+from health_api.domain.errors import StorageUnavailableError
+
+from .errors import mapped_errors
+from .writer import GroupWriter
 
 DEFAULT_BUSY_TIMEOUT_MS = 5000
-
-
-def unavailable(exc: sqlite3.Error, where: str = "the database") -> StorageUnavailableError:
-    """The domain error for a sqlite3 failure; ``where`` names the file at start-up only
-    (runtime messages may reach clients, so they carry no path and no SQLite text)."""
-    code = getattr(exc, "sqlite_errorname", "") or ""
-    text = str(exc).lower()
-    if code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in text or "busy" in text:
-        return StorageUnavailableError(
-            f"{where} is busy: another writer held it past the busy timeout; try again",
-            retry_after=1,
-        )
-    if code.startswith("SQLITE_READONLY") or "readonly" in text:
-        return StorageUnavailableError(f"{where} is read-only: writes are impossible")
-    if code.startswith("SQLITE_FULL") or "full" in text:
-        return StorageUnavailableError(f"{where}: the disk is full", retry_after=30)
-    if code.startswith("SQLITE_IOERR") or "i/o" in text:
-        return StorageUnavailableError(f"{where}: disk I/O error", retry_after=5)
-    if code.startswith("SQLITE_CANTOPEN") or "unable to open" in text:
-        return StorageUnavailableError(f"{where} cannot be opened or created")
-    if code.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or "not a database" in text:
-        return StorageUnavailableError(f"{where} is damaged or is not a SQLite database")
-    return StorageUnavailableError(f"{where} failed ({code or type(exc).__name__})")
-
-
-@contextlib.contextmanager
-def mapped_errors(where: str = "the database") -> Iterator[None]:
-    """Turn sqlite3 exceptions into domain errors; programming errors stay as they are."""
-    try:
-        yield
-    except (sqlite3.ProgrammingError, sqlite3.InterfaceError):
-        raise  # a bug in this package, not a storage condition: let it show as one
-    except sqlite3.IntegrityError as exc:
-        # Only CHECK/NOT NULL constraints can fire (key conflicts use ON CONFLICT DO NOTHING).
-        raise InvalidRequestError("the data breaks a storage constraint") from exc
-    except sqlite3.Error as exc:
-        raise unavailable(exc, where) from exc
 
 
 def connect(
@@ -133,10 +99,13 @@ class SqliteDatabase:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._open: dict[threading.Thread, sqlite3.Connection] = {}
-        # This process's writers queue here, in arrival order, rather than in SQLite's busy
-        # handler, which polls the file lock with sleeps of up to 100 ms (hundreds of ms of
-        # tail latency for writes under load); other processes still meet the file lock.
-        self._write_lock = threading.Lock()
+        # This process's writers queue here rather than in SQLite's busy handler, which polls
+        # the file lock with sleeps of up to 100 ms (hundreds of ms of tail latency for writes
+        # under load), and share their commits; other processes still meet the file lock.
+        self._writer = GroupWriter(
+            lambda: connect(self.path, self.busy_timeout_ms, self._trace),
+            self.busy_timeout_ms / 1000,
+        )
 
     def connection(self) -> sqlite3.Connection:
         """This thread's connection, opened on first use."""
@@ -162,6 +131,7 @@ class SqliteDatabase:
         with self._lock:
             for conn in self._open.values():
                 conn.set_trace_callback(callback)
+        self._writer.set_trace(callback)
 
     def _forget_dead_threads(self) -> None:
         # Threads that ended without release() would otherwise keep their connection forever.
@@ -177,10 +147,12 @@ class SqliteDatabase:
             self.release()
 
     def release(self) -> None:
-        """Close this thread's connection; the next call opens a fresh one."""
+        """Close this thread's connection, and the writer connection when no write is under
+        way; the next call opens a fresh one (no file of the store is then held open)."""
         if self._pid != os.getpid():
             self._reset_after_fork()
             return
+        self._writer.close_if_idle()
         conn = getattr(self._local, "conn", None)
         if conn is None:
             return
@@ -198,6 +170,7 @@ class SqliteDatabase:
         with self._lock:
             connections, self._open = list(self._open.values()), {}
         self._local = threading.local()
+        self._writer.close()
         for conn in connections:
             conn.close()
 
@@ -219,33 +192,13 @@ class SqliteDatabase:
 
     @contextlib.contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """A ``BEGIN IMMEDIATE`` transaction: committed when the block ends, rolled back when
-        it raises (a domain error from a failed condition, or a storage error)."""
-        with self._discarded_on_failure():
-            conn = self.connection()
-        if not self._write_lock.acquire(timeout=self.busy_timeout_ms / 1000):
-            raise unavailable(sqlite3.OperationalError("database is locked"))
-        try:
-            with self._discarded_on_failure(), mapped_errors():
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    yield conn
-                except BaseException:
-                    self._rollback(conn)
-                    raise
-                try:
-                    conn.execute("COMMIT")
-                except sqlite3.Error:
-                    self._rollback(conn)
-                    raise
-        finally:
-            self._write_lock.release()
-
-    def _rollback(self, conn: sqlite3.Connection) -> None:
-        if not conn.in_transaction:
-            return  # SQLite already rolled back (it does so itself on some I/O errors)
-        try:
-            conn.execute("ROLLBACK")
-        except sqlite3.Error:
-            # A connection that cannot roll back is in an unknown state: never reuse it.
-            self.release()
+        """A write transaction for one block: its writes are committed when the block ends
+        and this returns, or rolled back when it raises (a domain error from a failed
+        condition, or a storage error). The process's writers share their commits (see
+        ``writer.py``): one fsync for every write that was waiting for it."""
+        if self._closed:
+            raise StorageUnavailableError("the SQLite storage has been closed")
+        if self._pid != os.getpid():
+            self._reset_after_fork()
+        with self._writer.transaction() as conn:
+            yield conn
