@@ -36,7 +36,7 @@ TARGETS = {
         "doctors_by_specialty": 1,
         "slots_one_day": 1,
         "booking": 1,
-        "availability_one_day": "1 + doctors",
+        "availability_one_day": "1 + doctors (DynamoDB Queries); 2 statements on SQLite",
     },
     "scans": 0,
     "slot_day_query_ratio": 1.3,

@@ -1,44 +1,23 @@
 """Availability: the free future slots of every doctor of a specialty, merged in time order.
 
-Doctors come from the ``especialidad-index`` GSI; their slot ranges are queried in parallel on a
-bounded thread pool when the storage gains from it (DynamoDB: one round trip of wall time, not
-one per doctor; the embedded store reads in-process, where a thread hand-off costs as much as
-the read, so it reads them in turn), and merged with a heap.
-The cursor records the last (fecha_hora, doctor_id) returned, so the next page resumes there.
+Doctors come from the ``especialidad-index`` GSI; their free slots come from one storage call
+that returns them already merged (SQLite: one statement over every doctor; DynamoDB: one Query
+per doctor, in parallel). The cursor records the last (fecha_hora, doctor_id) returned, so the
+next page resumes there.
 """
 
 from __future__ import annotations
 
-import heapq
-import os
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from health_api import clock
 from health_api.domain.errors import InvalidRequestError
-from health_api.domain.models import DISPONIBLE, Doctor, Page, Slot, normalize_especialidad
+from health_api.domain.models import Doctor, Page, Slot, normalize_especialidad
 from health_api.services.times import to_utc_string
 from health_api.storage import cursor as cursors
 from health_api.storage.base import Storage
 
 MAX_DOCTORS = 200
-POOL_SIZE = 8
-
-_pool: ThreadPoolExecutor | None = None
-_pool_pid: int | None = None
-_pool_lock = threading.Lock()
-
-
-def _executor() -> ThreadPoolExecutor:
-    """The process's fan-out pool, created lazily so that each gunicorn worker gets its own."""
-    global _pool, _pool_pid  # one pool per process, rebuilt after a fork
-    with _pool_lock:
-        if _pool is None or _pool_pid != os.getpid():
-            _pool = ThreadPoolExecutor(max_workers=POOL_SIZE, thread_name_prefix="availability")
-            _pool_pid = os.getpid()
-        return _pool
 
 
 @dataclass(frozen=True)
@@ -78,45 +57,28 @@ def find_availability(
     if cursor is not None:
         position = cursors.decode(cursor, query, ("fecha_hora", "doctor_id"))
         after = (position["fecha_hora"], position["doctor_id"])
-    start = max(desde, to_utc_string(clock.now_utc()))
+    now_text = to_utc_string(clock.now_utc())
+    start = max(desde, now_text)
     if after is not None:
         start = max(start, after[0])
     doctors = doctors_of(storage, especialidad)
     if not doctors or start > hasta:
         return Page([], None)
 
-    def free_slots(doctor: Doctor) -> list[FreeSlot]:
-        # limit + 2: one for a next page, one for the slot at the resume instant itself.
-        page = storage.slots.list_range(
-            doctor.doctor_id, start, hasta, estado=DISPONIBLE, limit=limit + 2
-        )
-        return [FreeSlot(slot, doctor) for slot in page.items]
-
-    per_doctor = _fan_out(free_slots, doctors, storage.concurrent_reads)
-    now_text = to_utc_string(clock.now_utc())
-    merged = heapq.merge(*per_doctor, key=lambda f: (f.slot.fecha_hora, f.slot.doctor_id))
-    items: list[FreeSlot] = []
-    more = False
-    for free in merged:
-        position = (free.slot.fecha_hora, free.slot.doctor_id)
-        if free.slot.fecha_hora <= now_text or (after is not None and position <= after):
-            continue
-        if len(items) == limit:
-            more = True
-            break
-        items.append(free)
+    by_id = {doctor.doctor_id: doctor for doctor in doctors}
+    # Resume strictly after both the cursor and now. Every slot at the instant now is at or
+    # before (now, greatest doctor id), so one keyset position drops them with the cursor's:
+    # storage returns no slot this page would have to skip (several doctors share instants).
+    resume = (now_text, max(by_id))
+    if after is not None:
+        resume = max(resume, after)
+    # limit + 1: the extra slot only says that a next page exists.
+    slots = storage.slots.list_free_of_doctors(list(by_id), start, hasta, limit + 1, after=resume)
+    items = [FreeSlot(slot, by_id[slot.doctor_id]) for slot in slots[:limit]]
     next_cursor = None
-    if more:
+    if len(slots) > limit:
         last = items[-1].slot
         next_cursor = cursors.encode(
             query, {"fecha_hora": last.fecha_hora, "doctor_id": last.doctor_id}
         )
     return Page(items, next_cursor)
-
-
-def _fan_out(
-    work: Callable[[Doctor], list[FreeSlot]], doctors: list[Doctor], concurrency: int
-) -> list[list[FreeSlot]]:
-    if len(doctors) == 1 or concurrency <= 1:
-        return [work(doctor) for doctor in doctors]
-    return list(_executor().map(work, doctors))

@@ -79,6 +79,21 @@ class SlotRepository(Protocol):
         ``estado``: one sort-key range Query per page. ``desde > hasta`` is
         ``InvalidRequestError``. A page is filled up to ``limit`` when more matches exist."""
 
+    def list_free_of_doctors(
+        self,
+        doctor_ids: Sequence[str],
+        desde: str,
+        hasta: str,
+        limit: int,
+        *,
+        after: tuple[str, str] | None = None,
+    ) -> list[Slot]:
+        """The ``disponible`` slots of any of ``doctor_ids`` with ``desde <= fecha_hora <=
+        hasta`` (and, given ``after``, ``(fecha_hora, doctor_id) > after``: a keyset position
+        to resume from), merged in ``(fecha_hora, doctor_id)`` order, the first ``limit``.
+        Each doctor counts once however often it is named; no ids is ``[]``; up to 200 ids
+        work. ``desde > hasta`` or ``limit < 1`` is ``InvalidRequestError``."""
+
     def book(self, key: SlotKey, user_id: str, motivo: str | None, now: str) -> BookingResult:
         """Book a ``disponible`` slot for ``user_id`` with one conditional write, stamping
         ``reservado_en=now``. The same user booking again gets the existing booking back
@@ -133,9 +148,6 @@ class Storage(Protocol):
     doctors: DoctorRepository
     slots: SlotRepository
     sessions: SessionRepository
-    # How many independent reads of one request are worth running at once: a network store
-    # gains a round trip per parallel read; an embedded one only pays the thread hand-offs.
-    concurrent_reads: int
 
     def check_tables(self) -> list[TableReport]:
         """One report per table against its spec (``/readyz``, ``/admin/tables``)."""

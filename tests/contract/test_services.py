@@ -121,6 +121,41 @@ def test_availability_pages_resume_after_the_last_slot(clinic) -> None:
     ]
 
 
+def test_availability_pages_resume_inside_an_instant_shared_by_many_doctors(
+    storage, frozen
+) -> None:
+    names = [f"neuro-{n}" for n in range(5)]
+    for name in names:
+        storage.doctors.create(Doctor(name, name, "Neurología"))
+    storage.slots.add_many([Slot(d, t) for d in names for t in (at(1, 9), at(1, 10))])
+
+    seen, cursor = [], None
+    for _ in range(10):
+        page = availability.find_availability(
+            storage, "neurologia", at(1, 0), at(1, 23), limit=2, cursor=cursor
+        )
+        seen += [(f.slot.fecha_hora, f.slot.doctor_id) for f in page.items]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+
+    assert seen == [(t, d) for t in (at(1, 9), at(1, 10)) for d in names]
+
+
+def test_availability_never_offers_the_current_instant_of_any_doctor(storage, frozen) -> None:
+    names = [f"neuro-{n}" for n in range(4)]
+    for name in names:
+        storage.doctors.create(Doctor(name, name, "Neurología"))
+    storage.slots.add_many([Slot(d, t) for d in names for t in (NOW, at(1, 9))])
+
+    page = availability.find_availability(storage, "neurologia", at(1, 0), at(1, 23), limit=3)
+
+    assert [(f.slot.fecha_hora, f.slot.doctor_id) for f in page.items] == [
+        (at(1, 9), d) for d in names[:3]
+    ]
+    assert page.next_cursor is not None
+
+
 def test_availability_cursor_for_another_query_is_invalid(clinic) -> None:
     cursor = availability.find_availability(
         clinic, "cardiologia", at(1, 0), at(3, 23), limit=1

@@ -1,4 +1,5 @@
-"""Read-only slot queries on DynamoDB: a doctor's sort-key range, a user's appointments.
+"""Read-only slot queries on DynamoDB: a doctor's sort-key range, the free slots of several
+doctors merged, a user's appointments.
 
 Every one is a Query on a key condition, never a Scan. ``estado`` is a non-key attribute and
 may be a FilterExpression; key attributes are only ever constrained in the
@@ -7,11 +8,15 @@ KeyConditionExpression (AWS rejects a FilterExpression on a key, though moto acc
 
 from __future__ import annotations
 
+import heapq
+import itertools
+from collections.abc import Sequence
 from typing import Any
 
 from health_api.domain.errors import InvalidRequestError
-from health_api.domain.models import RESERVADO, Page, Slot
+from health_api.domain.models import DISPONIBLE, RESERVADO, Page, Slot
 from health_api.storage import cursor as cursors
+from health_api.storage.dynamodb import fan_out
 from health_api.storage.dynamodb.items import TableRef, call, collect, next_cursor, resume, values
 from health_api.storage.tables import USER_ID_INDEX
 
@@ -64,6 +69,41 @@ def list_range(
         read_factor = 4
     found, more = collect(client, "query", table, request, limit, start, read_factor=read_factor)
     return Page([plain_to_slot(i) for i in found], next_cursor(query, found, more, ("fecha_hora",)))
+
+
+def list_free_of_doctors(
+    client: Any,
+    table: TableRef,
+    doctor_ids: Sequence[str],
+    desde: str,
+    hasta: str,
+    limit: int,
+    after: tuple[str, str] | None,
+) -> list[Slot]:
+    """The free slots of ``doctor_ids`` in ``[desde, hasta]`` (after ``after``), in
+    ``(fecha_hora, doctor_id)`` order, at most ``limit``: one range Query per doctor (each its
+    own partition), run in parallel, each reading no more than that doctor could contribute,
+    merged with a heap."""
+    if limit < 1:
+        raise InvalidRequestError("limit must be a positive whole number")
+    if desde > hasta:
+        raise InvalidRequestError("desde must not be after hasta")
+    if after is not None:
+        desde = max(desde, after[0])
+        if desde > hasta:
+            return []
+
+    def free_of(doctor_id: str) -> list[Slot]:
+        # No doctor contributes more than ``limit``; one at or before the resume position may
+        # also hold a slot at its very instant (when the range starts there), dropped below.
+        dropped = after is not None and after[0] == desde and doctor_id <= after[1]
+        wanted = limit + 1 if dropped else limit
+        page = list_range(client, table, doctor_id, desde, hasta, DISPONIBLE, wanted, None)
+        return [s for s in page.items if after is None or (s.fecha_hora, s.doctor_id) > after]
+
+    per_doctor = fan_out.map_reads(free_of, list(dict.fromkeys(doctor_ids)))
+    merged = heapq.merge(*per_doctor, key=lambda slot: (slot.fecha_hora, slot.doctor_id))
+    return list(itertools.islice(merged, limit))
 
 
 def list_for_user(

@@ -225,6 +225,20 @@ class DynamoSlotRepository:
             self._client, self._table, doctor_id, desde, hasta, estado, limit, cursor
         )
 
+    def list_free_of_doctors(
+        self,
+        doctor_ids: Sequence[str],
+        desde: str,
+        hasta: str,
+        limit: int,
+        *,
+        after: tuple[str, str] | None = None,
+    ) -> list[Slot]:
+        """Free slots of several doctors, merged (see :func:`slot_queries.list_free_of_doctors`)."""
+        return slot_queries.list_free_of_doctors(
+            self._client, self._table, doctor_ids, desde, hasta, limit, after
+        )
+
     def list_for_user(
         self, user_id: str, desde: str | None = None, limit: int = 20, cursor: str | None = None
     ) -> Page[Slot]:

@@ -85,9 +85,6 @@ def _refusal(spec: TableSpec, report: TableReport, fatal: list[str]) -> StorageU
 class DynamoStorage:
     """``Storage`` on DynamoDB."""
 
-    # Each read is a network round trip: a request's independent reads go out in parallel.
-    concurrent_reads = 8
-
     def __init__(self, client: Any, specs: dict[str, TableSpec], reports: dict[str, TableReport]):
         self._client = client
         self._specs = specs

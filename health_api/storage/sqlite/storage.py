@@ -13,13 +13,9 @@ from typing import Any
 
 from health_api.domain.errors import StorageUnavailableError
 from health_api.storage.sqlite import schema
-from health_api.storage.sqlite.connection import (
-    DEFAULT_BUSY_TIMEOUT_MS,
-    SqliteDatabase,
-    connect,
-    mapped_errors,
-)
+from health_api.storage.sqlite.connection import DEFAULT_BUSY_TIMEOUT_MS, SqliteDatabase, connect
 from health_api.storage.sqlite.doctors import SqliteDoctorRepository
+from health_api.storage.sqlite.errors import mapped_errors
 from health_api.storage.sqlite.sessions import SqliteSessionRepository
 from health_api.storage.sqlite.slots import SqliteSlotRepository
 from health_api.storage.table_check import TableReport
@@ -28,10 +24,6 @@ from health_api.storage.tables import DOCTORES, HORARIOS_DOCTORES, USER_SESSIONS
 
 class SqliteStorage:
     """The three repositories on one SQLite file, plus readiness and connection lifecycle."""
-
-    # A read is a ~50 us B-tree lookup in this process, under the GIL: handing it to another
-    # thread costs about as much as the read, so a request's reads run one after the other.
-    concurrent_reads = 1
 
     def __init__(self, db: SqliteDatabase, settings: Any) -> None:
         self.db = db
