@@ -73,6 +73,11 @@ class Blueprint(flask_smorest.Blueprint):
 
     ARGUMENTS_PARSER = StrictJsonParser()
 
+    def arguments(self, schema: Any, **kwargs: Any) -> Callable:
+        """flask-smorest's ``arguments`` with one schema instance per view: given a class,
+        webargs would build (and deep-copy the fields of) a new instance on every request."""
+        return super().arguments(resolve_schema_instance(schema), **kwargs)
+
     def response(self, status_code: int, schema: Any = None, **kwargs: Any) -> Callable:
         """flask-smorest's ``response`` for the documentation; at run time the view's
         dictionary is sent without a second pass through ``schema`` (see the module doc)."""

@@ -181,3 +181,13 @@ def test_concurrent_bookings_all_land_with_fewer_commits_than_bookings(store) ->
     booked = store.slots.list_for_user("user-1", None, 100, None).items
     assert len(booked) == len(keys)
     assert statements.count("COMMIT") <= len(keys)
+
+
+def test_a_failed_condition_in_the_first_block_leaves_the_next_writer_unaffected(
+    store, scratch
+) -> None:
+    first, second = chain(store, taken, insert("c"))
+
+    assert isinstance(first.error, SlotTakenError)
+    assert second.error is None
+    assert scratch() == {"c"}

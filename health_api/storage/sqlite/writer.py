@@ -4,14 +4,15 @@ With ``synchronous=FULL`` every COMMIT waits for an fsync of the WAL (about 0.7 
 times the CPU of a booking), and SQLite has one writer at a time, so committing each write on
 its own caps a process at roughly one write per fsync however many threads it serves. Instead,
 the writers of a process take turns on one connection inside one ``BEGIN IMMEDIATE``
-transaction, each in its own SAVEPOINT, and the transaction commits when no other writer is
-waiting for its turn (or when the group is full): one fsync makes the whole group durable.
+transaction, each after the first in its own SAVEPOINT, and the transaction commits when no
+other writer is waiting for its turn (or when the group is full): one fsync makes the whole
+group durable.
 
 What each writer sees and is told is unchanged:
 - a writer's block runs alone, after the earlier members of its group, and reads their writes:
   the same serial order as one transaction after another;
-- a block that raises (a failed condition: a domain error) is rolled back to its savepoint
-  alone; the others' writes stand;
+- a block that raises (a failed condition: a domain error) is rolled back alone (to its
+  savepoint, or the whole transaction when it is the first); the others' writes stand;
 - nobody is answered before the COMMIT that makes their outcome durable has returned: a writer
   waits for its group's commit, and if that commit fails, every member of the group gets the
   storage error, including one whose block raised a domain error (its outcome was decided on
@@ -62,7 +63,7 @@ class GroupWriter:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """The writer connection inside a transaction, for one block; returns once the block's
         writes are committed (or raises the reason they are not)."""
-        conn, group = self._join()
+        conn, group, first = self._join()
         try:
             with mapped_errors():
                 yield conn
@@ -71,10 +72,10 @@ class GroupWriter:
             self._turn.release()
             raise
         except BaseException:
-            self._leave(conn, group, kept=False)
+            self._leave(conn, group, kept=False, first=first)
             self._await(group)  # the group's failure outranks this block's own outcome
             raise
-        self._leave(conn, group, kept=True)
+        self._leave(conn, group, kept=True, first=first)
         self._await(group)
 
     def set_trace(self, callback: Callable[[str], None] | None) -> None:
@@ -99,7 +100,9 @@ class GroupWriter:
             finally:
                 self._turn.release()
 
-    def _join(self) -> tuple[sqlite3.Connection, _Group]:
+    def _join(self) -> tuple[sqlite3.Connection, _Group, bool]:
+        """Wait for the turn; join the open transaction (in a savepoint) or begin one, in
+        which case the block is the whole transaction so far and needs no savepoint."""
         with self._count:
             self._waiting += 1
         acquired = self._turn.acquire(timeout=self._timeout)
@@ -111,10 +114,12 @@ class GroupWriter:
             with mapped_errors():
                 if self._conn is None:
                     self._conn = self._connect()
-                if self._group is None:
+                first = self._group is None
+                if first:
                     self._conn.execute("BEGIN IMMEDIATE")
                     self._group = _Group()
-                self._conn.execute("SAVEPOINT member")
+                else:
+                    self._conn.execute("SAVEPOINT member")
         except StorageUnavailableError as exc:
             self._fail(self._group, exc)
             self._turn.release()
@@ -122,16 +127,24 @@ class GroupWriter:
         except BaseException:
             self._turn.release()
             raise
-        return self._conn, self._group
+        return self._conn, self._group, first
 
-    def _leave(self, conn: sqlite3.Connection, group: _Group, kept: bool) -> None:
+    def _leave(self, conn: sqlite3.Connection, group: _Group, kept: bool, first: bool) -> None:
         """End this member's block, commit the group when nobody waits to join it, and pass
         the turn on."""
         try:
-            with mapped_errors():
-                if not kept:
-                    conn.execute("ROLLBACK TO member")
-                conn.execute("RELEASE member")
+            if first and not kept:
+                # Nothing but this block is in the transaction: end it.
+                with mapped_errors():
+                    conn.execute("ROLLBACK")
+                self._group = None
+                group.end(None)
+                return
+            if not first:
+                with mapped_errors():
+                    if not kept:
+                        conn.execute("ROLLBACK TO member")
+                    conn.execute("RELEASE member")
             if kept:
                 group.members += 1
             with self._count:
