@@ -49,6 +49,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="small data, ~1 s per endpoint")
     parser.add_argument("--backend", choices=("sqlite", "dynamodb", "both"), default=None)
     parser.add_argument("--seconds", type=float, default=None, help="per endpoint and server")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=None,
+        help="alternating service/baseline rounds per endpoint, the median kept "
+        "(default 3; --quick: 1); --seconds is split between them",
+    )
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--generator", choices=("auto", "wrk", "asyncio"), default="auto")
     parser.add_argument(
@@ -113,11 +120,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     log(f"load generator: {generator}; gunicorn {server.WORKERS} workers x {server.THREADS} "
         f"threads (gunicorn.conf.py); concurrency {args.concurrency}")  # fmt: skip
     opts = {
-        "seconds": args.seconds or (1.0 if quick else 6.0),
+        "seconds": args.seconds or (1.0 if quick else 9.0),
+        "rounds": args.rounds or (1 if quick else 3),
         "warm": 10 if quick else 60,
         "concurrency": args.concurrency,
         "generator": generator,
-        "max_rps": 3000,
+        "max_rps": 5000,
         "scaling_repeat": 30 if quick else 300,
         "max_requests": args.max_requests,
     }
@@ -131,7 +139,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "threads": server.THREADS,
             "max_requests": "gunicorn.conf.py" if args.max_requests is None else args.max_requests,
         },
-        "load": {k: opts[k] for k in ("seconds", "concurrency", "generator", "warm")},
+        "load": {k: opts[k] for k in ("seconds", "rounds", "concurrency", "generator", "warm")},
         "targets": TARGETS,
         "backends": {},
     }

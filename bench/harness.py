@@ -115,17 +115,12 @@ def run_backend(backend: str, size: dataset.Size, opts: dict[str, Any], log) -> 
         ):
             for e in eps:
                 _warm(app_port, e.target(AGENT, warm=True))
-                measured = load.run(
-                    app_port, e.target(AGENT), seconds, opts["concurrency"], opts["generator"]
-                )
                 size_bytes = sizes[e.name]
                 base_target = load.Target(
                     "baseline", e.method, [f"/bytes/{size_bytes}"] * 4, e.body, AGENT
                 )
                 _warm(base_port, load.Target("baseline", e.method, base_target.paths[:1], e.body))
-                base = load.run(
-                    base_port, base_target, seconds, opts["concurrency"], opts["generator"]
-                )
+                measured, base = _interleaved(app_port, base_port, e, base_target, opts)
                 results[e.name] = {
                     "method": e.method,
                     "response_bytes": size_bytes,
@@ -144,6 +139,34 @@ def run_backend(backend: str, size: dataset.Size, opts: dict[str, Any], log) -> 
     finally:
         if moto is not None:
             moto.__exit__(None, None, None)
+
+
+def _interleaved(
+    app_port: int,
+    base_port: int,
+    e: endpoints.Endpoint,
+    base_target: load.Target,
+    opts: dict[str, Any],
+) -> tuple[load.LoadResult, load.LoadResult]:
+    """The service and the baseline in alternating rounds (service, baseline, service, ...),
+    each the median round by requests/s: a drift of the machine (another process, a frequency
+    change) during the run then falls on both sides instead of on one. Writes get a disjoint
+    slice of their paths per round, so no round repeats another's bookings."""
+    rounds = opts["rounds"]
+    seconds = opts["seconds"] / rounds
+    target = e.target(AGENT)
+    slices = (
+        [target.paths] * rounds
+        if e.method == "GET"
+        else [target.paths[i::rounds] for i in range(rounds)]
+    )
+    app_runs, base_runs = [], []
+    for paths in slices:
+        app_target = load.Target(target.name, target.method, paths, target.body, target.auth)
+        args = (seconds, opts["concurrency"], opts["generator"])
+        app_runs.append(load.run(app_port, app_target, *args))
+        base_runs.append(load.run(base_port, base_target, *args))
+    return load.median_run(app_runs), load.median_run(base_runs)
 
 
 def _response_sizes(settings: Any, store: Any, eps: list[endpoints.Endpoint]) -> dict[str, int]:

@@ -42,6 +42,7 @@ class LoadResult:
     p99_ms: float
     errors: int  # non-2xx responses and socket errors
     wrapped: bool = False  # more requests than paths: some paths were sent twice
+    rounds_rps: tuple[float, ...] = ()  # every round's requests/s when this is their median
 
     @property
     def rps(self) -> float:
@@ -56,7 +57,24 @@ class LoadResult:
             "p99_ms": round(self.p99_ms, 2),
             "errors": self.errors,
             "paths_reused": self.wrapped,
+            "rounds_rps": [round(r, 1) for r in self.rounds_rps] or [round(self.rps, 1)],
         }
+
+
+def median_run(runs: list[LoadResult]) -> LoadResult:
+    """The run with the median requests/s, carrying every run's rate; errors and path reuse
+    of all runs are kept, so no round's failure hides behind the median."""
+    ordered = sorted(runs, key=lambda r: r.rps)
+    middle = ordered[len(ordered) // 2]
+    return LoadResult(
+        requests=middle.requests,
+        seconds=middle.seconds,
+        p50_ms=middle.p50_ms,
+        p99_ms=middle.p99_ms,
+        errors=sum(r.errors for r in runs),
+        wrapped=any(r.wrapped for r in runs),
+        rounds_rps=tuple(r.rps for r in runs),
+    )
 
 
 def generator_name(preferred: str = "auto") -> str:
