@@ -1,29 +1,25 @@
 """Cross-cutting request hooks: request ids, security headers, JSON-only bodies, rate limits.
 
-The rate limit is per key (by a hash of it, never the key): a fixed window counted with the
-``limits`` library (the engine of flask-limiter, used directly: flask-limiter's per-request
-route and decorator resolution cost about a fifth of a simple GET, measured with cProfile). The
-counters live in each worker's memory: the limit is a guard against a runaway client, not patient
-data, so losing them on restart is harmless; with N workers the ceiling is up to N times the rate.
+The rate limit is per key (by a hash of it, never the key), a fixed window counted in each
+worker's memory (``ratelimit.py``; flask-limiter's per-request route and decorator resolution
+cost about a fifth of a simple GET, measured with cProfile).
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import os
+import random
 import re
 import time
 from collections.abc import Callable
 
 from flask import Flask, Response, current_app, g, request
 from flask_cors import CORS
-from limits import parse as parse_rate
-from limits.storage import MemoryStorage
-from limits.strategies import FixedWindowRateLimiter
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from health_api.api.problems import problem
+from health_api.api.ratelimit import FixedWindowLimiter
 
 access_log = logging.getLogger("health_api.access")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -32,8 +28,9 @@ MAX_BODY_BYTES = 1024 * 1024
 
 
 def _new_id() -> str:
-    """A random request id: 128 bits, hex (the form of a uuid4's hex, without its version bits)."""
-    return os.urandom(16).hex()
+    """A random request id: 128 bits in hex. Ids must be unique, not secret: Python's PRNG
+    (reseeded in each forked worker) is enough, and a system call per request is not."""
+    return f"{random.getrandbits(128):032x}"
 
 
 def _request_id() -> None:
@@ -95,17 +92,16 @@ def _rate_limit() -> Response | None:
     """Count the request against its key's window; past the limit, a 429 with Retry-After."""
     if not request.path.startswith("/api/"):
         return None  # probes and docs are never limited
-    limiter, rate = current_app.extensions["health_api.rate_limit"]
+    limiter: FixedWindowLimiter = current_app.extensions["health_api.rate_limit"]
     key = g.get("key_id") or request.remote_addr or "anonymous"
-    if limiter.hit(rate, key):
+    wait = limiter.hit(key, time.time())
+    if wait is None:
         return None
-    reset_at = limiter.get_window_stats(rate, key).reset_time
-    retry_after = max(1, math.ceil(reset_at - time.time()))
     return problem(
         429,
-        f"rate limit exceeded ({rate})",
+        f"rate limit exceeded ({limiter.rate})",
         kind="rate-limited",
-        headers={"Retry-After": str(retry_after)},
+        headers={"Retry-After": str(max(1, math.ceil(wait)))},
     )
 
 
@@ -125,10 +121,7 @@ def register(app: Flask, authenticate: Callable[[], Response | None]) -> None:
 
     app.before_request(before)
     app.after_request(after)
-    app.extensions["health_api.rate_limit"] = (
-        FixedWindowRateLimiter(MemoryStorage()),
-        parse_rate(settings.rate_limit),
-    )
+    app.extensions["health_api.rate_limit"] = FixedWindowLimiter(settings.rate_limit)
     if settings.cors_origins:
         CORS(
             app,
