@@ -31,6 +31,7 @@ from pathlib import Path
 from health_api.domain.errors import StorageUnavailableError
 
 from .errors import mapped_errors
+from .interprocess import WritersLock
 from .writer import GroupWriter
 
 DEFAULT_BUSY_TIMEOUT_MS = 5000
@@ -101,10 +102,12 @@ class SqliteDatabase:
         self._open: dict[threading.Thread, sqlite3.Connection] = {}
         # This process's writers queue here rather than in SQLite's busy handler, which polls
         # the file lock with sleeps of up to 100 ms (hundreds of ms of tail latency for writes
-        # under load), and share their commits; other processes still meet the file lock.
+        # under load), and share their commits; other processes' writers queue on a lock file
+        # (interprocess.py), and anything else still meets SQLite's own lock.
         self._writer = GroupWriter(
             lambda: connect(self.path, self.busy_timeout_ms, self._trace),
             self.busy_timeout_ms / 1000,
+            WritersLock(Path(f"{self.path}-lock"), self.busy_timeout_ms / 1000),
         )
 
     def connection(self) -> sqlite3.Connection:

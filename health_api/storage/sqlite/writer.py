@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterator
 from health_api.domain.errors import StorageUnavailableError
 
 from .errors import mapped_errors, unavailable
+from .interprocess import WritersLock
 
 MAX_GROUP = 64  # members per commit: bounds how long the first one waits for the fsync
 
@@ -50,8 +51,14 @@ class _Group:
 class GroupWriter:
     """One process's writer connection and its group commits."""
 
-    def __init__(self, connect: Callable[[], sqlite3.Connection], timeout_s: float) -> None:
+    def __init__(
+        self,
+        connect: Callable[[], sqlite3.Connection],
+        timeout_s: float,
+        writers_lock: WritersLock | None = None,
+    ) -> None:
         self._connect = connect
+        self._between_processes = writers_lock
         self._timeout = timeout_s
         self._turn = threading.Lock()  # held while a block, or a commit, runs
         self._count = threading.Lock()  # guards _waiting
@@ -116,6 +123,8 @@ class GroupWriter:
                     self._conn = self._connect()
                 first = self._group is None
                 if first:
+                    if self._between_processes and not self._between_processes.acquire():
+                        raise unavailable(sqlite3.OperationalError("database is locked"))
                     self._conn.execute("BEGIN IMMEDIATE")
                     self._group = _Group()
                 else:
@@ -137,8 +146,7 @@ class GroupWriter:
                 # Nothing but this block is in the transaction: end it.
                 with mapped_errors():
                     conn.execute("ROLLBACK")
-                self._group = None
-                group.end(None)
+                self._end(group, None)
                 return
             if not first:
                 with mapped_errors():
@@ -159,18 +167,24 @@ class GroupWriter:
     def _commit(self, conn: sqlite3.Connection, group: _Group) -> None:
         with mapped_errors():
             conn.execute("COMMIT")
-        self._group = None
-        group.end(None)
+        self._end(group, None)
 
     def _fail(self, group: _Group | None, error: StorageUnavailableError) -> None:
         """A storage fault (the turn is held): roll everything back, fail the group, and start
         the next one on a fresh connection."""
         self._drop()
+        self._end(group, error)
+
+    def _end(self, group: _Group | None, error: StorageUnavailableError | None) -> None:
         self._group = None
+        if self._between_processes:
+            self._between_processes.release()
         if group is not None:
             group.end(error)
 
     def _drop(self) -> None:
+        if self._between_processes:
+            self._between_processes.close()
         conn, self._conn = self._conn, None
         if conn is not None:
             with contextlib.suppress(sqlite3.Error):
