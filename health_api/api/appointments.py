@@ -11,7 +11,7 @@ from health_api.api.blueprint import Blueprint
 from health_api.api.context import ParameterError, check_path_id, instant
 from health_api.api.context import storage as store
 from health_api.api.cursors import verify
-from health_api.api.views import page_dict, slot_dict
+from health_api.api.views import clinic_zone, page_dict, slot_dict
 from health_api.domain.models import SlotKey
 from health_api.schemas.common import Problem, SlotFull, SlotPage
 from health_api.schemas.schedules import (
@@ -67,7 +67,8 @@ class Appointments(MethodView):
             query["limit"],
             verify(query["cursor"]),
         )
-        return page_dict(page, slot_dict)
+        tz = clinic_zone()
+        return page_dict(page, lambda slot: slot_dict(slot, tz=tz))
 
 
 @blp.route("/availability")
@@ -91,8 +92,10 @@ class Availability(MethodView):
             store(), query["especialidad"], desde, hasta, query["limit"], verify(query["cursor"])
         )
 
+        tz = clinic_zone()
+
         def item(free):
-            data = slot_dict(free.slot, full=False)
+            data = slot_dict(free.slot, full=False, tz=tz)
             data.update(nombre=free.doctor.nombre, especialidad=free.doctor.especialidad)
             return data
 

@@ -10,7 +10,7 @@ from health_api.api.blueprint import Blueprint
 from health_api.api.context import ParameterError, check_path_id, instant, settings, slot_key
 from health_api.api.context import storage as store
 from health_api.api.cursors import verify
-from health_api.api.views import page_dict, slot_dict
+from health_api.api.views import clinic_zone, page_dict, slot_dict
 from health_api.domain.errors import InvalidRequestError
 from health_api.schemas.common import Problem, SlotFull, SlotPage
 from health_api.schemas.schedules import (
@@ -71,7 +71,8 @@ class Schedules(MethodView):
             # desde after hasta (given, or defaulted to now): a bad query parameter, so a 400.
             raise ParameterError("hasta", str(exc)) from None
         full = g.get("role") == "admin"
-        return page_dict(page, lambda slot: slot_dict(slot, full=full))
+        tz = clinic_zone()
+        return page_dict(page, lambda slot: slot_dict(slot, full=full, tz=tz))
 
 
 def _rule(body) -> WeeklyRule:

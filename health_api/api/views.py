@@ -24,9 +24,10 @@ def clinic_zone() -> ZoneInfo:
     return current_app.extensions["health_api.zone"]
 
 
-def slot_dict(slot: Slot, full: bool = True) -> dict[str, Any]:
-    """A slot with ``fecha_hora_local`` and ``zona_horaria``; bookings only when ``full``."""
-    tz = clinic_zone()
+def slot_dict(slot: Slot, full: bool = True, tz: ZoneInfo | None = None) -> dict[str, Any]:
+    """A slot with ``fecha_hora_local`` and ``zona_horaria`` (``tz``, by default the clinic
+    zone); bookings only when ``full``."""
+    tz = tz or clinic_zone()
     data = {name: getattr(slot, name) for name in (SLOT_FIELDS if full else PUBLIC_FIELDS)}
     data["fecha_hora_local"] = local_string(slot.fecha_hora, tz)
     data["zona_horaria"] = tz.key
@@ -35,7 +36,8 @@ def slot_dict(slot: Slot, full: bool = True) -> dict[str, Any]:
 
 def slot_public_list(slots: list[Slot]) -> list[dict[str, Any]]:
     """Slots without any booking details (alternatives, availability)."""
-    return [slot_dict(slot, full=False) for slot in slots]
+    tz = clinic_zone()
+    return [slot_dict(slot, full=False, tz=tz) for slot in slots]
 
 
 def doctor_dict(doctor: Doctor) -> dict[str, Any]:

@@ -7,6 +7,7 @@ order. Local renderings (``fecha_hora_local``) are computed here too, so no clie
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -97,8 +98,12 @@ def from_utc_string(value: str) -> datetime:
     return datetime.strptime(value, UTC_FORMAT).replace(tzinfo=UTC)
 
 
+@functools.lru_cache(maxsize=16384)
 def local_string(fecha_hora: str, tz: ZoneInfo) -> str:
-    """The wall-clock time of a stored instant in ``tz``, ISO 8601 with its offset."""
+    """The wall-clock time of a stored instant in ``tz``, ISO 8601 with its offset.
+
+    Remembered: the same slots are listed again and again (a day of a specialty's availability
+    is 20 of them per request), and the answer for an instant and a zone never changes."""
     return from_utc_string(fecha_hora).astimezone(tz).isoformat()
 
 
