@@ -12,6 +12,7 @@ from __future__ import annotations
 import http.client
 import os
 import shutil
+import statistics
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -120,13 +121,14 @@ def run_backend(backend: str, size: dataset.Size, opts: dict[str, Any], log) -> 
                     "baseline", e.method, [f"/bytes/{size_bytes}"] * 4, e.body, AGENT
                 )
                 _warm(base_port, load.Target("baseline", e.method, base_target.paths[:1], e.body))
-                measured, base = _interleaved(app_port, base_port, e, base_target, opts)
+                measured, base, ratios = _interleaved(app_port, base_port, e, base_target, opts)
                 results[e.name] = {
                     "method": e.method,
                     "response_bytes": size_bytes,
                     "app": measured.as_dict(),
                     "baseline": base.as_dict(),
-                    "ratio": round(measured.rps / base.rps, 3) if base.rps else None,
+                    "ratio": round(statistics.median(ratios), 3),
+                    "round_ratios": [round(r, 3) for r in ratios],
                     "storage_calls": calls[e.name],
                 }
                 log(_line(backend, e.name, results[e.name]))
@@ -147,11 +149,12 @@ def _interleaved(
     e: endpoints.Endpoint,
     base_target: load.Target,
     opts: dict[str, Any],
-) -> tuple[load.LoadResult, load.LoadResult]:
-    """The service and the baseline in alternating rounds (service, baseline, service, ...),
-    each the median round by requests/s: a drift of the machine (another process, a frequency
-    change) during the run then falls on both sides instead of on one. Writes get a disjoint
-    slice of their paths per round, so no round repeats another's bookings."""
+) -> tuple[load.LoadResult, load.LoadResult, list[float]]:
+    """The service and the baseline in alternating rounds (service, baseline, service, ...):
+    each side's median round by requests/s, and the ratio of each round to the baseline round
+    right after it, whose median is the endpoint's ratio. A drift of the machine (another
+    process, a frequency change) then falls on both sides of a pair instead of on one. Writes
+    get a disjoint slice of their paths per round, so no round repeats another's bookings."""
     rounds = opts["rounds"]
     seconds = opts["seconds"] / rounds
     target = e.target(AGENT)
@@ -166,7 +169,8 @@ def _interleaved(
         args = (seconds, opts["concurrency"], opts["generator"])
         app_runs.append(load.run(app_port, app_target, *args))
         base_runs.append(load.run(base_port, base_target, *args))
-    return load.median_run(app_runs), load.median_run(base_runs)
+    ratios = [a.rps / b.rps if b.rps else 0.0 for a, b in zip(app_runs, base_runs, strict=True)]
+    return load.median_run(app_runs), load.median_run(base_runs), ratios
 
 
 def _response_sizes(settings: Any, store: Any, eps: list[endpoints.Endpoint]) -> dict[str, int]:
