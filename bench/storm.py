@@ -225,6 +225,26 @@ def _released_together(count: int, work: Callable[[int, threading.Barrier], None
         raise AssertionError("a client thread hung")
 
 
+def _checked_while(
+    checker: Callable[[], None],
+    done: threading.Event,
+    name: str,
+    count: int,
+    work: Callable[[int, threading.Barrier], None],
+) -> float:
+    """Run ``work`` on ``count`` threads (``_released_together``) while ``checker`` watches
+    from its own thread; set ``done`` to stop it; the seconds the storm took."""
+    check_thread = threading.Thread(target=checker, name=name)
+    started = time.monotonic()
+    check_thread.start()
+    try:
+        _released_together(count, work)
+    finally:
+        done.set()
+        check_thread.join(timeout=60)
+    return time.monotonic() - started
+
+
 def connections_per_worker(server: Gunicorn) -> list[int]:
     """How many established client connections each worker process holds right now (read
     from /proc): the proof that a storm's requests were served by several processes."""
@@ -480,15 +500,7 @@ def churn(port: int, clients: int, iterations: int, run_id: str) -> dict[str, An
                 retries[0] += client.retries
             client.close()
 
-    check_thread = threading.Thread(target=checker, name="churn-checker")
-    started = time.monotonic()
-    check_thread.start()
-    try:
-        _released_together(clients, loop)
-    finally:
-        done.set()
-        check_thread.join(timeout=60)
-    elapsed = time.monotonic() - started
+    elapsed = _checked_while(checker, done, "churn-checker", clients, loop)
 
     overlaps = overlapping_holds(holds)
     unexplained = unexplained_observations(observations, holds)
@@ -608,15 +620,7 @@ def reschedule_storm(
                 retries[0] += client.retries
             client.close()
 
-    check_thread = threading.Thread(target=checker, name="reschedule-checker")
-    started = time.monotonic()
-    check_thread.start()
-    try:
-        _released_together(users_count, mover)
-    finally:
-        done.set()
-        check_thread.join(timeout=60)
-    elapsed = time.monotonic() - started
+    elapsed = _checked_while(checker, done, "reschedule-checker", users_count, mover)
 
     final_problems = []
     final = read_slots(port, doctor_id, desde, hasta)
