@@ -51,7 +51,9 @@ class Size:
 
 
 FULL = Size()
-QUICK = Size(doctors=20, specialties=2, days=8, sessions=200)
+# 20 days: enough free slots for two one-second booking runs (full and normal sync) at a few
+# thousand requests/s each, so that no booking request is a retry.
+QUICK = Size(doctors=20, specialties=2, days=20, sessions=200)
 # The small side of the table-size probe: the same 10-doctor specialty, 6 days (~1k slots).
 SMALL_TABLE = Size(doctors=10, specialties=1, days=6, sessions=0)
 

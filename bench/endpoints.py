@@ -46,8 +46,13 @@ def _q(**params: str | int) -> str:
     return urllib.parse.urlencode(params)
 
 
-def endpoints(data: DataSet, bookings: int, warm: int) -> list[Endpoint]:
-    """The seven endpoints over ``data``; ``bookings`` distinct slots for the booking run."""
+NORMAL_SYNC = "booking_sync_normal"  # booking on a server with synchronous=NORMAL (SQLite)
+
+
+def endpoints(data: DataSet, bookings: int, warm: int, normal_sync: bool = False) -> list[Endpoint]:
+    """The seven endpoints over ``data``; ``bookings`` distinct slots for the booking run.
+    With ``normal_sync``, an eighth: booking again, on slots of its own, for a server whose
+    SQLite commits skip the fsync (``HEALTH_API_SQLITE_SYNCHRONOUS=normal``)."""
     desde, hasta = data.probe_day
     specialties = [SPECIALTIES[i] for i in range(data.size.specialties)]
     doctors = [f"{API}/doctors/{d}" for d in data.doctor_ids]
@@ -60,16 +65,26 @@ def endpoints(data: DataSet, bookings: int, warm: int) -> list[Endpoint]:
         f"{API}/availability?{_q(especialidad=s, desde=desde, hasta=hasta, limit=20)}"
         for s in specialties
     ]
+    runs = 2 if normal_sync else 1
     free = [
-        f"{API}/doctors/{d}/schedules/{t}/booking" for d, t in data.free_slots(1 + warm + bookings)
+        f"{API}/doctors/{d}/schedules/{t}/booking"
+        for d, t in data.free_slots(runs * (1 + warm + bookings))
     ]
+    # A small data set has fewer free slots than the budget: the runs share them out evenly.
+    share = len(free) // runs
     sessions = [f"{API}/sessions/{u}" for u in data.user_ids]
     return [
         Endpoint("doctor_get", "GET", doctors, doctors, doctors[0]),
         Endpoint("doctors_by_specialty", "GET", by_specialty, by_specialty, by_specialty[0]),
         Endpoint("slots_one_day", "GET", day_slots, day_slots, day_slots[0]),
         Endpoint("availability_one_day", "GET", availability, availability, availability[0]),
-        Endpoint("booking", "PUT", free[1 + warm :], free[1 : 1 + warm], free[0], BOOKING_BODY),
+        _booking("booking", free[:share], warm),
         Endpoint("session_get", "GET", sessions, sessions, sessions[0]),
         Endpoint("session_put", "PUT", sessions, sessions, sessions[0], SESSION_BODY),
-    ]
+    ] + ([_booking(NORMAL_SYNC, free[share:], warm)] if normal_sync else [])
+
+
+def _booking(name: str, free: list[str], warm: int) -> Endpoint:
+    """Booking over distinct free slots: the counted request, the warm-up's and the load
+    run's come from disjoint parts of ``free``."""
+    return Endpoint(name, "PUT", free[1 + warm :], free[1 : 1 + warm], free[0], BOOKING_BODY)

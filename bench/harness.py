@@ -9,6 +9,7 @@ driven on the service and then on the baseline answering a body of the same size
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import shutil
@@ -90,7 +91,8 @@ def run_backend(backend: str, size: dataset.Size, opts: dict[str, Any], log) -> 
         log(f"[{backend}] loaded in {data.load_seconds:.1f} s")
         seconds, warm = opts["seconds"], opts["warm"]
         budget = int(opts["max_rps"] * seconds) + 100
-        eps = endpoints.endpoints(data, bookings=budget, warm=warm)
+        normal_sync = backend == "sqlite"
+        eps = endpoints.endpoints(data, bookings=budget, warm=warm, normal_sync=normal_sync)
         calls = counters.count_calls(
             settings,
             store,
@@ -110,11 +112,20 @@ def run_backend(backend: str, size: dataset.Size, opts: dict[str, Any], log) -> 
         store.close()
         results: dict[str, Any] = {}
         base_env = server.service_env({}, opts["max_requests"])
+        # SQLite: the same service on the same file with synchronous=NORMAL, for one more
+        # booking row (what the fsync at each commit costs).
+        normal_env = dict(env, HEALTH_API_SQLITE_SYNCHRONOUS="normal")
         with (
-            server.gunicorn("wsgi:app", env, workdir, "service") as app_port,
+            server.gunicorn("wsgi:app", env, workdir, "service") as service_port,
             server.gunicorn("bench.baseline_app:app", base_env, workdir, "baseline") as base_port,
+            (
+                server.gunicorn("wsgi:app", normal_env, workdir, "service-normal")
+                if normal_sync
+                else contextlib.nullcontext(None)
+            ) as normal_port,
         ):
             for e in eps:
+                app_port = normal_port if e.name == endpoints.NORMAL_SYNC else service_port
                 _warm(app_port, e.target(AGENT, warm=True))
                 size_bytes = sizes[e.name]
                 base_target = load.Target(
@@ -131,6 +142,10 @@ def run_backend(backend: str, size: dataset.Size, opts: dict[str, Any], log) -> 
                     "round_ratios": [round(r, 3) for r in ratios],
                     "storage_calls": calls[e.name],
                 }
+                if backend == "sqlite":
+                    results[e.name]["sqlite_synchronous"] = (
+                        "normal" if e.name == endpoints.NORMAL_SYNC else "full"
+                    )
                 log(_line(backend, e.name, results[e.name]))
         shutil.rmtree(workdir, ignore_errors=True)  # kept when the run fails: server logs
         return {

@@ -45,6 +45,7 @@ class Settings:
 
     storage: str = "sqlite"
     sqlite_path: Path = Path("./data/health_api.db")
+    sqlite_synchronous: str = "full"
     aws_region: str = "us-east-1"
     dynamodb_endpoint_url: str | None = None
     dynamodb_connect_timeout: float = 2.0
@@ -147,6 +148,7 @@ def _parse_keys(value: Any) -> tuple[ApiKey, ...]:
 _FIELDS: dict[str, tuple[tuple[str, ...], Callable[[Any], Any]]] = {
     "storage": (("HEALTH_API_STORAGE",), lambda v: _parse_str(v).lower()),
     "sqlite_path": (("HEALTH_API_SQLITE_PATH",), lambda v: Path(_parse_str(v))),
+    "sqlite_synchronous": (("HEALTH_API_SQLITE_SYNCHRONOUS",), lambda v: _parse_str(v).lower()),
     "aws_region": (("AWS_REGION", "AWS_DEFAULT_REGION"), _parse_str),
     "dynamodb_endpoint_url": (
         ("AWS_ENDPOINT_URL_DYNAMODB", "DYNAMODB_ENDPOINT_URL"),
@@ -241,6 +243,14 @@ def _check_storage(value: str) -> str | None:
     return None
 
 
+def _check_synchronous(value: str) -> str | None:
+    # OFF is not offered: a power loss could then corrupt the file, not only lose the last
+    # commits.
+    if value not in {"full", "normal"}:
+        return f"must be 'full' or 'normal', got {value!r}"
+    return None
+
+
 def _check_region(value: str) -> str | None:
     if not _REGION.match(value):
         return f"{value!r} is not an AWS region name (like us-east-1 or eu-west-3)"
@@ -309,6 +319,7 @@ def _check_origins(value: tuple[str, ...]) -> str | None:
 
 _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "storage": _check_storage,
+    "sqlite_synchronous": _check_synchronous,
     "aws_region": _check_region,
     "dynamodb_endpoint_url": _check_endpoint,
     "dynamodb_connect_timeout": _check_timeout,

@@ -49,6 +49,22 @@ def test_every_connection_runs_in_wal_mode_with_full_sync(store) -> None:
     assert seen == [("wal", 2, 5000), ("wal", 2, 5000)]
 
 
+def test_synchronous_normal_applies_to_every_connection_the_writer_included(settings) -> None:
+    store = SqliteStorage.open(settings.replace(sqlite_synchronous="normal"))
+    statements: list[str] = []
+    store.db.set_trace(statements.append)
+    try:
+        store.doctors.create(Doctor("doc-1", "Dra. Ruiz", "Pediatría"))  # the writer connection
+        assert store.doctors.get("doc-1").nombre == "Dra. Ruiz"  # this thread's connection
+        modes = [s for s in statements if s.startswith("PRAGMA synchronous")]
+        level = store.db.connection().execute("PRAGMA synchronous").fetchone()[0]
+    finally:
+        store.close()
+
+    assert modes == ["PRAGMA synchronous = NORMAL"] * 2
+    assert level == 1  # NORMAL
+
+
 def test_open_creates_the_directory_the_schema_and_records_its_version(settings) -> None:
     assert not settings.sqlite_path.parent.exists()
 

@@ -17,6 +17,7 @@ def test_defaults_match_the_design() -> None:
 
     assert settings.storage == "sqlite"
     assert settings.sqlite_path == Path("./data/health_api.db")
+    assert settings.sqlite_synchronous == "full"
     assert settings.aws_region == "us-east-1"
     assert settings.dynamodb_endpoint_url is None
     assert settings.environment == "development"
@@ -31,6 +32,7 @@ def test_environment_sets_every_field() -> None:
         {
             "HEALTH_API_STORAGE": "DynamoDB",
             "HEALTH_API_SQLITE_PATH": "/tmp/x.db",
+            "HEALTH_API_SQLITE_SYNCHRONOUS": "Normal",
             "AWS_REGION": "eu-west-1",
             "AWS_ENDPOINT_URL_DYNAMODB": "http://localhost:8000",
             "HEALTH_API_TABLE_PREFIX": "dev-",
@@ -44,6 +46,7 @@ def test_environment_sets_every_field() -> None:
 
     assert settings.storage == "dynamodb"
     assert settings.sqlite_path == Path("/tmp/x.db")
+    assert settings.sqlite_synchronous == "normal"
     assert settings.aws_region == "eu-west-1"
     assert settings.dynamodb_endpoint_url == "http://localhost:8000"
     assert settings.environment == "staging"
@@ -70,6 +73,7 @@ def test_standard_endpoint_name_wins_over_the_alias() -> None:
     ("variable", "value", "fragment"),
     [
         ("HEALTH_API_STORAGE", "memory", "'sqlite' or 'dynamodb'"),
+        ("HEALTH_API_SQLITE_SYNCHRONOUS", "off", "'full' or 'normal'"),
         ("AWS_REGION", "mars", "not an AWS region"),
         ("AWS_ENDPOINT_URL_DYNAMODB", "localhost:8000", "http:// or https://"),
         ("HEALTH_API_TABLE_DOCTORES", "no spaces allowed", "not a DynamoDB table name"),

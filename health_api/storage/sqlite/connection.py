@@ -7,9 +7,13 @@ the request's own query (the file open, four PRAGMAs, and a WAL checkpoint with 
 time the last connection of the process closed: see ``bench/``). A connection that failed is
 never reused: a storage error closes it, and ``release()`` closes it on demand. Every connection
 runs in
-WAL mode (readers never block the one writer) with ``synchronous=FULL`` (a committed write is on
-disk before the commit returns, so an acknowledged write survives kill -9 and power loss), and a
-busy timeout so that writers in other processes wait their turn instead of failing at once.
+WAL mode (readers never block the one writer) with a busy timeout so that writers in other
+processes wait their turn instead of failing at once, and ``synchronous=FULL`` by default: a
+committed write is on disk before the commit returns, so an acknowledged write survives kill -9
+and power loss. ``synchronous=NORMAL`` (``HEALTH_API_SQLITE_SYNCHRONOUS=normal``) leaves out that
+fsync: a commit is in the operating system's cache when it returns, which survives kill -9 of
+the server but not a power loss or an OS crash, where the last commits can be lost (never the
+file's integrity). On this project's benchmark machine the fsync is most of a booking's cost.
 
 Writes run in ``BEGIN IMMEDIATE`` transactions: the write lock is taken up front, so a
 transaction never has to upgrade a read lock half-way (which SQLite answers with an immediate
@@ -35,13 +39,19 @@ from .interprocess import WritersLock
 from .writer import GroupWriter
 
 DEFAULT_BUSY_TIMEOUT_MS = 5000
+SYNCHRONOUS_MODES = {"full": "FULL", "normal": "NORMAL"}
 
 
 def connect(
-    path: Path, busy_timeout_ms: int, trace: Callable[[str], None] | None = None
+    path: Path,
+    busy_timeout_ms: int,
+    trace: Callable[[str], None] | None = None,
+    synchronous: str = "full",
 ) -> sqlite3.Connection:
     """Open one configured connection (raises sqlite3 errors; callers map them); ``trace``
-    sees every statement it runs, its set-up PRAGMAs included."""
+    sees every statement it runs, its set-up PRAGMAs included; ``synchronous`` is ``full``
+    or ``normal`` (see the module docstring)."""
+    mode = SYNCHRONOUS_MODES[synchronous]
     conn = sqlite3.connect(
         str(path),
         timeout=busy_timeout_ms / 1000,
@@ -56,11 +66,11 @@ def connect(
             conn.set_trace_callback(trace)
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-        mode = _enable_wal(conn, busy_timeout_ms)
-        if mode != "wal":
+        journal = _enable_wal(conn, busy_timeout_ms)
+        if journal != "wal":
             # WAL needs shared memory; without it durability and concurrency claims do not hold.
-            raise sqlite3.OperationalError(f"cannot enable WAL mode (journal_mode={mode})")
-        conn.execute("PRAGMA synchronous = FULL")
+            raise sqlite3.OperationalError(f"cannot enable WAL mode (journal_mode={journal})")
+        conn.execute(f"PRAGMA synchronous = {mode}")
         conn.execute("PRAGMA foreign_keys = ON")
     except BaseException:
         conn.close()
@@ -86,9 +96,15 @@ def _enable_wal(conn: sqlite3.Connection, busy_timeout_ms: int) -> str:
 class SqliteDatabase:
     """The file, its per-thread connections, and the transaction helpers repositories use."""
 
-    def __init__(self, path: Path, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> None:
+    def __init__(
+        self,
+        path: Path,
+        busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+        synchronous: str = "full",
+    ) -> None:
         self.path = path
         self.busy_timeout_ms = busy_timeout_ms
+        self.synchronous = synchronous
         self._closed = False
         self._trace: Callable[[str], None] | None = None
         self._reset_after_fork()
@@ -105,7 +121,7 @@ class SqliteDatabase:
         # under load), and share their commits; other processes' writers queue on a lock file
         # (interprocess.py), and anything else still meets SQLite's own lock.
         self._writer = GroupWriter(
-            lambda: connect(self.path, self.busy_timeout_ms, self._trace),
+            lambda: connect(self.path, self.busy_timeout_ms, self._trace, self.synchronous),
             self.busy_timeout_ms / 1000,
             WritersLock(Path(f"{self.path}-lock"), self.busy_timeout_ms / 1000),
         )
@@ -119,7 +135,7 @@ class SqliteDatabase:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             with mapped_errors():
-                conn = connect(self.path, self.busy_timeout_ms, self._trace)
+                conn = connect(self.path, self.busy_timeout_ms, self._trace, self.synchronous)
             self._local.conn = conn
             with self._lock:
                 self._forget_dead_threads()

@@ -67,7 +67,7 @@ class SqliteStorage:
                 schema.ensure_schema(conn, names, where)
             finally:
                 conn.close()
-        return cls(SqliteDatabase(path, busy_timeout_ms), settings)
+        return cls(SqliteDatabase(path, busy_timeout_ms, settings.sqlite_synchronous), settings)
 
     def check_tables(self) -> list[TableReport]:
         """One report per table spec: exists, ``ACTIVE``, and what differs (key, index, TTL)."""
