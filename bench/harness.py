@@ -4,7 +4,9 @@ the same gunicorn settings, probe scaling, and write ``bench/results.json``.
 Per backend: the data set is loaded through the storage layer; each endpoint's request is sent
 once in-process to count storage calls and measure its response size; then the service
 (``wsgi:app``) and the baseline (``bench.baseline_app:app``) run side by side, each endpoint is
-driven on the service and then on the baseline answering a body of the same size.
+driven on the service and then on the baseline answering a body of the same size. On SQLite a
+third server, the service with ``HEALTH_API_SQLITE_SYNCHRONOUS=normal`` on the same file, runs
+one more booking endpoint on slots of its own.
 """
 
 from __future__ import annotations
