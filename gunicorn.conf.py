@@ -14,6 +14,8 @@ import logging
 import os
 import re
 
+from gunicorn import glogging
+
 
 class RedactInvalidRequest(logging.Filter):
     """gunicorn logs a malformed request verbatim ("Invalid HTTP request line: 'GET
@@ -29,6 +31,21 @@ class RedactInvalidRequest(logging.Filter):
         elif message.startswith("Error handling request "):
             record.msg, record.args = "Error handling request (URI redacted)", ()
         return True
+
+
+class AccessLogOnlyWhenAsked(glogging.Logger):
+    """gunicorn's logger, building its access line only when GUNICORN_ACCESS_LOG names a
+    destination. With a ``logconfig_dict`` (below) gunicorn treats the access log as on and
+    builds every request's atoms, the whole WSGI environ included, before the silenced
+    ``gunicorn.access`` logger drops them: about 6% of a busy worker's samples (py-spy)."""
+
+    @property
+    def access_log_enabled(self) -> bool:
+        return bool(self.cfg.accesslog)
+
+    def access(self, resp, req, environ, request_time) -> None:
+        if self.cfg.accesslog:
+            super().access(resp, req, environ, request_time)
 
 
 def _int(name: str, default: int) -> int:
@@ -61,6 +78,7 @@ control_socket_disable = True
 # key's role and the request id, never a query string); gunicorn's own access log would repeat
 # it with the raw path, so it is off unless GUNICORN_ACCESS_LOG names a destination.
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
+logger_class = AccessLogOnlyWhenAsked
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 logconfig_dict = {
