@@ -587,9 +587,13 @@ def container_environment(service: dict[str, str], moto_url: str) -> dict[str, s
     return env
 
 
-def setup_tables_argv(compose: dict) -> list[str]:
+def run_setup_tables_service(compose: dict, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """The compose file's setup-tables entrypoint and command, run here with ``env``."""
     service = compose["services"]["setup-tables"]
-    return [interpolate(part, {}) for part in [*service["entrypoint"], *service["command"]]]
+    argv = [interpolate(part, {}) for part in [*service["entrypoint"], *service["command"]]]
+    return subprocess.run(
+        argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 def test_compose_setup_tables_then_api_on_moto(compose, moto_server_url, table_prefix, tmp_path):
@@ -597,15 +601,7 @@ def test_compose_setup_tables_then_api_on_moto(compose, moto_server_url, table_p
     variables = {"HEALTH_API_TABLE_PREFIX": table_prefix}  # as .env would give it
     env = container_environment(service_env(compose, "setup-tables", variables), moto_server_url)
 
-    setup = subprocess.run(
-        setup_tables_argv(compose),
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    setup = run_setup_tables_service(compose, env)
 
     assert setup.returncode == 0, setup.stdout + setup.stderr
     assert setup.stdout.count("created") == 3
@@ -642,15 +638,7 @@ def test_compose_setup_tables_gives_up_on_an_endpoint_that_never_answers(compose
     env = container_environment(service_env(compose, "setup-tables"), closed)
     env["SETUP_TABLES_ATTEMPTS"] = "2"
 
-    result = subprocess.run(
-        setup_tables_argv(compose),
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_setup_tables_service(compose, env)
 
     assert result.returncode == 3, result.stdout + result.stderr
     assert "not reachable yet (attempt 1)" in result.stdout
