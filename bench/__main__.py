@@ -54,7 +54,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=int,
         default=None,
         help="alternating service/baseline rounds per endpoint, the median kept "
-        "(default 5; --quick: 1); --seconds is split between them",
+        "(default 9; --quick: 1); --seconds is split between them",
     )
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--generator", choices=("auto", "wrk", "asyncio"), default="auto")
@@ -120,8 +120,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     log(f"load generator: {generator}; gunicorn {server.WORKERS} workers x {server.THREADS} "
         f"threads (gunicorn.conf.py); concurrency {args.concurrency}")  # fmt: skip
     opts = {
-        "seconds": args.seconds or (1.0 if quick else 10.0),
-        "rounds": args.rounds or (1 if quick else 5),
+        "seconds": args.seconds or (1.0 if quick else 18.0),
+        "rounds": args.rounds or (1 if quick else 9),
         "warm": 10 if quick else 60,
         "concurrency": args.concurrency,
         "generator": generator,
