@@ -1,4 +1,4 @@
-"""The JSON lines on stdout: their fields, and what a record no longer collects."""
+"""The JSON lines: their fields, and what a record no longer collects."""
 
 from __future__ import annotations
 
@@ -8,12 +8,21 @@ import logging
 from health_api import logs
 
 
-def _lines(capsys) -> list[dict]:
-    return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
+def _record(name: str, emit) -> logging.LogRecord:
+    """The record that ``emit(logger)`` produces on a logger of its own, as the logging module
+    builds it after ``logs.configure()``."""
+    logs.configure()
+    seen: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = seen.append
+    logger = logging.Logger(name)  # not registered: no other handler sees it
+    logger.addHandler(handler)
+    emit(logger)
+    (record,) = seen
+    return record
 
 
-def test_the_access_line_has_its_fields_and_no_caller_thread_or_process(capsys) -> None:
-    logs.configure("INFO", "test")
+def test_the_access_line_has_its_fields_and_nothing_else() -> None:
     fields = {
         "method": "GET",
         "route": "/api/v1/doctors/<doctor_id>",
@@ -22,35 +31,31 @@ def test_the_access_line_has_its_fields_and_no_caller_thread_or_process(capsys) 
         "request_id": "r-1",
         "role": "agent",
     }
-    logging.getLogger(logs.ACCESS_LOGGER).info("request", extra=fields)
+    record = _record(logs.ACCESS_LOGGER, lambda log: log.info("request", extra=fields))
 
-    (line,) = _lines(capsys)
+    line = json.loads(logs.Formatter("test").format(record))
+
     assert set(line) == {"time", "level", "logger", "message", "environment", *fields}
-    assert line["message"] == "request"
-    assert line["logger"] == logs.ACCESS_LOGGER
+    assert (line["message"], line["logger"], line["environment"]) == (
+        "request",
+        logs.ACCESS_LOGGER,
+        "test",
+    )
     assert {k: line[k] for k in fields} == fields
 
 
-def test_records_skip_the_caller_lookup_and_still_carry_a_traceback(capsys) -> None:
-    logs.configure("INFO", "test")
-    seen: list[logging.LogRecord] = []
-    handler = logging.Handler()
-    handler.emit = seen.append
-    logger = logging.getLogger("health_api.test_logs")
-    logger.addHandler(handler)
-    try:
+def test_records_skip_the_caller_lookup_and_still_carry_a_traceback() -> None:
+    def fail(log: logging.Logger) -> None:
         try:
             raise ValueError("boom")
         except ValueError:
-            logger.exception("it failed", extra={"storage": "sqlite"})
-    finally:
-        logger.removeHandler(handler)
+            log.exception("it failed", extra={"storage": "sqlite"})
 
-    (record,) = seen
-    # Nothing in a line names the caller, thread or process: they are no longer looked up.
-    assert record.funcName != "test_records_skip_the_caller_lookup_and_still_carry_a_traceback"
+    record = _record("health_api.test_logs", fail)
+
+    # No line names the caller, thread or process: they are no longer looked up.
+    assert record.funcName != "fail"
     assert (record.threadName, record.process, record.processName) == (None, None, None)
-    (line,) = _lines(capsys)
-    assert line["message"] == "it failed"
-    assert line["storage"] == "sqlite"
+    line = json.loads(logs.Formatter("test").format(record))
+    assert (line["message"], line["storage"]) == ("it failed", "sqlite")
     assert "ValueError: boom" in line["exc_info"]
