@@ -99,16 +99,22 @@ def test_availability_merges_every_doctor_of_the_specialty_in_time_order(clinic)
     assert page.next_cursor is None
 
 
-def test_availability_pages_resume_after_the_last_slot(clinic) -> None:
+def _availability_in_pages_of_two(storage, specialty: str, desde: str, hasta: str) -> list:
+    """(fecha_hora, doctor_id) of every free slot, read page after page (at most 10 pages)."""
     seen, cursor = [], None
     for _ in range(10):
         page = availability.find_availability(
-            clinic, "cardiologia", at(1, 0), at(3, 23), limit=2, cursor=cursor
+            storage, specialty, desde, hasta, limit=2, cursor=cursor
         )
         seen += [(f.slot.fecha_hora, f.slot.doctor_id) for f in page.items]
         cursor = page.next_cursor
         if cursor is None:
             break
+    return seen
+
+
+def test_availability_pages_resume_after_the_last_slot(clinic) -> None:
+    seen = _availability_in_pages_of_two(clinic, "cardiologia", at(1, 0), at(3, 23))
 
     assert seen == [
         (at(1, 9), "card-1"),
@@ -129,15 +135,7 @@ def test_availability_pages_resume_inside_an_instant_shared_by_many_doctors(
         storage.doctors.create(Doctor(name, name, "Neurología"))
     storage.slots.add_many([Slot(d, t) for d in names for t in (at(1, 9), at(1, 10))])
 
-    seen, cursor = [], None
-    for _ in range(10):
-        page = availability.find_availability(
-            storage, "neurologia", at(1, 0), at(1, 23), limit=2, cursor=cursor
-        )
-        seen += [(f.slot.fecha_hora, f.slot.doctor_id) for f in page.items]
-        cursor = page.next_cursor
-        if cursor is None:
-            break
+    seen = _availability_in_pages_of_two(storage, "neurologia", at(1, 0), at(1, 23))
 
     assert seen == [(t, d) for t in (at(1, 9), at(1, 10)) for d in names]
 
