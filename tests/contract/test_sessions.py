@@ -129,10 +129,10 @@ def test_unicode_data_round_trips(storage, frozen) -> None:
 
 
 def test_concurrent_merges_never_lose_a_key(storage, backend) -> None:
-    if backend == "dynamodb":
+    if backend == "moto":
         pytest.skip(
             "in-process moto is not atomic under threads (read-check-write without a lock); "
-            "the DynamoDB merge race runs against a serialised moto server in tests/dynamodb"
+            "DynamoDB Local runs this race for real"
         )
     now = clock.epoch_seconds()
     storage.sessions.put("user-a", {}, 600, now)
