@@ -1,6 +1,7 @@
 """No double booking under real concurrency: barrier-released booking storms, cancel/re-book
 churn and reschedule storms against a real gunicorn (several worker processes, threads in each)
-on SQLite or on DynamoDB (moto's server answering one request at a time).
+on SQLite or on DynamoDB (AWS's DynamoDB Local by default; moto's server answering one request
+at a time with ``--dynamodb-engine moto``).
 
     python -m bench.storm --backend sqlite --clients 100 --rounds 20 --workers 2
     python -m bench.storm --backend dynamodb --clients 100 --rounds 20 --workers 2
@@ -62,6 +63,7 @@ from tests.ops.procs import (
 )
 from tests.ops.procs import _tcp_entries as tcp_entries
 from tests.reliability.servers import serial_moto_process
+from tools.dynamodb_local import DynamoDBLocal
 
 CONNECTION_ERRORS = (http.client.HTTPException, ConnectionError, TimeoutError, OSError)
 
@@ -82,6 +84,8 @@ class Config:
     reschedule_iterations: int = 20
     seed: int = 6
     workdir: Path | None = None
+    dynamodb_engine: str = "dynamodb-local"  # or "moto" (its server, one request at a time)
+    dynamodb_endpoint: str | None = None  # a DynamoDB Local already running (the test session's)
 
 
 # --- HTTP ---------------------------------------------------------------------------------------
@@ -677,7 +681,7 @@ def serving(config: Config, workdir: Path) -> Iterator[Gunicorn]:
         with running(env, workdir) as server:
             yield server
     elif config.backend == "dynamodb":
-        with serial_moto_process() as url:
+        with _dynamodb_endpoint(config, workdir) as url:
             env = server_env(dynamodb_env(url, f"storm{uuid.uuid4().hex[:6]}-"), **extra)
             # Fake credentials only: nothing from the developer's own AWS set-up.
             for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN"):
@@ -692,6 +696,19 @@ def serving(config: Config, workdir: Path) -> Iterator[Gunicorn]:
                 yield server
     else:
         raise ValueError(f"unknown backend {config.backend!r}")
+
+
+@contextlib.contextmanager
+def _dynamodb_endpoint(config: Config, workdir: Path) -> Iterator[str]:
+    """The URL of the DynamoDB engine the storm runs on (started here unless given)."""
+    if config.dynamodb_endpoint:
+        yield config.dynamodb_endpoint
+    elif config.dynamodb_engine == "moto":
+        with serial_moto_process() as url:
+            yield url
+    else:
+        with DynamoDBLocal(log_path=workdir / "dynamodb-local.log") as server:
+            yield server.url
 
 
 def run(config: Config) -> dict[str, Any]:
@@ -792,6 +809,15 @@ def main(argv: list[str] | None = None) -> int:
     defaults = Config()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backend", choices=("sqlite", "dynamodb"), default=defaults.backend)
+    parser.add_argument(
+        "--dynamodb-engine",
+        choices=("dynamodb-local", "moto"),
+        default=defaults.dynamodb_engine,
+        help="what serves DynamoDB: AWS's DynamoDB Local (default) or moto's server",
+    )
+    parser.add_argument(
+        "--dynamodb-endpoint", default=None, help="use this running DynamoDB Local instead"
+    )
     parser.add_argument("--clients", type=int, default=defaults.clients)
     parser.add_argument("--rounds", type=int, default=defaults.rounds)
     parser.add_argument("--workers", type=int, default=defaults.workers)

@@ -1,9 +1,8 @@
-"""Races on DynamoDB: 32 threads booking one slot, concurrent session merges.
+"""Races on DynamoDB Local: 32 threads booking one slot, concurrent session merges.
 
-moto's in-process backend and its threaded server do read-check-write without a lock, so under
-threads two conditional writes can both win; that models nothing real. Served one request at a
-time (werkzeug, ``threaded=False``) each request is atomic, as DynamoDB is per item, and the
-race is then a faithful test of the conditional writes themselves.
+AWS's DynamoDB Local applies each conditional write atomically, as DynamoDB does per item, so
+threads racing through one client are a faithful test of the conditional writes themselves
+(moto's in-process backend is not atomic under threads and is not used for races).
 """
 
 from __future__ import annotations
@@ -16,43 +15,24 @@ import pytest
 from health_api.config import load_settings
 from health_api.domain.errors import SlotTakenError
 from health_api.domain.models import RESERVADO, Slot, SlotKey
-from health_api.storage.dynamodb import admin
-from health_api.storage.dynamodb.client import build_client
 from health_api.storage.dynamodb.storage import DynamoStorage
-from health_api.storage.tables import table_specs
+from tests.conftest import create_dynamodb_tables, drop_dynamodb_tables
 
 THREADS = 32
 ROUNDS = 25
 
 
-@pytest.fixture(scope="module")
-def serial_moto_url() -> Iterator[str]:
-    """moto's WSGI app on 127.0.0.1 (a free port), serving one request at a time."""
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-    from werkzeug.serving import make_server
-
-    server = make_server(
-        "127.0.0.1", 0, DomainDispatcherApplication(create_backend_app), threaded=False
-    )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
-
-
 @pytest.fixture
-def storage(serial_moto_url: str, table_prefix: str) -> Iterator[DynamoStorage]:
-    """A DynamoStorage on fresh tables of the serialised moto server."""
+def storage(dynamodb_local: str, table_prefix: str) -> Iterator[DynamoStorage]:
+    """A DynamoStorage on fresh tables of the session's DynamoDB Local."""
     settings = load_settings({}).replace(
-        storage="dynamodb", dynamodb_endpoint_url=serial_moto_url, table_prefix=table_prefix
+        storage="dynamodb", dynamodb_endpoint_url=dynamodb_local, table_prefix=table_prefix
     )
-    client = build_client(settings.aws_region, serial_moto_url)
-    admin.create_tables(client, table_specs(settings).values(), waiting=admin.Waiting(delay=1))
-    client.close()
+    create_dynamodb_tables(settings)
     store = DynamoStorage.open(settings)
     yield store
     store.close()
+    drop_dynamodb_tables(settings)
 
 
 def _race(count: int, action) -> tuple[list[object], list[BaseException]]:

@@ -60,7 +60,8 @@ def sqlite_env(db_path: Path) -> dict[str, str]:
 
 
 def dynamodb_env(endpoint: str, prefix: str) -> dict[str, str]:
-    """The storage variables for DynamoDB at ``endpoint`` (moto) under table ``prefix``."""
+    """The storage variables for DynamoDB at ``endpoint`` (DynamoDB Local or moto's server)
+    under table ``prefix``."""
     return {
         "HEALTH_API_STORAGE": "dynamodb",
         "AWS_ENDPOINT_URL_DYNAMODB": endpoint,

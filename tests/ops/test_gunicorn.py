@@ -1,5 +1,5 @@
 """The real server: ``gunicorn -c gunicorn.conf.py wsgi:app`` on a free port, on the embedded
-SQLite store and on DynamoDB (moto's server over HTTP).
+SQLite store and on DynamoDB (AWS's DynamoDB Local over HTTP).
 
 - Its output is JSON lines only, with exactly one access line per request carrying the route
   template (never the path, never a query string) and no patient data anywhere.
@@ -8,7 +8,7 @@ SQLite store and on DynamoDB (moto's server over HTTP).
 
 The slow request needs no hook in the app: on SQLite the test itself holds the database's write
 lock (``BEGIN IMMEDIATE``) so the booking waits in SQLite's busy timeout; on DynamoDB a gate in a
-TCP proxy in front of moto holds the storage call back.
+TCP proxy in front of DynamoDB Local holds the storage call back.
 """
 
 from __future__ import annotations
@@ -40,14 +40,14 @@ HOLD_AFTER_TERM = 1.0
 BOOKING_ROUTE = "/api/v1/doctors/<doctor_id>/schedules/<fecha_hora>/booking"
 
 
-@pytest.fixture(params=["sqlite", "dynamodb"])
+@pytest.fixture(params=["sqlite", "dynamodb-local"])
 def storage_env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
-    """The server environment on each backend (tables created on moto's server)."""
+    """The server environment on each backend (tables created on DynamoDB Local)."""
     if request.param == "sqlite":
         (tmp_path / "data").mkdir()
         return procs.server_env(procs.sqlite_env(tmp_path / "data" / "h.db"))
-    moto_url = request.getfixturevalue("moto_server_url")
-    env = procs.server_env(procs.dynamodb_env(moto_url, f"ops{uuid.uuid4().hex[:8]}-"))
+    endpoint = request.getfixturevalue("dynamodb_local")
+    env = procs.server_env(procs.dynamodb_env(endpoint, f"ops{uuid.uuid4().hex[:8]}-"))
     procs.create_tables(env)
     return env
 
@@ -236,11 +236,11 @@ def slow_storage(
             for conn in holder:
                 conn.close()
         return
-    moto_url = request.getfixturevalue("moto_server_url")
-    host, port = moto_url.removeprefix("http://").split(":")
+    endpoint = request.getfixturevalue("dynamodb_local")
+    host, port = endpoint.removeprefix("http://").split(":")
     proxy = procs.GatedProxy(host, int(port))
     prefix = f"ops{uuid.uuid4().hex[:8]}-"
-    procs.create_tables(procs.server_env(procs.dynamodb_env(moto_url, prefix)))
+    procs.create_tables(procs.server_env(procs.dynamodb_env(endpoint, prefix)))
     try:
         yield (
             procs.server_env(procs.dynamodb_env(proxy.url, prefix)),
@@ -252,7 +252,7 @@ def slow_storage(
         proxy.close()
 
 
-@pytest.mark.parametrize("slow_storage", ["sqlite", "dynamodb"], indirect=True)
+@pytest.mark.parametrize("slow_storage", ["sqlite", "dynamodb-local"], indirect=True)
 def test_sigterm_lets_a_slow_request_finish(slow_storage, tmp_path: Path) -> None:
     env, hold, wait_stuck, release = slow_storage
     user = f"slow-{uuid.uuid4().hex[:8]}"

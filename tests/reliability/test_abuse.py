@@ -547,13 +547,13 @@ CANARY_QUERY = f"{CANARY}query"
 CANARY_FIELD = f"{CANARY}field"
 
 
-@pytest.fixture(params=["sqlite", "dynamodb"])
+@pytest.fixture(params=["sqlite", "dynamodb-local"])
 def canary_env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
     if request.param == "sqlite":
         (tmp_path / "data").mkdir()
         return procs.server_env(procs.sqlite_env(tmp_path / "data" / "h.db"))
-    moto_url = request.getfixturevalue("moto_server_url")
-    env = procs.server_env(procs.dynamodb_env(moto_url, f"abuse{uuid.uuid4().hex[:8]}-"))
+    endpoint = request.getfixturevalue("dynamodb_local")
+    env = procs.server_env(procs.dynamodb_env(endpoint, f"abuse{uuid.uuid4().hex[:8]}-"))
     procs.create_tables(env)
     return env
 

@@ -1,8 +1,7 @@
 """No double booking under real concurrency, on both backends (issue 6, "Races").
 
-A real gunicorn (2 worker processes x 16 threads) on SQLite (a temp file) or on DynamoDB (moto's
-server answering one request at a time: the faithful model of DynamoDB's per-item atomicity,
-see ``tests/reliability/servers.py``) takes the experiments of ``bench/storm.py``:
+A real gunicorn (2 worker processes x 16 threads) on SQLite (a temp file) or on DynamoDB (AWS's
+DynamoDB Local, the test session's server) takes the experiments of ``bench/storm.py``:
 
 - booking storms: 100 clients, each on a connection opened beforehand, released by a barrier
   on one slot per round: exactly one 201 and 99 409, no 5xx, the stored slot names the 201's
@@ -12,14 +11,14 @@ see ``tests/reliability/servers.py``) takes the experiments of ``bench/storm.py`
 - reschedule storms: each user holds one slot and keeps moving to another (only two are free):
   every snapshot has one booking per user, and at the end each user holds exactly one slot.
 
-CI sizes: both backends run the issue's full storm, 100 clients x 20 rounds (about 6 s on SQLite,
-25 s on DynamoDB, where moto answers one request at a time, on 2 busy cores); DynamoDB's churn
+CI sizes: both backends run the issue's full storm, 100 clients x 20 rounds; DynamoDB's churn
 and reschedule loops are shorter than SQLite's (``python -m bench.storm --backend dynamodb``
 runs them at full size).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 
 import pytest
@@ -57,6 +56,10 @@ def served(
 ) -> Iterator[tuple[storm.Config, Gunicorn]]:
     """One gunicorn per backend for the whole module."""
     config = CI_SIZES[request.param]
+    if config.backend == "dynamodb":
+        config = dataclasses.replace(
+            config, dynamodb_endpoint=request.getfixturevalue("dynamodb_local")
+        )
     workdir = tmp_path_factory.mktemp(f"races-{request.param}")
     with storm.serving(config, workdir) as server:
         assert len(server.worker_pids()) >= 2
