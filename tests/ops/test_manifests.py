@@ -4,9 +4,8 @@
   promises checked (non-root, probes, no literal secrets, the compose wiring, ...).
 - Linters: hadolint and ``yamllint -s`` (strict), plus ``docker compose config``,
   ``kubectl kustomize`` and ``kubernetes-validate`` when those are installed; skipped otherwise.
-- Wiring: the ``setup-tables`` service's own command and environment, with moto's server standing
-  in for DynamoDB Local, create tables that ``--validate`` accepts and that the ``api`` service's
-  environment then reads as ready.
+- The compose wiring itself (commands and environments run for real) is in
+  ``test_compose_wiring.py``.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ import re
 import runpy
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -568,79 +566,3 @@ def test_manifests_match_the_kubernetes_schemas() -> None:
     files.remove("deploy/kubernetes/kustomization.yaml")
     result = run_tool([validator, "--strict", "--quiet", *files])
     assert result.returncode == 0, result.stdout + result.stderr
-
-
-# -------------------------------------------------- the compose wiring, on moto's server
-
-
-def container_environment(service: dict[str, str], moto_url: str) -> dict[str, str]:
-    """What the container's process sees: the service's env, the endpoint swapped for moto."""
-    env = {
-        **service,
-        "AWS_ENDPOINT_URL_DYNAMODB": moto_url,
-        # The image's PATH (the venv first) and a home with no AWS files.
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-    }
-    assert urlsplit(service["AWS_ENDPOINT_URL_DYNAMODB"]).hostname == "dynamodb-local"
-    return env
-
-
-def run_setup_tables_service(compose: dict, env: dict[str, str]) -> subprocess.CompletedProcess:
-    """The compose file's setup-tables entrypoint and command, run here with ``env``."""
-    service = compose["services"]["setup-tables"]
-    argv = [interpolate(part, {}) for part in [*service["entrypoint"], *service["command"]]]
-    return subprocess.run(
-        argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
-    )
-
-
-def test_compose_setup_tables_then_api_on_moto(compose, moto_server_url, table_prefix, tmp_path):
-    """The setup-tables service's command and env create valid tables; the api's env is ready."""
-    variables = {"HEALTH_API_TABLE_PREFIX": table_prefix}  # as .env would give it
-    env = container_environment(service_env(compose, "setup-tables", variables), moto_server_url)
-
-    setup = run_setup_tables_service(compose, env)
-
-    assert setup.returncode == 0, setup.stdout + setup.stderr
-    assert setup.stdout.count("created") == 3
-    assert "3 match, 0 differ" in setup.stdout
-    validate = subprocess.run(
-        [sys.executable, "setup_tables.py", "--validate"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert validate.returncode == 0, validate.stdout + validate.stderr
-
-    # The api service's environment (the data volume at tmp_path) finds the tables ready.
-    from health_api import create_app
-
-    api_env = container_environment(service_env(compose, "api", variables), moto_server_url)
-    api_env["HEALTH_API_SQLITE_PATH"] = str(tmp_path / "data" / "health_api.db")
-    settings = load_settings(api_env)
-    assert settings.storage == "dynamodb"
-    assert settings.table_prefix == table_prefix
-    app = create_app({"settings": settings})
-    response = app.test_client().get("/readyz")
-    assert response.status_code == 200, response.get_json()
-    assert (tmp_path / "data" / "dev-keys.json").exists(), "dev keys land in the data volume"
-
-
-def test_compose_setup_tables_gives_up_on_an_endpoint_that_never_answers(compose) -> None:
-    with socket.socket() as probe:  # a port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
-    env = container_environment(service_env(compose, "setup-tables"), closed)
-    env["SETUP_TABLES_ATTEMPTS"] = "2"
-
-    result = run_setup_tables_service(compose, env)
-
-    assert result.returncode == 3, result.stdout + result.stderr
-    assert "not reachable yet (attempt 1)" in result.stdout
-    assert "attempt 2" not in result.stdout
-    assert "Traceback" not in result.stderr

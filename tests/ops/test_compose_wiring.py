@@ -1,0 +1,117 @@
+"""The compose wiring, run for real without a Docker engine: the ``setup-tables`` service's own
+entrypoint, command and environment create tables on DynamoDB Local (the engine the compose file
+starts; moto's server too) that ``--validate`` accepts, and the ``api`` service's environment
+then starts the app and finds it ready. Only the endpoint's host is swapped for the test's
+server (``dynamodb-local:8000`` is a name inside the compose network)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+from health_api.config import load_settings
+from tests.ops.test_manifests import COMPOSE, ROOT, interpolate, service_env
+from tools.dynamodb_local import SERVER_VERSION
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load(COMPOSE.read_text())
+
+
+@pytest.fixture(params=["dynamodb-local", "moto"])
+def endpoint(request: pytest.FixtureRequest) -> str:
+    """The URL of the engine standing in for the compose file's ``dynamodb-local`` service."""
+    return request.getfixturevalue(
+        "dynamodb_local" if request.param == "dynamodb-local" else "moto_server_url"
+    )
+
+
+def test_compose_runs_the_dynamodb_local_version_the_tests_run(
+    compose, dynamodb_local, tmp_path_factory
+):
+    image = compose["services"]["dynamodb-local"]["image"]
+    log = (tmp_path_factory.getbasetemp() / "dynamodb-local.log").read_text()
+
+    assert image == f"amazon/dynamodb-local:{SERVER_VERSION}"
+    assert f"Version:\t{SERVER_VERSION}" in log, log[:500]
+
+
+def container_environment(service: dict[str, str], endpoint: str) -> dict[str, str]:
+    """What the container's process sees: the service's env, the endpoint swapped for ours."""
+    env = {
+        **service,
+        "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
+        # The image's PATH (the venv first) and a home with no AWS files.
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    }
+    assert urlsplit(service["AWS_ENDPOINT_URL_DYNAMODB"]).hostname == "dynamodb-local"
+    return env
+
+
+def run_setup_tables_service(compose: dict, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """The compose file's setup-tables entrypoint and command, run here with ``env``."""
+    service = compose["services"]["setup-tables"]
+    argv = [interpolate(part, {}) for part in [*service["entrypoint"], *service["command"]]]
+    return subprocess.run(
+        argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_compose_setup_tables_then_api(compose, endpoint, table_prefix, tmp_path) -> None:
+    """The setup-tables service's command and env create valid tables; the api's env is ready."""
+    variables = {"HEALTH_API_TABLE_PREFIX": table_prefix}  # as .env would give it
+    env = container_environment(service_env(compose, "setup-tables", variables), endpoint)
+
+    setup = run_setup_tables_service(compose, env)
+
+    assert setup.returncode == 0, setup.stdout + setup.stderr
+    assert setup.stdout.count("created") == 3
+    assert "3 match, 0 differ" in setup.stdout
+    validate = subprocess.run(
+        [sys.executable, "setup_tables.py", "--validate"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert validate.returncode == 0, validate.stdout + validate.stderr
+
+    # The api service's environment (the data volume at tmp_path) finds the tables ready.
+    from health_api import create_app
+
+    api_env = container_environment(service_env(compose, "api", variables), endpoint)
+    api_env["HEALTH_API_SQLITE_PATH"] = str(tmp_path / "data" / "health_api.db")
+    settings = load_settings(api_env)
+    assert settings.storage == "dynamodb"
+    assert settings.table_prefix == table_prefix
+    app = create_app({"settings": settings})
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 200, response.get_json()
+    assert (tmp_path / "data" / "dev-keys.json").exists(), "dev keys land in the data volume"
+
+
+def test_compose_setup_tables_gives_up_on_an_endpoint_that_never_answers(compose) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    env = container_environment(service_env(compose, "setup-tables"), closed)
+    env["SETUP_TABLES_ATTEMPTS"] = "2"
+
+    result = run_setup_tables_service(compose, env)
+
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "not reachable yet (attempt 1)" in result.stdout
+    assert "attempt 2" not in result.stdout
+    assert "Traceback" not in result.stderr
