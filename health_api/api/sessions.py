@@ -26,7 +26,8 @@ class Session(MethodView):
     @blp.arguments(SessionPut)
     @blp.response(200, SessionOut)
     def put(self, body, user_id):
-        """Create or replace the session (default lifetime ``SESSION_TTL_SECONDS``)."""
+        """Create or replace the session (default lifetime ``SESSION_TTL_SECONDS``); it
+        remembers its ``ttl_seconds`` for later PATCHes."""
         session = service.put_session(
             store(),
             check_path_id(user_id),
@@ -34,18 +35,18 @@ class Session(MethodView):
             body["ttl_seconds"],
             settings().session_ttl_seconds,
         )
-        return session_dict(session)
+        return _body(session)
 
     @blp.response(200, SessionOut)
     def get(self, user_id):
         """The live session; 404 when absent or expired."""
-        return session_dict(service.get_session(store(), check_path_id(user_id)))
+        return _body(service.get_session(store(), check_path_id(user_id)))
 
     @blp.arguments(SessionPatch)
     @blp.response(200, SessionOut)
     def patch(self, body, user_id):
-        """Shallow-merge into ``data`` and slide the expiry forward; 404 when absent or
-        expired."""
+        """Shallow-merge into ``data`` and slide the expiry to now + the session's own
+        ``ttl_seconds`` (or the one given here, then remembered); 404 when absent or expired."""
         session = service.patch_session(
             store(),
             check_path_id(user_id),
@@ -53,9 +54,14 @@ class Session(MethodView):
             body["ttl_seconds"],
             settings().session_ttl_seconds,
         )
-        return session_dict(session)
+        return _body(session)
 
     @blp.response(204)
     def delete(self, user_id):
         """Forget the session (204 also when absent)."""
         service.delete_session(store(), check_path_id(user_id))
+
+
+def _body(session):
+    # A session stored before sessions remembered a lifetime slides by the configured default.
+    return session_dict(session, service.lifetime(session, settings().session_ttl_seconds))

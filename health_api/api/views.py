@@ -47,14 +47,16 @@ def doctor_dict(doctor: Doctor) -> dict[str, Any]:
     return data
 
 
-def session_dict(session: Session) -> dict[str, Any]:
-    """A session as JSON (the stored ``ttl`` stays internal; ``expires_at`` says it)."""
+def session_dict(session: Session, ttl_seconds: int) -> dict[str, Any]:
+    """A session as JSON with ``ttl_seconds``, the lifetime its PATCHes slide by (the stored
+    ``ttl`` stays internal; ``expires_at`` says it)."""
     return {
         "user_id": session.user_id,
         "data": session.data,
         "created_at": session.created_at,
         "updated_at": session.updated_at,
         "expires_at": session.expires_at,
+        "ttl_seconds": ttl_seconds,
     }
 
 

@@ -94,7 +94,12 @@ class SlotKey:
 
 @dataclass(frozen=True)
 class Session:
-    """A user's conversation state; ``expires_at`` is ``ttl`` (epoch seconds) as UTC ISO."""
+    """A user's conversation state; ``expires_at`` is ``ttl`` (epoch seconds) as UTC ISO.
+
+    ``ttl_seconds`` is the lifetime the session remembers (set by PUT, replaced by a PATCH that
+    names one): each PATCH slides the expiry by it. None for a session stored before sessions
+    remembered it; those slide by ``SESSION_TTL_SECONDS``.
+    """
 
     user_id: str
     data: dict[str, Any]
@@ -102,6 +107,7 @@ class Session:
     updated_at: str
     expires_at: str
     ttl: int
+    ttl_seconds: int | None = None
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,12 @@ def _ttl(ttl_seconds: int | None, default: int) -> int:
     return ttl
 
 
+def lifetime(session: Session, default: int) -> int:
+    """The seconds each PATCH slides ``session`` by: its own, or ``default`` for a session
+    stored before sessions remembered theirs."""
+    return default if session.ttl_seconds is None else session.ttl_seconds
+
+
 def _check_size(data: Mapping[str, Any]) -> None:
     try:
         size = len(encode_session_data(data).encode())
@@ -34,7 +40,8 @@ def _check_size(data: Mapping[str, Any]) -> None:
 def put_session(
     storage: Storage, user_id: str, data: Mapping[str, Any], ttl_seconds: int | None, default: int
 ) -> Session:
-    """Create or replace the user's session, expiring ``ttl_seconds`` (or ``default``) from now."""
+    """Create or replace the user's session, expiring ``ttl_seconds`` (or ``default``) from now;
+    the session remembers that lifetime for its PATCHes."""
     ttl = _ttl(ttl_seconds, default)
     _check_size(data)
     return storage.sessions.put(user_id, data, ttl, clock.epoch_seconds())
@@ -52,10 +59,14 @@ def patch_session(
     ttl_seconds: int | None,
     default: int,
 ) -> Session:
-    """Shallow-merge ``changes`` and slide the expiry forward from now."""
-    ttl = _ttl(ttl_seconds, default)
+    """Shallow-merge ``changes`` and slide the expiry forward from now by ``ttl_seconds`` (which
+    the session then remembers), else by the session's own lifetime, else by ``default``."""
+    if ttl_seconds is not None:
+        _ttl(ttl_seconds, default)
     _check_size(changes)
-    return storage.sessions.merge(user_id, changes, ttl, clock.epoch_seconds())
+    return storage.sessions.merge(
+        user_id, changes, ttl_seconds, clock.epoch_seconds(), default_ttl=_ttl(None, default)
+    )
 
 
 def delete_session(storage: Storage, user_id: str) -> None:

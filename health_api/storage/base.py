@@ -126,17 +126,26 @@ class SessionRepository(Protocol):
     """Table ``user_sessions``; an item whose ``ttl <= now`` is absent on every read."""
 
     def put(self, user_id: str, data: Mapping[str, Any], ttl_seconds: int, now: int) -> Session:
-        """Create or replace the session, expiring ``ttl_seconds`` after ``now`` (epoch s)."""
+        """Create or replace the session, expiring ``ttl_seconds`` after ``now`` (epoch s);
+        the session remembers ``ttl_seconds`` as its lifetime."""
 
     def get(self, user_id: str, now: int) -> Session:
         """The live session; ``NotFoundError`` when absent or ``ttl <= now``."""
 
     def merge(
-        self, user_id: str, changes: Mapping[str, Any], ttl_seconds: int, now: int
+        self,
+        user_id: str,
+        changes: Mapping[str, Any],
+        ttl_seconds: int | None,
+        now: int,
+        *,
+        default_ttl: int | None = None,
     ) -> Session:
-        """Shallow-merge ``changes`` into ``data`` and slide the expiry to ``now + ttl_seconds``;
-        ``NotFoundError`` when absent or expired; ``InvalidRequestError`` when the merged data
-        would exceed ``MAX_SESSION_DATA_BYTES``. Concurrent merges never lose a key."""
+        """Shallow-merge ``changes`` into ``data`` and slide the expiry to ``now`` + the
+        lifetime: ``ttl_seconds`` when given (then remembered), else the one the session
+        remembers, else ``default_ttl``. ``NotFoundError`` when absent or expired;
+        ``InvalidRequestError`` when the merged data would exceed ``MAX_SESSION_DATA_BYTES``.
+        Concurrent merges never lose a key."""
 
     def delete(self, user_id: str) -> None:
         """Remove the session; absent is fine (idempotent)."""

@@ -26,6 +26,7 @@ def test_put_creates_a_session_with_the_default_lifetime(client) -> None:
         "created_at": NOW,
         "updated_at": NOW,
         "expires_at": "2030-01-01T12:30:00Z",
+        "ttl_seconds": 1800,
     }
 
 
@@ -95,6 +96,50 @@ def test_patch_slides_the_expiry_forward(client) -> None:
     assert patched.get_json()["expires_at"] == "2030-01-01T12:46:40Z"
     assert response.status_code == 200
     assert response.get_json()["data"] == {"a": 1, "b": 2}
+
+
+def test_patch_without_a_lifetime_slides_by_the_sessions_own(client) -> None:
+    with freeze_time(NOW) as frozen:
+        created = client.put(URL, json={"data": {"a": 1}, "ttl_seconds": 60}, headers=AGENT)
+        frozen.tick(30)
+        patched = client.patch(URL, json={"data": {"b": 2}}, headers=AGENT)
+        frozen.tick(59)
+        alive = client.get(URL, headers=AGENT)
+        frozen.tick(1)
+        expired = client.get(URL, headers=AGENT)
+
+    assert created.get_json()["ttl_seconds"] == 60
+    assert patched.status_code == 200
+    assert patched.get_json()["expires_at"] == "2030-01-01T12:01:30Z"
+    assert patched.get_json()["ttl_seconds"] == 60
+    assert alive.status_code == 200
+    assert_problem(expired, 404)
+
+
+def test_a_lifetime_given_to_patch_is_remembered_by_later_patches(client) -> None:
+    with freeze_time(NOW) as frozen:
+        client.put(URL, json={"data": {"a": 1}, "ttl_seconds": 60}, headers=AGENT)
+        frozen.tick(10)
+        longer = client.patch(URL, json={"data": {"b": 2}, "ttl_seconds": 600}, headers=AGENT)
+        frozen.tick(100)
+        later = client.patch(URL, json={"data": {"c": 3}}, headers=AGENT)
+        read = client.get(URL, headers=AGENT)
+
+    assert longer.get_json()["expires_at"] == "2030-01-01T12:10:10Z"
+    assert later.get_json()["expires_at"] == "2030-01-01T12:11:50Z"
+    assert read.get_json()["ttl_seconds"] == 600
+    assert read.get_json()["data"] == {"a": 1, "b": 2, "c": 3}
+
+
+def test_a_put_replaces_the_remembered_lifetime(client) -> None:
+    with freeze_time(NOW) as frozen:
+        client.put(URL, json={"data": {}, "ttl_seconds": 600}, headers=AGENT)
+        client.put(URL, json={"data": {}}, headers=AGENT)
+        frozen.tick(10)
+        patched = client.patch(URL, json={"data": {"a": 1}}, headers=AGENT)
+
+    assert patched.get_json()["ttl_seconds"] == 1800
+    assert patched.get_json()["expires_at"] == "2030-01-01T12:30:10Z"
 
 
 def test_patch_of_an_absent_session_is_a_404(client) -> None:

@@ -156,3 +156,45 @@ def test_concurrent_merges_never_lose_a_key(storage, backend) -> None:
 
     assert errors == []
     assert storage.sessions.get("user-a", now).data == {f"k{n}": n for n in range(8)}
+
+
+def test_a_session_remembers_its_lifetime_and_merge_slides_by_it(storage, frozen) -> None:
+    stored = storage.sessions.put("user-a", {"a": 1}, 60, clock.epoch_seconds())
+    frozen.tick(timedelta(seconds=30))
+
+    merged = storage.sessions.merge(
+        "user-a", {"b": 2}, None, clock.epoch_seconds(), default_ttl=1800
+    )
+
+    assert stored.ttl_seconds == 60
+    assert merged.ttl_seconds == 60
+    assert merged.expires_at == "2026-12-01T10:01:30Z"
+    frozen.tick(timedelta(seconds=60))
+    with pytest.raises(NotFoundError):
+        storage.sessions.get("user-a", clock.epoch_seconds())
+
+
+def test_a_lifetime_given_to_merge_replaces_the_remembered_one(storage, frozen) -> None:
+    storage.sessions.put("user-a", {"a": 1}, 60, clock.epoch_seconds())
+    storage.sessions.merge("user-a", {"b": 2}, 600, clock.epoch_seconds(), default_ttl=1800)
+    frozen.tick(timedelta(seconds=100))
+
+    merged = storage.sessions.merge(
+        "user-a", {"c": 3}, None, clock.epoch_seconds(), default_ttl=1800
+    )
+
+    assert merged.ttl_seconds == 600
+    assert merged.expires_at == "2026-12-01T10:11:40Z"
+    assert storage.sessions.get("user-a", clock.epoch_seconds()) == merged
+
+
+def test_a_put_replaces_the_remembered_lifetime(storage, frozen) -> None:
+    storage.sessions.put("user-a", {"a": 1}, 600, clock.epoch_seconds())
+    storage.sessions.put("user-a", {"a": 2}, 60, clock.epoch_seconds())
+
+    merged = storage.sessions.merge(
+        "user-a", {"b": 2}, None, clock.epoch_seconds(), default_ttl=1800
+    )
+
+    assert merged.ttl_seconds == 60
+    assert merged.expires_at == "2026-12-01T10:01:00Z"

@@ -4,6 +4,14 @@
 nested values then come back exactly as they went in. DynamoDB deletes an expired item only
 eventually, so every read treats ``ttl <= now`` as absent. ``version`` counts writes: a merge
 reads it and writes back only if it is unchanged, so two concurrent merges never lose a key.
+``ttl_seconds`` is the lifetime the session remembers (PUT sets it, a PATCH naming one replaces
+it); an item written before it existed has none and slides by the configured default.
+
+A merge's read is eventually consistent (half the read capacity of a strong one): the version
+condition rejects a write built on a stale read, and the failed write hands back the current
+item (``ReturnValuesOnConditionCheckFailure=ALL_OLD``), so the retry merges into what is really
+stored without a second read. Only "absent or expired" is confirmed by a consistent read, since
+a session PUT a moment ago may not be visible to an eventual read yet.
 """
 
 from __future__ import annotations
@@ -52,7 +60,13 @@ def _to_session(item: Mapping[str, Any]) -> Session:
         updated_at=item["updated_at"],
         expires_at=item["expires_at"],
         ttl=int(item["ttl"]),
+        ttl_seconds=int(item["ttl_seconds"]) if item.get("ttl_seconds") is not None else None,
     )
+
+
+def _live(item: dict[str, Any] | None, now: int) -> bool:
+    # TTL deletion lags by up to days: an expired item may still be stored.
+    return item is not None and int(item.get("ttl", 0)) > now
 
 
 class DynamoSessionRepository:
@@ -71,6 +85,7 @@ class DynamoSessionRepository:
             "updated_at": iso_from_epoch(now),
             "expires_at": iso_from_epoch(expires),
             "ttl": expires,
+            "ttl_seconds": ttl_seconds,
         }
         response = call(
             self._client,
@@ -90,64 +105,104 @@ class DynamoSessionRepository:
 
     def get(self, user_id: str, now: int) -> Session:
         """The live session; ``NotFoundError`` when absent or ``ttl <= now``."""
-        return _to_session(self._read_live(user_id, now))
+        item = self._read(user_id, consistent=True)
+        if not _live(item, now):
+            raise NotFoundError("session not found")
+        return _to_session(item)
 
-    def _read_live(self, user_id: str, now: int) -> dict[str, Any]:
+    def _read(self, user_id: str, *, consistent: bool) -> dict[str, Any] | None:
         response = call(
             self._client,
             "get_item",
             self._table,
             Key=self._table.key(user_id=user_id),
-            ConsistentRead=True,
+            ConsistentRead=consistent,
         )
-        item = self._table.from_item(response.get("Item"))
-        # TTL deletion lags by up to days: an expired item may still be stored.
-        if item is None or int(item.get("ttl", 0)) <= now:
+        return self._table.from_item(response.get("Item"))
+
+    def _read_for_merge(self, user_id: str, now: int) -> dict[str, Any]:
+        # Eventually consistent: the merge's version condition catches a stale item. A miss may
+        # be a PUT not yet visible to this read, so only a consistent read may answer 404.
+        item = self._read(user_id, consistent=False)
+        if not _live(item, now):
+            item = self._read(user_id, consistent=True)
+        if not _live(item, now):
             raise NotFoundError("session not found")
         return item
 
     def merge(
-        self, user_id: str, changes: Mapping[str, Any], ttl_seconds: int, now: int
+        self,
+        user_id: str,
+        changes: Mapping[str, Any],
+        ttl_seconds: int | None,
+        now: int,
+        *,
+        default_ttl: int | None = None,
     ) -> Session:
-        """Shallow-merge ``changes`` into ``data`` and slide the expiry; retried on a race."""
+        """Shallow-merge ``changes`` into ``data`` and slide the expiry by ``ttl_seconds`` (then
+        remembered), else by the session's own lifetime, else ``default_ttl``; retried on a
+        race or a stale read."""
+        item = self._read_for_merge(user_id, now)
         for attempt in range(MERGE_ATTEMPTS):
-            item = self._read_live(user_id, now)
-            data = {**json.loads(item.get("data") or "{}"), **changes}
-            expires = now + ttl_seconds
-            fields = {
-                "data": _encode_within_limit(data),
-                "updated_at": iso_from_epoch(now),
-                "expires_at": iso_from_epoch(expires),
-                "ttl": expires,
-            }
-            version = item.get("version")
-            versions = {"next": int(version or 0) + 1}
-            if version is None:
-                # An item written by another tool has no version yet: the first merge adds it.
-                condition = "attribute_not_exists(#version)"
-            else:
-                condition = "#version = :version"
-                versions["version"] = int(version)
             try:
-                response = call(
-                    self._client,
-                    "update_item",
-                    self._table,
-                    Key=self._table.key(user_id=user_id),
-                    UpdateExpression=set_clause(fields) + ", #version = :next",
-                    # Optimistic concurrency: write only over the version that was read, so a
-                    # concurrent merge or put is never silently overwritten.
-                    ConditionExpression=condition,
-                    ExpressionAttributeNames=self._table.names(*fields, "version"),
-                    ExpressionAttributeValues=values(**fields, **versions),
-                    ReturnValues="ALL_NEW",
-                )
-            except ConditionFailed:
-                # Another writer won; back off a little (jittered) and merge into its result.
+                return self._write_merge(item, changes, ttl_seconds, now, default_ttl)
+            except ConditionFailed as failed:
+                # Another writer won, or the read was stale: the failed write returned the item
+                # as it is now, so merge into that (after a short jittered back-off).
+                if not _live(failed.item, now):
+                    raise NotFoundError("session not found") from None
+                item = failed.item
                 time.sleep(random.uniform(0, 0.01 * (attempt + 1)))  # noqa: S311
-                continue
-            return _to_session(self._table.from_item(response["Attributes"]))
         raise StorageUnavailableError("the session is being changed concurrently; try again")
+
+    def _write_merge(
+        self,
+        item: dict[str, Any],
+        changes: Mapping[str, Any],
+        ttl_seconds: int | None,
+        now: int,
+        default_ttl: int | None,
+    ) -> Session:
+        lifetime = next(
+            (t for t in (ttl_seconds, item.get("ttl_seconds"), default_ttl) if t is not None), None
+        )
+        if lifetime is None:
+            raise ValueError("the session remembers no lifetime and no default_ttl was given")
+        expires = now + int(lifetime)
+        fields = {
+            "data": _encode_within_limit({**json.loads(item.get("data") or "{}"), **changes}),
+            "updated_at": iso_from_epoch(now),
+            "expires_at": iso_from_epoch(expires),
+            "ttl": expires,
+        }
+        if ttl_seconds is not None:
+            fields["ttl_seconds"] = ttl_seconds
+        version = item.get("version")
+        versions = {"next": int(version or 0) + 1}
+        names = [*fields, "version"]
+        if version is None:
+            # An item written by another tool has no version yet: the first merge adds it (and
+            # the item must still exist, or this update would create a bare one).
+            condition = "attribute_exists(#user_id) AND attribute_not_exists(#version)"
+            names.append("user_id")
+        else:
+            condition = "#version = :version"
+            versions["version"] = int(version)
+        response = call(
+            self._client,
+            "update_item",
+            self._table,
+            Key=self._table.key(user_id=item["user_id"]),
+            UpdateExpression=set_clause(fields) + ", #version = :next",
+            # Optimistic concurrency: write only over the version that was read, so a concurrent
+            # merge or put (or a stale read) never silently overwrites a newer session.
+            ConditionExpression=condition,
+            ExpressionAttributeNames=self._table.names(*names),
+            ExpressionAttributeValues=values(**fields, **versions),
+            ReturnValues="ALL_NEW",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+        return _to_session(self._table.from_item(response["Attributes"]))
 
     def delete(self, user_id: str) -> None:
         """Remove the session; absent is fine."""

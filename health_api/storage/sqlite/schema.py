@@ -24,10 +24,28 @@ from health_api.storage.tables import (
     TableSpec,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
-# version -> step that upgrades existing tables from version - 1 (none yet: version 1 is the first).
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection, Mapping[str, str]], None]] = {}
+
+SESSION_COLUMNS = {"user_id", "data", "created_at", "updated_at", "expires_at", "ttl", "version"}
+
+
+def _session_ttl_seconds(conn: sqlite3.Connection, names: Mapping[str, str]) -> None:
+    """Version 2: sessions remember their lifetime; rows stored before keep NULL (they slide by
+    ``SESSION_TTL_SECONDS``). The version belongs to the file, which several table-name sets may
+    share, so every sessions table in it is upgraded now, not only the one ``names`` gives."""
+    del names  # every sessions table of the file, whatever its name
+    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    for table in tables:
+        columns = {row[1] for row in conn.execute(f"PRAGMA table_info({quote(table)})")}
+        if SESSION_COLUMNS <= columns and "ttl_seconds" not in columns:
+            conn.execute(f"ALTER TABLE {quote(table)} ADD COLUMN ttl_seconds INTEGER")
+
+
+# version -> step that upgrades existing tables from version - 1.
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection, Mapping[str, str]], None]] = {
+    2: _session_ttl_seconds,
+}
 
 
 class SchemaTooNewError(StorageUnavailableError):
@@ -87,7 +105,8 @@ def create_statements(names: Mapping[str, str]) -> list[str]:
             updated_at TEXT NOT NULL,
             expires_at TEXT NOT NULL,
             ttl INTEGER NOT NULL,
-            version INTEGER NOT NULL DEFAULT 1
+            version INTEGER NOT NULL DEFAULT 1,
+            ttl_seconds INTEGER
         )""",
         # Lets expired sessions be purged cheaply, as DynamoDB's TTL eventually does.
         f"CREATE INDEX IF NOT EXISTS {quote(index_name(sessions, 'ttl'))} ON {s} (ttl)",

@@ -3,6 +3,7 @@
 A row whose ``ttl <= now`` is absent on every read, whatever the table still holds. Expired rows
 are purged when a session is written (cheap, through the ``ttl`` index), standing in for the
 eventual deletion DynamoDB's TTL performs, so expired patient data does not pile up on disk.
+``ttl_seconds`` is the lifetime the session remembers (NULL in rows stored before it existed).
 """
 
 # Table names are identifiers, which SQL cannot bind as parameters: they come from the validated
@@ -26,7 +27,7 @@ from health_api.domain.models import (
 from health_api.storage.sqlite.connection import SqliteDatabase
 from health_api.storage.sqlite.schema import quote
 
-COLUMNS = "user_id, data, created_at, updated_at, expires_at, ttl"
+COLUMNS = "user_id, data, created_at, updated_at, expires_at, ttl, ttl_seconds"
 
 
 def _encode(data: Mapping[str, Any]) -> str:
@@ -44,6 +45,7 @@ def _session(row: sqlite3.Row) -> Session:
         updated_at=row["updated_at"],
         expires_at=row["expires_at"],
         ttl=row["ttl"],
+        ttl_seconds=row["ttl_seconds"],
     )
 
 
@@ -63,12 +65,13 @@ class SqliteSessionRepository:
         with self._db.write() as conn:
             conn.execute(f"DELETE FROM {self._table} WHERE ttl <= ?", (now,))
             row = conn.execute(
-                f"INSERT INTO {self._table} ({COLUMNS}, version) VALUES (?, ?, ?, ?, ?, ?, 1)"
+                f"INSERT INTO {self._table} ({COLUMNS}, version) VALUES (?, ?, ?, ?, ?, ?, ?, 1)"
                 " ON CONFLICT (user_id) DO UPDATE SET data = excluded.data,"
                 " created_at = excluded.created_at, updated_at = excluded.updated_at,"
-                " expires_at = excluded.expires_at, ttl = excluded.ttl, version = version + 1"
+                " expires_at = excluded.expires_at, ttl = excluded.ttl,"
+                " ttl_seconds = excluded.ttl_seconds, version = version + 1"
                 f" RETURNING {COLUMNS}",
-                (user_id, text, stamp, stamp, iso_from_epoch(expires), expires),
+                (user_id, text, stamp, stamp, iso_from_epoch(expires), expires, ttl_seconds),
             ).fetchall()[0]
         return _session(row)
 
@@ -84,21 +87,35 @@ class SqliteSessionRepository:
         return _session(row)
 
     def merge(
-        self, user_id: str, changes: Mapping[str, Any], ttl_seconds: int, now: int
+        self,
+        user_id: str,
+        changes: Mapping[str, Any],
+        ttl_seconds: int | None,
+        now: int,
+        *,
+        default_ttl: int | None = None,
     ) -> Session:
-        """Shallow-merge ``changes`` into ``data`` and slide the expiry to ``now + ttl_seconds``.
+        """Shallow-merge ``changes`` into ``data`` and slide the expiry to ``now`` + the
+        lifetime: ``ttl_seconds`` (then remembered), else the session's own, else
+        ``default_ttl``.
 
         Read, merge and write happen under one write lock, so concurrent merges serialise and
         none loses another's keys. ``NotFoundError`` when absent or expired,
         ``InvalidRequestError`` when the merged data would exceed ``MAX_SESSION_DATA_BYTES``.
         """
-        expires = now + ttl_seconds
         with self._db.write() as conn:
             row = conn.execute(
-                f"SELECT data FROM {self._table} WHERE user_id = ? AND ttl > ?", (user_id, now)
+                f"SELECT data, ttl_seconds FROM {self._table} WHERE user_id = ? AND ttl > ?",
+                (user_id, now),
             ).fetchone()
             if row is None:
                 raise NotFoundError("session not found")
+            lifetime = next(
+                (t for t in (ttl_seconds, row["ttl_seconds"], default_ttl) if t is not None), None
+            )
+            if lifetime is None:
+                raise ValueError("the session remembers no lifetime and no default_ttl was given")
+            expires = now + lifetime
             data = json.loads(row["data"])
             data.update(changes)
             text = _encode(data)
@@ -106,10 +123,12 @@ class SqliteSessionRepository:
                 raise InvalidRequestError(
                     f"session data would exceed {MAX_SESSION_DATA_BYTES} bytes"
                 )
+            # COALESCE: a PATCH without ttl_seconds keeps what the session remembers (or none).
             updated = conn.execute(
                 f"UPDATE {self._table} SET data = ?, updated_at = ?, expires_at = ?, ttl = ?,"
-                f" version = version + 1 WHERE user_id = ? RETURNING {COLUMNS}",
-                (text, iso_from_epoch(now), iso_from_epoch(expires), expires, user_id),
+                " ttl_seconds = COALESCE(?, ttl_seconds), version = version + 1"
+                f" WHERE user_id = ? RETURNING {COLUMNS}",
+                (text, iso_from_epoch(now), iso_from_epoch(expires), expires, ttl_seconds, user_id),
             ).fetchall()[0]
         return _session(updated)
 
