@@ -1,4 +1,9 @@
-"""Service endpoints that need no key: liveness and readiness."""
+"""Service endpoints that need no key: liveness and readiness.
+
+``/readyz`` asks the storage's ``check_ready()``: on DynamoDB one data-plane read per probe and
+a cached DescribeTable, never ``ListTagsOfResource`` (10 calls/s per account, shared by every
+pod); the full report with TTL and tags is ``/api/v1/admin/tables``.
+"""
 
 from __future__ import annotations
 
@@ -36,8 +41,10 @@ class Readiness(MethodView):
 
     @blp.response(200, Health)
     def get(self):
-        """200 when the storage answers and every table matches its spec, else 503 with what
-        is wrong. Cached for a few seconds so probes do not hammer the storage."""
+        """200 when the storage answers and every table matches its spec (keys, indexes,
+        status, billing; TTL and tags are in ``/api/v1/admin/tables``), else 503 with
+        ``Retry-After`` and what is wrong. The answer is kept for a few seconds so that a burst
+        of probes (no key needed) costs one storage read."""
         cache = current_app.extensions.setdefault("health_api.ready", {})
         with _lock:
             if time.monotonic() - cache.get("at", -1e9) > READY_CACHE_SECONDS:
@@ -54,7 +61,7 @@ class Readiness(MethodView):
 
 def _check() -> tuple[bool, list | None]:
     try:
-        reports = store().check_tables()
+        reports = store().check_ready()
     except StorageUnavailableError:
         return False, None
     finally:

@@ -159,7 +159,13 @@ class Storage(Protocol):
     sessions: SessionRepository
 
     def check_tables(self) -> list[TableReport]:
-        """One report per table against its spec (``/readyz``, ``/admin/tables``)."""
+        """One report per table against its whole spec, TTL and tags included
+        (``/admin/tables``, ``setup_tables.py --validate``)."""
+
+    def check_ready(self) -> list[TableReport]:
+        """Readiness (``/readyz``), cheap enough for every probe: one data-plane read per call
+        and table checks the backend may cache (DynamoDB: DescribeTable, never the tag or TTL
+        reads); ``StorageUnavailableError`` when the storage does not answer."""
 
     def end_request(self) -> None:
         """A request ended (the app's teardown): drop what must not outlive it. SQLite keeps

@@ -1,7 +1,9 @@
 """Table administration on DynamoDB: inspect, validate, create and delete the spec'd tables.
 
-``setup_tables.py`` is a thin CLI over these functions; ``/readyz`` and ``/admin/tables`` call
-:func:`validate_tables`. Every botocore failure leaves here as a domain error (``from exc``).
+``setup_tables.py`` is a thin CLI over these functions; ``/admin/tables`` calls
+:func:`validate_tables` (the full report, tags included), while start-up and ``/readyz`` use
+:func:`describe_report` (DescribeTable only: ``ListTagsOfResource`` is limited to 10 calls/s per
+account). Every botocore failure leaves here as a domain error (``from exc``).
 """
 
 from __future__ import annotations
@@ -10,11 +12,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError, WaiterError
+import botocore.session
+from botocore.exceptions import BotoCoreError, ClientError, UnknownRegionError, WaiterError
 
 from health_api.storage.dynamodb.client import error_code, translate
 from health_api.storage.table_check import TableReport, check_table, missing_report
 from health_api.storage.tables import TableSpec
+
+# DynamoDB Local answers ListTagsOfResource and TagResource with this (HTTP 400): the endpoint
+# has no tagging at all, which is not a difference of the table.
+TAGGING_UNSUPPORTED_CODES = frozenset({"UnknownOperationException"})
+TAGS_NOT_CHECKABLE = "tags not checkable on this endpoint (it does not implement tagging)"
 
 
 @dataclass
@@ -67,6 +75,15 @@ def describe(client: Any, spec: TableSpec) -> dict[str, Any] | None:
         raise _translate(client, exc) from exc
 
 
+def describe_report(client: Any, spec: TableSpec) -> tuple[TableReport, dict[str, Any] | None]:
+    """Judge one table from DescribeTable alone (keys, GSIs, status, billing; not TTL or tags):
+    the report and the ``Table`` it was judged on (None when absent). One control-plane call."""
+    table = describe(client, spec)
+    if table is None:
+        return missing_report(spec), None
+    return check_table(spec, table, None, None), table
+
+
 def inspect_table(client: Any, spec: TableSpec) -> TableReport:
     """Compare one live table with its spec (read-only: Describe*, ListTagsOfResource)."""
     table = describe(client, spec)
@@ -78,14 +95,25 @@ def inspect_table(client: Any, spec: TableSpec) -> TableReport:
             "TimeToLiveDescription", {}
         )
     tags = _list_tags(client, table["TableArn"])
-    return check_table(spec, table, ttl, tags)
+    report = check_table(spec, table, ttl, tags)
+    if tags is None:
+        report.notes.append(TAGS_NOT_CHECKABLE)
+    return report
 
 
-def _list_tags(client: Any, arn: str) -> list[dict[str, str]]:
+def _list_tags(client: Any, arn: str) -> list[dict[str, str]] | None:
+    """The table's tags, or None when the endpoint does not implement tagging."""
     tags: list[dict[str, str]] = []
     kwargs: dict[str, str] = {"ResourceArn": arn}
     while True:
-        page = _call(client, "list_tags_of_resource", **kwargs)
+        try:
+            page = client.list_tags_of_resource(**kwargs)
+        except ClientError as exc:
+            if error_code(exc) in TAGGING_UNSUPPORTED_CODES:
+                return None
+            raise _translate(client, exc) from exc
+        except BotoCoreError as exc:
+            raise _translate(client, exc) from exc
         tags.extend(page.get("Tags", []))
         if not page.get("NextToken"):
             return tags
@@ -178,3 +206,15 @@ def delete_tables(
         _wait(client, "table_not_exists", spec, waiting)
         results.append(TableResult(spec.logical, spec.name, "deleted"))
     return results
+
+
+def partition_of(region: str) -> str:
+    """The AWS partition of ``region`` for ARNs: ``aws``, ``aws-cn``, ``aws-us-gov``, ...
+
+    botocore matches the region against each partition's pattern, so regions newer than the
+    installed botocore resolve too; a name no partition claims is assumed to be in ``aws``.
+    """
+    try:
+        return botocore.session.get_session().get_partition_for_region(region)
+    except UnknownRegionError:
+        return "aws"

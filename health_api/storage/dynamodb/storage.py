@@ -2,18 +2,25 @@
 
 :meth:`DynamoStorage.open` describes every table before serving: a missing table, a key of the
 wrong type or shape, or a missing GSI the repositories query would fail on every request, so
-the backend refuses to open and says how to fix it. Softer differences (TTL, tags, billing)
-are left to ``/readyz`` and ``/admin/tables``. Key attribute *names* are taken from the live
+the backend refuses to open and says how to fix it. Softer differences (billing, an index
+still building) are left to ``/readyz``; TTL and tags to ``/admin/tables`` and
+``setup_tables.py --validate``. Key attribute *names* are taken from the live
 table, so a table whose keys are called differently from the spec still works.
+
+Start-up and readiness send DescribeTable only: every gunicorn worker of every pod opens the
+storage and answers probes, and ``ListTagsOfResource`` allows 10 calls/s per account.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from health_api.domain.errors import StorageUnavailableError
 from health_api.storage.dynamodb import admin
-from health_api.storage.dynamodb.client import build_client
+from health_api.storage.dynamodb.client import build_client, error_code, translate
 from health_api.storage.dynamodb.doctors import DynamoDoctorRepository
 from health_api.storage.dynamodb.items import TableRef
 from health_api.storage.dynamodb.sessions import DynamoSessionRepository
@@ -30,6 +37,11 @@ from health_api.storage.tables import (
 # Differences that make the repositories' requests fail: refuse to start on these.
 _FATAL_PREFIXES = ("key schema:", "GSI ")
 _SOFT_GSI_SUFFIX = "not ACTIVE"  # an index still building: /readyz reports it
+# How long /readyz trusts a DescribeTable that found every table as its spec wants.
+DESCRIBE_CACHE_SECONDS = 60.0
+# The readiness probe reads this doctor id, which no real doctor carries: an eventually
+# consistent read of an absent item costs 0.5 RCU and no data leaves the table.
+PROBE_KEY = "readyz-probe-absent"
 
 
 def fatal_differences(report: TableReport) -> list[str]:
@@ -45,13 +57,12 @@ def fatal_differences(report: TableReport) -> list[str]:
     ]
 
 
-def _index_name_clashes(client: Any, spec: TableSpec, report: TableReport) -> list[str]:
+def _index_name_clashes(table: dict[str, Any], spec: TableSpec, report: TableReport) -> list[str]:
     """GSI keys that a renamed table maps to two different attributes.
 
     One attribute has one stored name: when the table's range key is ``starts_at`` but the
     GSI's is ``fecha``, no item would carry ``fecha`` and the index would stay empty.
     """
-    table = admin.describe(client, spec) or {}
     clashes = []
     for live in table.get("GlobalSecondaryIndexes", []) or []:
         try:
@@ -93,8 +104,15 @@ class DynamoStorage:
             return TableRef(specs[logical].name, dict(reports[logical].key_names))
 
         self.doctors = DynamoDoctorRepository(client, ref(DOCTORES))
-        self.slots = DynamoSlotRepository(client, ref(HORARIOS_DOCTORES))
+        self.slots = DynamoSlotRepository(client, ref(HORARIOS_DOCTORES), ref(DOCTORES))
         self.sessions = DynamoSessionRepository(client, ref(USER_SESSIONS))
+        self._probe_table = ref(DOCTORES)
+        # (monotonic time, reports) of the last DescribeTable round that found nothing wrong;
+        # start-up's own round counts, so a fresh worker's first probe describes nothing.
+        self._described: tuple[float, list[TableReport]] | None = None
+        ordered = [reports[logical] for logical in specs if logical in reports]
+        if len(ordered) == len(specs) and all(r.ok for r in ordered):
+            self._described = (time.monotonic(), ordered)
 
     @classmethod
     def open(cls, settings: Any) -> DynamoStorage:
@@ -115,22 +133,66 @@ class DynamoStorage:
     @classmethod
     def on_client(cls, client: Any, settings: Any) -> DynamoStorage:
         """The backend on an existing client (tests wrap it in a Stubber or event hooks),
-        after the same table checks as :meth:`open`."""
+        after the same table checks as :meth:`open`: one DescribeTable per table."""
         specs = table_specs(settings)
         reports = {}
         for logical, spec in specs.items():
-            report = admin.inspect_table(client, spec)
+            report, table = admin.describe_report(client, spec)
             fatal = fatal_differences(report)
-            if report.exists and not fatal:
-                fatal = _index_name_clashes(client, spec, report)
+            if table is not None and not fatal:
+                fatal = _index_name_clashes(table, spec, report)
             if fatal:
                 raise _refusal(spec, report, fatal)
             reports[logical] = report
         return cls(client, specs, reports)
 
     def check_tables(self) -> list[TableReport]:
-        """One report per table against its spec (``/readyz``, ``/admin/tables``)."""
+        """One report per table against its whole spec, TTL and tags included
+        (``/admin/tables``)."""
         return admin.validate_tables(self._client, self._specs.values())
+
+    def check_ready(self) -> list[TableReport]:
+        """Readiness (``/readyz``): one eventually consistent GetItem of an absent key on every
+        call, and each table judged from DescribeTable, reused for ``DESCRIBE_CACHE_SECONDS``
+        while nothing is wrong and re-read after any failure, so a recovered endpoint or a
+        re-created table is seen without a restart. TTL and tags are :meth:`check_tables`'s."""
+        try:
+            table_there = self._probe()
+        except StorageUnavailableError:
+            self._described = None
+            raise
+        cached = self._described
+        if table_there and cached and time.monotonic() - cached[0] < DESCRIBE_CACHE_SECONDS:
+            return list(cached[1])
+        self._described = None
+        reports = [admin.describe_report(self._client, s)[0] for s in self._specs.values()]
+        if all(r.ok for r in reports):
+            self._described = (time.monotonic(), reports)
+        return reports
+
+    def _probe(self) -> bool:
+        """Read an absent item of ``doctores``; False when that table is gone."""
+        try:
+            self._client.get_item(
+                TableName=self._probe_table.name,
+                Key=self._probe_table.key(doctor_id=PROBE_KEY),
+                ConsistentRead=False,
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ResourceNotFoundException":
+                return False
+            raise translate(exc, region=self._region, endpoint_url=self._endpoint) from exc
+        except BotoCoreError as exc:
+            raise translate(exc, region=self._region, endpoint_url=self._endpoint) from exc
+        return True
+
+    @property
+    def _region(self) -> str:
+        return self._client.meta.region_name
+
+    @property
+    def _endpoint(self) -> str | None:
+        return self._client.meta.endpoint_url
 
     def end_request(self) -> None:
         """Nothing per request: the client and its connection pool are shared."""
