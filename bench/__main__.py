@@ -1,4 +1,5 @@
-"""``python -m bench``: the full benchmark (SQLite, then DynamoDB on moto's server);
+"""``python -m bench``: the full benchmark (SQLite, then DynamoDB on AWS's DynamoDB Local, or on
+moto's server with ``--dynamodb-engine moto``);
 ``python -m bench --quick``: seconds, small data, SQLite only (what CI runs).
 
 Results go to ``bench/results.json`` (quick mode: a file in the temp directory, so it never
@@ -28,6 +29,8 @@ QUICK_RESULTS = Path(tempfile.gettempdir()) / "health-api-bench-quick.json"
 # about a second, so DynamoDB runs on a small set (said in the output and in results.json).
 # Its figures measure the service's calls through moto, not DynamoDB's latency.
 MOTO_SIZE = dataset.Size(doctors=20, specialties=2, days=8, sessions=200)
+# DynamoDB Local (a Java process on the same 2 cores) loads a few hundred items a second.
+DYNAMODB_LOCAL_SIZE = dataset.Size(doctors=40, specialties=4, days=16, sessions=400)
 MOTO_SCALING_REPEAT = 10
 TARGETS = {
     "ratio": {"doctor_get": 0.6, "availability_one_day": 0.35, "booking": 0.4},
@@ -48,6 +51,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small data, ~1 s per endpoint")
     parser.add_argument("--backend", choices=("sqlite", "dynamodb", "both"), default=None)
+    parser.add_argument(
+        "--dynamodb-engine",
+        choices=("dynamodb-local", "moto"),
+        default="dynamodb-local",
+        help="what serves DynamoDB: AWS's DynamoDB Local (default) or moto's server",
+    )
     parser.add_argument("--seconds", type=float, default=None, help="per endpoint and server")
     parser.add_argument(
         "--rounds",
@@ -128,6 +137,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "max_rps": 5000,
         "scaling_repeat": 30 if quick else 300,
         "max_requests": args.max_requests,
+        "dynamodb_engine": args.dynamodb_engine,
     }
     results: dict[str, Any] = {
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -143,11 +153,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "targets": TARGETS,
         "backends": {},
     }
+    on_moto = args.dynamodb_engine == "moto"
     for backend in backends:
-        size = dataset.QUICK if quick else (MOTO_SIZE if backend == "dynamodb" else dataset.FULL)
+        size = dataset.QUICK if quick else dataset.FULL
         if backend == "dynamodb" and not quick:
+            size = MOTO_SIZE if on_moto else DYNAMODB_LOCAL_SIZE
             log(
-                "[dynamodb] moto's server is slow to load: using a smaller set "
+                f"[dynamodb] {args.dynamodb_engine} is slow to load: using a smaller set "
                 f"({size.slots} slots, {size.sessions} sessions) instead of the full one"
             )
         backend_opts = dict(opts)
@@ -155,9 +167,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             backend_opts["scaling_repeat"] = min(opts["scaling_repeat"], MOTO_SCALING_REPEAT)
         out = harness.run_backend(backend, size, backend_opts, log)
         if backend == "dynamodb":
+            out["data"]["engine"] = args.dynamodb_engine
             out["data"]["note"] = (
                 "moto's standalone server (one request at a time), smaller data set: "
                 "storage-call counts are exact, latencies are moto's, not DynamoDB's"
+                if on_moto
+                else "AWS's DynamoDB Local on this machine, smaller data set: storage calls and "
+                "consumed capacity are DynamoDB's, latencies are the emulator's (a local Java "
+                "process on the same 2 cores), not DynamoDB's"
             )
         results["backends"][backend] = out
     results["machine"]["load_average_after"] = [round(x, 2) for x in os.getloadavg()]

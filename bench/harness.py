@@ -80,7 +80,11 @@ def _warm(port: int, target: load.Target) -> None:
 def run_backend(backend: str, size: dataset.Size, opts: dict[str, Any], log) -> dict[str, Any]:
     """Everything measured on one backend."""
     workdir = Path(tempfile.mkdtemp(prefix=f"bench-{backend}-"))
-    moto = server.moto_server(workdir) if backend == "dynamodb" else None
+    moto = (
+        server.dynamodb_server(workdir, opts.get("dynamodb_engine", "dynamodb-local"))
+        if backend == "dynamodb"
+        else None
+    )
     endpoint_url = moto.__enter__() if moto is not None else None
     try:
         env = server.service_env(

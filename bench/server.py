@@ -112,6 +112,22 @@ def gunicorn(app: str, env: dict[str, str], workdir: Path, name: str) -> Iterato
         _stop(proc)
 
 
+def dynamodb_server(workdir: Path, engine: str = "dynamodb-local"):
+    """A DynamoDB endpoint for the benchmark: AWS's DynamoDB Local (default) or moto's server;
+    a context manager yielding its URL."""
+    if engine == "moto":
+        return moto_server(workdir)
+    return _dynamodb_local(workdir)
+
+
+@contextlib.contextmanager
+def _dynamodb_local(workdir: Path) -> Iterator[str]:
+    from tools.dynamodb_local import DynamoDBLocal
+
+    with DynamoDBLocal(log_path=workdir / "dynamodb-local.log") as local:
+        yield local.url
+
+
 @contextlib.contextmanager
 def moto_server(workdir: Path) -> Iterator[str]:
     """moto's standalone server (``moto_server``) in its own process; yields its URL."""
