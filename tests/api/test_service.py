@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from freezegun import freeze_time
+
+from health_api.api import service
+from health_api.domain.errors import StorageUnavailableError
+
 
 def test_healthz_answers_ok_without_a_key(client) -> None:
     response = client.get("/healthz")
@@ -29,3 +34,60 @@ def test_a_given_request_id_is_echoed(client) -> None:
     response = client.get("/healthz", headers={"X-Request-ID": "abc-123"})
 
     assert response.headers["X-Request-ID"] == "abc-123"
+
+
+def test_readyz_never_asks_for_the_full_table_report(app, client, monkeypatch) -> None:
+    # The full report reads tags (ListTagsOfResource: 10 calls/s per account on DynamoDB).
+    def full_report():
+        raise AssertionError("/readyz must not read the full table report")
+
+    monkeypatch.setattr(app.extensions["health_api.storage"], "check_tables", full_report)
+
+    response = client.get("/readyz")
+
+    assert response.status_code == 200
+
+
+def test_readyz_is_503_with_retry_after_while_storage_fails_and_ready_again_without_restart(
+    app, client, monkeypatch
+) -> None:
+    storage = app.extensions["health_api.storage"]
+    answering = storage.check_ready
+
+    def unreachable():
+        raise StorageUnavailableError("http://10.0.0.9:8000 did not answer in time")
+
+    with freeze_time("2030-01-01T00:00:00Z") as clock:
+        monkeypatch.setattr(storage, "check_ready", unreachable)
+        failing = client.get("/readyz")
+        monkeypatch.setattr(storage, "check_ready", answering)
+        clock.tick(service.READY_CACHE_SECONDS + 1)
+        recovered = client.get("/readyz")
+
+    assert failing.status_code == 503
+    assert failing.headers["Retry-After"] == "5"
+    assert failing.content_type == "application/problem+json"
+    assert failing.get_json()["detail"] == "storage unreachable"
+    assert "10.0.0.9" not in failing.get_data(as_text=True)
+    assert recovered.status_code == 200
+    assert recovered.get_json()["status"] == "ready"
+
+
+def test_a_burst_of_probes_costs_one_storage_check(app, client, monkeypatch) -> None:
+    storage = app.extensions["health_api.storage"]
+    checks = []
+    answering = storage.check_ready
+
+    def counted():
+        checks.append(1)
+        return answering()
+
+    monkeypatch.setattr(storage, "check_ready", counted)
+
+    with freeze_time("2030-01-01T00:00:00Z") as clock:
+        statuses = [client.get("/readyz").status_code for _ in range(3)]
+        clock.tick(service.READY_CACHE_SECONDS + 1)
+        statuses.append(client.get("/readyz").status_code)
+
+    assert statuses == [200, 200, 200, 200]
+    assert len(checks) == 2

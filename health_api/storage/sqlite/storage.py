@@ -77,7 +77,8 @@ class SqliteStorage:
     def check_ready(self) -> list[TableReport]:
         """Readiness: the same report as :meth:`check_tables`, which reads only the file's own
         schema (as cheap as a probe can be; there is no control plane to spare)."""
-        return self.check_tables()
+        with self.db.read() as conn:
+            return schema.check_tables(conn, self.specs)
 
     def end_request(self) -> None:
         """The app's request teardown: the thread keeps its connection for its next request."""
