@@ -278,9 +278,11 @@ def _result_line(result: admin.TableResult) -> str:
 
 
 def _print_policies(args, settings: Settings, specs, out: TextIO) -> int:
+    # China and GovCloud regions have partitions of their own (arn:aws-cn:..., arn:aws-us-gov:...).
+    partition = admin.partition_of(settings.aws_region)
     policies = {
-        "service": service_policy(specs, settings.aws_region, args.account_id),
-        "setup": setup_policy(specs, settings.aws_region, args.account_id),
+        "service": service_policy(specs, settings.aws_region, args.account_id, partition=partition),
+        "setup": setup_policy(specs, settings.aws_region, args.account_id, partition=partition),
     }
     if args.json:
         _dump(policies, out)

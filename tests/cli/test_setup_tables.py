@@ -340,11 +340,31 @@ def test_print_iam_policy_names_exactly_the_configured_tables(monkeypatch, capsy
         "arn:aws:dynamodb:eu-west-1:123:table/prod-doctores/index/especialidad-index",
         "arn:aws:dynamodb:eu-west-1:123:table/prod-horarios_doctores/index/user_id-index",
     ]
-    assert "dynamodb:Scan" not in json.dumps(policies)
+    assert "dynamodb:Scan" in service["HealthApiItems"]["Action"]  # GET /doctors, no specialty
+    assert service["HealthApiIndexQueries"]["Action"] == ["dynamodb:Query"]
     assert "dynamodb:CreateTable" not in json.dumps(policies["service"])
     setup_actions = policies["setup"]["Statement"][0]["Action"]
     assert "dynamodb:CreateTable" in setup_actions
     assert "dynamodb:DeleteTable" not in setup_actions
+
+
+@pytest.mark.parametrize(
+    ("region", "partition"),
+    [("cn-north-1", "aws-cn"), ("us-gov-west-1", "aws-us-gov"), ("eu-south-2", "aws")],
+)
+def test_print_iam_policy_uses_the_partition_of_the_region(capsys, region, partition) -> None:
+    code, out, _ = run(capsys, "--print-iam-policy", "--json", "--region", region)
+
+    assert code == 0
+    policies = json.loads(out)
+    resources = [
+        arn
+        for policy in policies.values()
+        for statement in policy["Statement"]
+        for arn in statement["Resource"]
+    ]
+    assert resources
+    assert all(arn.startswith(f"arn:{partition}:dynamodb:{region}:*:table/") for arn in resources)
 
 
 def test_print_iam_policy_text_has_both_policies(capsys) -> None:
