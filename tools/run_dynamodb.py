@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -53,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"DynamoDB Local on {server.url} (data in {args.data})", flush=True)
     env = environment(server.url)
     python = sys.executable
+    api: subprocess.Popen | None = None
+    # SIGTERM (e.g. from a process manager) ends the run like Ctrl-C: both servers stop.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         _run([python, "setup_tables.py"], env)
         _run([python, "-m", "health_api", "seed"], env)
@@ -60,14 +64,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Health Assistant API on http://{args.host}:{args.port}", flush=True)
         gunicorn = Path(python).with_name("gunicorn")
         env.update(HOST=args.host, PORT=str(args.port))
-        return subprocess.call(  # noqa: S603 - our own command
+        api = subprocess.Popen(  # noqa: S603 - our own command
             [str(gunicorn), "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT, env=env
         )
+        return api.wait()
     except subprocess.CalledProcessError as exc:
         return exc.returncode or 1
     except KeyboardInterrupt:
         return 0
     finally:
+        if api is not None and api.poll() is None:
+            api.terminate()  # gunicorn's graceful stop
+            api.wait(timeout=60)
         server.stop()
 
 
