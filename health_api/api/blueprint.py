@@ -68,6 +68,14 @@ class ShapeError(AssertionError):
     """A response differs from its documented schema (raised only with ``verify_shapes``)."""
 
 
+QUERY_PARAMETERS = "_query_parameters"
+
+
+def query_parameters(view: Callable) -> frozenset[str]:
+    """The query parameter names ``view`` takes (none unless it declares a query schema)."""
+    return getattr(view, QUERY_PARAMETERS, frozenset())
+
+
 class Blueprint(flask_smorest.Blueprint):
     """flask-smorest's Blueprint with the strict JSON parser and responses sent as built."""
 
@@ -75,8 +83,24 @@ class Blueprint(flask_smorest.Blueprint):
 
     def arguments(self, schema: Any, **kwargs: Any) -> Callable:
         """flask-smorest's ``arguments`` with one schema instance per view: given a class,
-        webargs would build (and deep-copy the fields of) a new instance on every request."""
-        return super().arguments(resolve_schema_instance(schema), **kwargs)
+        webargs would build (and deep-copy the fields of) a new instance on every request.
+
+        A query schema's field names are recorded on the view (``query_parameters``), so that
+        one request hook can refuse every parameter an operation does not take."""
+        instance = resolve_schema_instance(schema)
+        decorator = super().arguments(instance, **kwargs)
+        if kwargs.get("location") != "query":
+            return decorator
+        names = frozenset(
+            field.data_key or name for name, field in instance.fields.items() if not field.dump_only
+        )
+
+        def record(view: Callable) -> Callable:
+            wrapped = decorator(view)
+            setattr(wrapped, QUERY_PARAMETERS, query_parameters(view) | names)
+            return wrapped
+
+        return record
 
     def response(self, status_code: int, schema: Any = None, **kwargs: Any) -> Callable:
         """flask-smorest's ``response`` for the documentation; at run time the view's

@@ -1,4 +1,5 @@
-"""Cross-cutting request hooks: request ids, security headers, JSON-only bodies, rate limits.
+"""Cross-cutting request hooks: request ids, security headers, JSON-only bodies, rate limits,
+and the refusal of query parameters an operation does not take.
 
 The rate limit is per key (by a hash of it, never the key), a fixed window counted in each
 worker's memory (``ratelimit.py``; flask-limiter's per-request route and decorator resolution
@@ -18,6 +19,7 @@ from flask import Flask, Response, current_app, g, request
 from flask_cors import CORS
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from health_api.api.blueprint import query_parameters
 from health_api.api.problems import problem
 from health_api.api.ratelimit import FixedWindowLimiter
 
@@ -105,16 +107,41 @@ def _rate_limit() -> Response | None:
     )
 
 
+def _unknown_query() -> Response | None:
+    """A query parameter the operation does not take is a 400 naming it: webargs would drop it
+    silently, and a typo (``?especialidd=``) would widen the query to every doctor. The names
+    each view takes come from its query schema (``Blueprint.arguments``)."""
+    if not request.args or not request.path.startswith("/api/") or request.method == "OPTIONS":
+        return None
+    view_class = getattr(current_app.view_functions.get(request.endpoint), "view_class", None)
+    method = request.method.lower()
+    handler = getattr(view_class, method, None) or (
+        getattr(view_class, "get", None) if method == "head" else None
+    )
+    if handler is None:
+        return None  # no such route or method: the 404 / 405 says more than a 400 would
+    unknown = sorted(set(request.args) - query_parameters(handler))
+    if not unknown:
+        return None
+    return problem(
+        400,
+        "unknown query parameter: " + ", ".join(unknown),
+        kind="validation",
+        errors={name: ["unknown query parameter"] for name in unknown},
+    )
+
+
 def register(app: Flask, authenticate: Callable[[], Response | None]) -> None:
     """Install, in this order: request id, authentication, the JSON-only rule, the per-key rate
-    limit (it needs the key), and CORS when origins are configured."""
+    limit (it needs the key), the unknown-query-parameter rule, and CORS when origins are
+    configured."""
     settings = app.extensions["health_api.settings"]
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
 
     # One hook each way rather than six: Flask resolves and wraps every hook on every request.
     def before() -> Response | None:
         _request_id()
-        return authenticate() or _json_only() or _rate_limit()
+        return authenticate() or _json_only() or _rate_limit() or _unknown_query()
 
     def after(response: Response) -> Response:
         return _access_log(_headers(response))

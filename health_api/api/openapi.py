@@ -16,7 +16,7 @@ from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 
 from health_api.api.problems import PROBLEM_JSON, TITLES
-from health_api.schemas.common import Problem
+from health_api.schemas.common import MAX_CURSOR_LENGTH, Problem
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -45,19 +45,33 @@ HEADERS: dict[str, dict[str, Any]] = {
 }
 
 ERRORS = {
-    400: "Malformed JSON body, or a bad query parameter or cursor.",
+    400: "Malformed JSON body, or a bad or unknown query parameter (``errors`` names it), or a "
+    "bad cursor.",
     401: "No or unknown key.",
     403: "The key lacks the role.",
     404: "No such resource (or a path value that cannot name one).",
     409: "State conflict.",
     413: "The body is over 1 MiB.",
+    414: "The request line (method, path and query) is longer than the HTTP server accepts "
+    "(gunicorn's ``limit_request_line``, 4094 bytes by default). Answered by the server before "
+    "the application, as a short text/html page, not problem+json. The application's own "
+    f"limits (ids of 1-128 characters: 404; cursors of at most {MAX_CURSOR_LENGTH} characters: "
+    "400) are lower, so a request within them always reaches the application.",
     415: "The body is not application/json.",
     422: "Well-formed but invalid; ``errors`` names each field.",
     429: "Rate limit of the key exceeded.",
+    431: "A header line is longer than the HTTP server accepts (gunicorn's "
+    "``limit_request_field_size``, 8190 bytes by default) or there are more than "
+    "``limit_request_fields`` (100) headers. Answered by the server before the application, as "
+    "a short text/html page, not problem+json.",
     500: "An unexpected server fault (logged with the request id; no details).",
     503: "The storage is unavailable or throttled.",
 }
 ERROR_HEADERS = {401: ("WWW-Authenticate",), 429: ("Retry-After",), 503: ("Retry-After",)}
+# Statuses the HTTP server (gunicorn) answers on its own, before the application: any operation
+# may meet them, with the server's HTML page and none of the application's headers.
+SERVER_ERRORS = (414, 431)
+SERVER_ERROR_CONTENT = {"text/html": {"schema": {"type": "string"}}}
 SUCCESS_HEADERS = {("post", "/api/v1/doctors"): ("Location",)}
 
 # Bodies that take one of several forms: each form names its required and optional properties
@@ -182,8 +196,8 @@ def _error_statuses(path: str, method: str, operation: dict, role: str | None) -
         statuses |= {400, 413, 415, 422}
     elif in_query:
         statuses.discard(422)  # webargs says 422 for a bad query value; the contract says 400
-    if in_query:
-        statuses.add(400)
+    if in_query or path.startswith("/api/"):
+        statuses.add(400)  # every /api operation refuses a query parameter it does not take
     if "{" in path:
         statuses.add(404)
     if role is not None:
@@ -192,7 +206,7 @@ def _error_statuses(path: str, method: str, operation: dict, role: str | None) -
         statuses.add(403)
     if path == "/readyz":
         statuses.add(503)
-    return statuses
+    return statuses | set(SERVER_ERRORS)
 
 
 def _write_responses(operation: dict, statuses: set[int], success_headers: tuple[str, ...]) -> None:
@@ -210,6 +224,9 @@ def _write_responses(operation: dict, statuses: set[int], success_headers: tuple
             description = ERRORS.get(status) or TITLES.get(status, "Error")
         if status == 503 and operation.get("tags") == ["service"]:
             description = "Not ready: the storage does not answer or a table differs from its spec."
+        if status in SERVER_ERRORS:
+            responses[str(status)] = {"description": description, "content": SERVER_ERROR_CONTENT}
+            continue
         response = {
             "description": description,
             "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}},

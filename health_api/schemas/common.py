@@ -11,6 +11,11 @@ from health_api.domain.models import ESTADOS
 ID_PATTERN = re.compile(r"^[\w.@:+-]{1,128}$")
 ID_MESSAGE = "1-128 letters, digits or . _ - : @ + (no spaces, slashes or control characters)"
 MAX_LIMIT = 100
+# A cursor as clients see it (the storage cursor, a dot and its signature). The longest the
+# service issues is about 1,550 characters (ids of 128 four-byte letters); with the longest ids
+# and every other parameter, a request line stays under gunicorn's limit_request_line (4,094),
+# so an over-long cursor or id is answered by the app (400 / 404 problem+json), not gunicorn.
+MAX_CURSOR_LENGTH = 2048
 
 
 def check_id(value: str) -> str:
@@ -46,7 +51,7 @@ class PageQuery(Schema):
     """``limit`` and ``cursor`` of every collection."""
 
     limit = fields.Integer(load_default=20, validate=validate.Range(1, MAX_LIMIT))
-    cursor = fields.String(load_default=None, validate=validate.Length(max=2048))
+    cursor = fields.String(load_default=None, validate=validate.Length(max=MAX_CURSOR_LENGTH))
 
 
 class SlotPublic(Schema):

@@ -29,7 +29,9 @@ def fingerprint(*parts: object) -> str:
 def encode(query: str, position: Mapping[str, str]) -> str:
     """The cursor for resuming ``query`` after ``position``."""
     document = {"v": VERSION, "q": query, "p": dict(position)}
-    raw = json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
+    # UTF-8, not \u escapes: an id of 128 astral letters is 512 bytes instead of 1,536, so the
+    # longest cursor fits the API's cursor limit (schemas/common.py MAX_CURSOR_LENGTH).
+    raw = json.dumps(document, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
