@@ -21,7 +21,9 @@ ROLES = ("admin", "agent")
 MIN_KEY_LENGTH = 16
 MAX_SESSION_TTL_SECONDS = 7 * 24 * 3600
 MAX_DYNAMODB_TIMEOUT_SECONDS = 20.0
-_TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
+# What DynamoDB accepts as a table name (CreateTable and every item call refuse anything else).
+TABLE_NAME_LENGTH = (3, 255)
+_NOT_IN_TABLE_NAME = re.compile(r"[^A-Za-z0-9_.-]")
 _ENVIRONMENT = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 _RATE_LIMIT = re.compile(r"^\d+\s*(/|per)\s*\d*\s*(second|minute|hour|day)s?$", re.IGNORECASE)
@@ -234,7 +236,25 @@ def _build(raw: dict[str, Any], source: dict[str, str]) -> Settings:
         problem = check(values[name]) if check else None
         if problem:
             raise ConfigError(f"{label}: {problem}")
+    _check_prefixed_names(values, source)
     return Settings(**values)
+
+
+def _check_prefixed_names(values: dict[str, Any], source: dict[str, str]) -> None:
+    """Every table without an override is named ``prefix + logical name`` (as
+    ``storage.tables.table_name`` does): each such name must be one DynamoDB accepts."""
+    prefix = values["table_prefix"]
+    for name in _FIELDS:
+        if not name.startswith("table_") or name == "table_prefix" or values[name]:
+            continue
+        logical = name.removeprefix("table_")
+        reason = _table_name_problem(prefix + logical)
+        if reason:
+            label = source.get("table_prefix", _FIELDS["table_prefix"][0][0])
+            raise ConfigError(
+                f"{label}: the {logical} table would be named {_shown(prefix + logical)}, "
+                f"not a DynamoDB table name: {reason}"
+            )
 
 
 def _check_storage(value: str) -> str | None:
@@ -272,15 +292,32 @@ def _check_timeout(value: float) -> str | None:
     return None
 
 
-def _check_table_name(value: str | None) -> str | None:
-    if value and not _TABLE_NAME.match(value):
-        return f"{value!r} is not a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)"
+def _shown(value: str) -> str:
+    """``value`` quoted for a one-line message, cut short when long."""
+    return repr(value) if len(value) <= 40 else repr(value[:37] + "...")
+
+
+def _table_name_problem(value: str) -> str | None:
+    """Why DynamoDB would refuse ``value`` as a table name (None: it would not)."""
+    low, high = TABLE_NAME_LENGTH
+    bad = sorted(set(_NOT_IN_TABLE_NAME.findall(value)))
+    if bad:
+        held = ", ".join(repr(c) for c in bad[:5])
+        return f"it holds {held} (allowed: A-Z a-z 0-9 _ . -)"
+    if not low <= len(value) <= high:
+        return f"{len(value)} characters, DynamoDB takes {low}-{high}"
     return None
 
 
+def _check_table_name(value: str | None) -> str | None:
+    reason = _table_name_problem(value) if value else None
+    return f"{_shown(value)} is not a DynamoDB table name: {reason}" if reason else None
+
+
 def _check_prefix(value: str) -> str | None:
-    if value and not re.fullmatch(r"[A-Za-z0-9_.-]{1,200}", value):
-        return f"{value!r} may only hold A-Z a-z 0-9 _ . -"
+    # Its length is judged on the names it makes (_check_prefixed_names).
+    if _NOT_IN_TABLE_NAME.search(value):
+        return f"{_shown(value)} may only hold A-Z a-z 0-9 _ . -"
     return None
 
 

@@ -190,3 +190,69 @@ def test_replace_validates_and_labels_the_change() -> None:
 
     with pytest.raises(ConfigError, match=r"^--region: "):
         settings.replace(labels={"aws_region": "--region"}, aws_region="nowhere")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "fragment"),
+    [
+        ("HEALTH_API_TABLE_DOCTORES", "ab", "'ab' is not a DynamoDB table name: 2 characters"),
+        ("HEALTH_API_TABLE_USER_SESSIONS", "s" * 256, "256 characters, DynamoDB takes 3-255"),
+        ("HEALTH_API_TABLE_HORARIOS_DOCTORES", "citas médicas", "it holds ' ', 'é'"),
+        ("HEALTH_API_TABLE_DOCTORES", "prod/doctors", "it holds '/'"),
+        ("HEALTH_API_TABLE_PREFIX", "clinic:", "may only hold"),
+    ],
+)
+def test_a_table_name_dynamodb_refuses_is_a_config_error_naming_the_variable(
+    variable, value, fragment
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"HEALTH_API_STORAGE": "dynamodb", variable: value})
+
+    message = str(caught.value)
+    assert message.startswith(f"{variable}: ")
+    assert fragment in message
+    assert len(message) < 200  # a long name is cut short, not echoed whole
+
+
+def test_a_prefix_that_makes_a_name_too_long_names_the_prefix_and_the_table() -> None:
+    # 239 + len("horarios_doctores") = 256: one over DynamoDB's limit.
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"HEALTH_API_TABLE_PREFIX": "p" * 239})
+
+    message = str(caught.value)
+    assert message.startswith("HEALTH_API_TABLE_PREFIX: the horarios_doctores table would be")
+    assert "256 characters, DynamoDB takes 3-255" in message
+
+
+def test_a_long_prefix_is_fine_for_tables_named_by_their_own_override() -> None:
+    settings = load_settings(
+        {"HEALTH_API_TABLE_PREFIX": "p" * 239, "HEALTH_API_TABLE_HORARIOS_DOCTORES": "slots"}
+    )
+
+    names = {spec.name for spec in table_specs(settings).values()}
+    assert names == {"p" * 239 + "doctores", "slots", "p" * 239 + "user_sessions"}
+    assert all(3 <= len(name) <= 255 for name in names)
+
+
+def test_a_bad_table_name_in_the_toml_file_names_the_file_entry(tmp_path: Path) -> None:
+    config = tmp_path / "health.toml"
+    config.write_text('[tables]\nuser_sessions = "s"\n')
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"HEALTH_API_CONFIG": str(config)})
+
+    assert str(caught.value).startswith(f"table_user_sessions in {config}: 's' is not a DynamoDB")
+
+
+def test_the_app_refuses_a_bad_table_name_before_any_dynamodb_call(monkeypatch) -> None:
+    from health_api import create_app
+
+    monkeypatch.setenv("HEALTH_API_STORAGE", "dynamodb")
+    monkeypatch.setenv("HEALTH_API_TABLE_DOCTORES", "dr")
+    monkeypatch.setattr(
+        "health_api.storage.dynamodb.storage.build_client",
+        lambda *a, **k: pytest.fail("no client may be built for a bad table name"),
+    )
+
+    with pytest.raises(ConfigError, match=r"^HEALTH_API_TABLE_DOCTORES: 'dr' is not a DynamoDB"):
+        create_app()
