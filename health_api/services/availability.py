@@ -3,7 +3,8 @@
 Doctors come from the ``especialidad-index`` GSI; their free slots come from one storage call
 that returns them already merged (SQLite: one statement over every doctor; DynamoDB: one Query
 per doctor, in parallel). The cursor records the last (fecha_hora, doctor_id) returned, so the
-next page resumes there.
+next page resumes there; when a doctor's read stopped at its read budget, it records where the
+merge stopped instead (a short or empty page whose cursor still moves forward).
 """
 
 from __future__ import annotations
@@ -73,12 +74,16 @@ def find_availability(
     if after is not None:
         resume = max(resume, after)
     # limit + 1: the extra slot only says that a next page exists.
-    slots = storage.slots.list_free_of_doctors(list(by_id), start, hasta, limit + 1, after=resume)
+    found = storage.slots.list_free_of_doctors(list(by_id), start, hasta, limit + 1, after=resume)
+    slots = found.slots
     items = [FreeSlot(slot, by_id[slot.doctor_id]) for slot in slots[:limit]]
-    next_cursor = None
+    stop: tuple[str, str] | None = None
     if len(slots) > limit:
-        last = items[-1].slot
-        next_cursor = cursors.encode(
-            query, {"fecha_hora": last.fecha_hora, "doctor_id": last.doctor_id}
-        )
-    return Page(items, next_cursor)
+        stop = (items[-1].slot.fecha_hora, items[-1].slot.doctor_id)
+    elif found.stopped_at is not None:
+        # A doctor's read stopped at its read budget: resume where the merge stopped (this
+        # page may be short, even empty; the cursor still moves forward).
+        stop = found.stopped_at
+    if stop is None:
+        return Page(items, None)
+    return Page(items, cursors.encode(query, {"fecha_hora": stop[0], "doctor_id": stop[1]}))

@@ -43,7 +43,10 @@ def next_free_slots(
     start = max(after, to_utc_string(clock.now_utc()))
     horizon = to_utc_string(from_utc_string(start) + ALTERNATIVES_HORIZON)
     # One more than needed: the range is inclusive and ``start`` itself may be a free slot.
-    page = storage.slots.list_range(doctor_id, start, horizon, estado=DISPONIBLE, limit=limit + 1)
+    # Eventual read: a suggestion a moment stale is harmless (booking it is a conditional write).
+    page = storage.slots.list_range(
+        doctor_id, start, horizon, estado=DISPONIBLE, limit=limit + 1, consistent=False
+    )
     return [slot for slot in page.items if slot.fecha_hora > start][:limit]
 
 

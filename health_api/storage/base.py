@@ -11,6 +11,7 @@ never escapes. Cursors are opaque strings; a tampered or foreign one is ``Invali
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from health_api.domain.models import (
@@ -23,6 +24,18 @@ from health_api.domain.models import (
     SlotKey,
 )
 from health_api.storage.table_check import TableReport
+
+
+@dataclass(frozen=True)
+class FreeSlots:
+    """What ``list_free_of_doctors`` found: ``slots`` in ``(fecha_hora, doctor_id)`` order and,
+    when a read stopped at its per-request read budget before ``limit`` slots were found,
+    ``stopped_at``: the ``(fecha_hora, doctor_id)`` position up to which every doctor's slots were
+    read. Every slot returned is at or before it; the caller resumes strictly after it (a page
+    that is short, even empty, with a cursor). None when nothing stopped early."""
+
+    slots: list[Slot] = field(default_factory=list)
+    stopped_at: tuple[str, str] | None = None
 
 
 class DoctorRepository(Protocol):
@@ -74,10 +87,15 @@ class SlotRepository(Protocol):
         estado: str | None = None,
         limit: int = 20,
         cursor: str | None = None,
+        consistent: bool = True,
     ) -> Page[Slot]:
         """Slots with ``desde <= fecha_hora <= hasta`` in time order, optionally of one
         ``estado``: one sort-key range Query per page. ``desde > hasta`` is
-        ``InvalidRequestError``. A page is filled up to ``limit`` when more matches exist."""
+        ``InvalidRequestError``. A page is filled up to ``limit`` when more matches exist,
+        unless the read stopped at its per-request read budget (DynamoDB, filtering on
+        ``estado``): then it may be short, even empty, with ``next_cursor`` set. ``consistent``
+        False allows an eventually consistent read (half the cost on DynamoDB) where a
+        moment's staleness is harmless."""
 
     def list_free_of_doctors(
         self,
@@ -87,12 +105,14 @@ class SlotRepository(Protocol):
         limit: int,
         *,
         after: tuple[str, str] | None = None,
-    ) -> list[Slot]:
+    ) -> FreeSlots:
         """The ``disponible`` slots of any of ``doctor_ids`` with ``desde <= fecha_hora <=
         hasta`` (and, given ``after``, ``(fecha_hora, doctor_id) > after``: a keyset position
         to resume from), merged in ``(fecha_hora, doctor_id)`` order, the first ``limit``.
-        Each doctor counts once however often it is named; no ids is ``[]``; up to 200 ids
-        work. ``desde > hasta`` or ``limit < 1`` is ``InvalidRequestError``."""
+        Each doctor counts once however often it is named; no ids finds nothing; up to 200 ids
+        work. ``desde > hasta`` or ``limit < 1`` is ``InvalidRequestError``. Reads may be
+        eventually consistent. When a doctor's read stops at its read budget, the result stops
+        at the least-advanced such doctor (``FreeSlots.stopped_at``); SQLite never stops early."""
 
     def book(self, key: SlotKey, user_id: str, motivo: str | None, now: str) -> BookingResult:
         """Book a ``disponible`` slot for ``user_id`` with one conditional write, stamping

@@ -6,6 +6,7 @@ import pytest
 
 from health_api.domain.errors import InvalidRequestError
 from health_api.domain.models import BLOQUEADO, DISPONIBLE, Slot, SlotKey
+from health_api.storage.base import FreeSlots
 
 NOW = "2026-12-01T08:00:00Z"
 
@@ -14,8 +15,8 @@ def at(day: int, hour: int, minute: int = 0) -> str:
     return f"2026-12-{day:02d}T{hour:02d}:{minute:02d}:00Z"
 
 
-def positions(slots: list[Slot]) -> list[tuple[str, str]]:
-    return [(s.fecha_hora, s.doctor_id) for s in slots]
+def positions(found: FreeSlots) -> list[tuple[str, str]]:
+    return [(s.fecha_hora, s.doctor_id) for s in found.slots]
 
 
 def test_slots_of_several_doctors_merge_in_time_order_with_ties_by_doctor(storage) -> None:
@@ -33,7 +34,7 @@ def test_slots_of_several_doctors_merge_in_time_order_with_ties_by_doctor(storag
         (at(1, 10), "doc-a"),
         (at(1, 11), "doc-b"),
     ]
-    assert all(s.estado == DISPONIBLE and s.duracion_min == 30 for s in found)
+    assert all(s.estado == DISPONIBLE and s.duracion_min == 30 for s in found.slots)
 
 
 def test_only_free_slots_of_the_named_doctors_are_returned(storage) -> None:
@@ -94,7 +95,7 @@ def test_after_past_desde_moves_the_start_to_it(storage) -> None:
 def test_no_doctors_means_no_slots(storage) -> None:
     storage.slots.add_many([Slot("doc-a", at(1, 9))])
 
-    assert storage.slots.list_free_of_doctors([], at(1, 0), at(1, 23), 10) == []
+    assert storage.slots.list_free_of_doctors([], at(1, 0), at(1, 23), 10).slots == []
 
 
 def test_a_doctor_without_slots_adds_nothing(storage) -> None:
@@ -119,7 +120,8 @@ def test_one_call_covers_two_hundred_doctors(storage) -> None:
 
     found = storage.slots.list_free_of_doctors(doctor_ids, at(1, 0), at(1, 23), 250)
 
-    assert len(found) == 200
+    assert len(found.slots) == 200
+    assert found.stopped_at is None
     assert positions(found) == sorted((at(1, 9 + n % 3), d) for n, d in enumerate(doctor_ids))
 
 

@@ -1,4 +1,5 @@
-"""Reschedule on DynamoDB: free one slot and book another in one ``TransactWriteItems``.
+"""Reschedule on DynamoDB: read both slots in one consistent ``BatchGetItem``, then free one and
+book the other in one ``TransactWriteItems``.
 
 Both updates carry a condition; if either fails DynamoDB applies neither and reports, per item,
 ``CancellationReasons`` with the item as it was (``ReturnValuesOnConditionCheckFailure=ALL_OLD``),
@@ -11,6 +12,7 @@ from typing import Any
 
 from health_api.domain.errors import RescheduleError
 from health_api.domain.models import BLOQUEADO, DISPONIBLE, RESERVADO, Slot, SlotKey
+from health_api.storage.dynamodb import bounded
 from health_api.storage.dynamodb.items import ConditionFailed, TableRef, call, set_clause, values
 from health_api.storage.dynamodb.slot_queries import plain_to_slot
 
@@ -28,15 +30,13 @@ def _error(reason: str) -> RescheduleError:
     return RescheduleError(reason, _MESSAGES[reason])
 
 
-def _read(client: Any, table: TableRef, key: SlotKey) -> dict[str, Any] | None:
-    response = call(
-        client,
-        "get_item",
-        table,
-        Key=table.key(doctor_id=key.doctor_id, fecha_hora=key.fecha_hora),
-        ConsistentRead=True,
-    )
-    return table.from_item(response.get("Item"))
+def _read_both(
+    client: Any, table: TableRef, source: SlotKey, target: SlotKey
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """Source and target as they are now: one consistent ``BatchGetItem`` (one round trip)."""
+    pair = [(k.doctor_id, k.fecha_hora) for k in (source, target)]
+    found = bounded.read_many(client, table, pair)
+    return found.get(pair[0]), found.get(pair[1])
 
 
 def _held_by(item: dict[str, Any] | None, user_id: str) -> bool:
@@ -54,15 +54,15 @@ def reschedule(
 ) -> Slot:
     """Move ``user_id``'s booking from ``source`` to ``target``, all or nothing.
 
-    The source is read first for its ``motivo`` (the transaction's conditions still guard
-    against any change between that read and the write). A retry after success (the user
-    holds the target and no longer the source) returns the target unchanged.
+    Two calls: one consistent read of both slots (the source for its ``motivo``, the target
+    for the answer's ``duracion_min``), then the transaction, whose conditions decide whatever
+    changed since that read. A retry after success (the user holds the target and no longer the
+    source) returns the target unchanged.
     """
     if source == target:
         raise _error("same_slot")
-    old_source = _read(client, table, source)
+    old_source, old_target = _read_both(client, table, source, target)
     if not _held_by(old_source, user_id):
-        old_target = _read(client, table, target)
         if _held_by(old_target, user_id):
             return plain_to_slot(old_target)
         raise _error("from_not_found" if old_source is None else "from_not_held")
@@ -106,7 +106,9 @@ def reschedule(
             item = source_reason.get("item")
             raise _error("from_not_found" if item is None else "from_not_held") from failed
         raise _error(_target_reason(target_reason.get("item"))) from failed
-    moved = _read(client, table, target)
-    if moved is None:  # pragma: no cover - a booked slot cannot be deleted
-        raise _error("to_not_found")
-    return plain_to_slot(moved)
+    if old_target is None:  # pragma: no cover - created between the read and the write
+        moved = bounded.read_many(client, table, [(target.doctor_id, target.fecha_hora)])
+        old_target = moved.get((target.doctor_id, target.fecha_hora), {})
+    # The transaction's condition held, so the target is what was read plus this booking.
+    moved_to = {k: v for k, v in old_target.items() if k != "motivo"}
+    return plain_to_slot({**moved_to, **booking})

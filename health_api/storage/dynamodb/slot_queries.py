@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from health_api.domain.errors import InvalidRequestError
 from health_api.domain.models import DISPONIBLE, RESERVADO, Page, Slot
 from health_api.storage import cursor as cursors
-from health_api.storage.dynamodb import fan_out
-from health_api.storage.dynamodb.items import TableRef, call, collect, next_cursor, resume, values
+from health_api.storage.base import FreeSlots
+from health_api.storage.dynamodb import bounded, fan_out
+from health_api.storage.dynamodb.items import TableRef, call, resume, values
 from health_api.storage.tables import USER_ID_INDEX
 
 
@@ -34,6 +35,27 @@ def plain_to_slot(item: dict[str, Any]) -> Slot:
     )
 
 
+def _range_request(
+    table: TableRef, doctor_id: str, desde: str, hasta: str, estado: str | None, consistent: bool
+) -> dict[str, Any]:
+    request: dict[str, Any] = {
+        # BETWEEN is inclusive at both ends, as the contract's range is.
+        "KeyConditionExpression": (
+            "#doctor_id = :doctor_id AND #fecha_hora BETWEEN :desde AND :hasta"
+        ),
+        "ExpressionAttributeNames": table.names("doctor_id", "fecha_hora"),
+        "ExpressionAttributeValues": values(doctor_id=doctor_id, desde=desde, hasta=hasta),
+        "ConsistentRead": consistent,
+    }
+    if estado is not None:
+        # estado is not a key attribute, so a filter is allowed; it discards after reading,
+        # hence the wider reads per call and the read budget per request.
+        request["FilterExpression"] = "#estado = :estado"
+        request["ExpressionAttributeNames"] |= table.names("estado")
+        request["ExpressionAttributeValues"] |= values(estado=estado)
+    return request
+
+
 def list_range(
     client: Any,
     table: TableRef,
@@ -43,32 +65,25 @@ def list_range(
     estado: str | None,
     limit: int,
     cursor: str | None,
+    consistent: bool = True,
 ) -> Page[Slot]:
-    """Slots with ``desde <= fecha_hora <= hasta`` in time order: one range Query per page."""
+    """Slots with ``desde <= fecha_hora <= hasta`` in time order: one range Query per page,
+    reading at most ``bounded.READ_BUDGET`` items (a short page with a cursor past them)."""
     if desde > hasta:
         raise InvalidRequestError("desde must not be after hasta")
     query = cursors.fingerprint("dynamodb", "horarios_doctores", doctor_id, desde, hasta, estado)
     position = resume(cursor, query, ("fecha_hora",), lambda p: desde <= p["fecha_hora"] <= hasta)
     start = table.key(doctor_id=doctor_id, fecha_hora=position["fecha_hora"]) if position else None
-    request: dict[str, Any] = {
-        # BETWEEN is inclusive at both ends, as the contract's range is.
-        "KeyConditionExpression": (
-            "#doctor_id = :doctor_id AND #fecha_hora BETWEEN :desde AND :hasta"
-        ),
-        "ExpressionAttributeNames": table.names("doctor_id", "fecha_hora"),
-        "ExpressionAttributeValues": values(doctor_id=doctor_id, desde=desde, hasta=hasta),
-        "ConsistentRead": True,
-    }
-    read_factor = 1
-    if estado is not None:
-        # estado is not a key attribute, so a filter is allowed; it discards after reading,
-        # hence the wider reads per request.
-        request["FilterExpression"] = "#estado = :estado"
-        request["ExpressionAttributeNames"] |= table.names("estado")
-        request["ExpressionAttributeValues"] |= values(estado=estado)
-        read_factor = 4
-    found, more = collect(client, "query", table, request, limit, start, read_factor=read_factor)
-    return Page([plain_to_slot(i) for i in found], next_cursor(query, found, more, ("fecha_hora",)))
+    request = _range_request(table, doctor_id, desde, hasta, estado, consistent)
+    read_factor = 1 if estado is None else 4
+    found = bounded.collect_bounded(client, table, request, limit, start, read_factor=read_factor)
+    return Page([plain_to_slot(i) for i in found.items], _cursor(query, found, ("fecha_hora",)))
+
+
+def _cursor(query: str, found: bounded.Collected, fields: tuple[str, ...]) -> str | None:
+    if found.resume is None:
+        return None
+    return cursors.encode(query, {f: str(found.resume[f]) for f in fields})
 
 
 def list_free_of_doctors(
@@ -79,11 +94,16 @@ def list_free_of_doctors(
     hasta: str,
     limit: int,
     after: tuple[str, str] | None,
-) -> list[Slot]:
+) -> FreeSlots:
     """The free slots of ``doctor_ids`` in ``[desde, hasta]`` (after ``after``), in
-    ``(fecha_hora, doctor_id)`` order, at most ``limit``: one range Query per doctor (each its
-    own partition), run in parallel, each reading no more than that doctor could contribute,
-    merged with a heap."""
+    ``(fecha_hora, doctor_id)`` order, at most ``limit``: one eventually consistent range Query
+    per doctor (each its own partition), run in parallel, each reading no more than that doctor
+    could contribute and at most ``bounded.READ_BUDGET`` items, merged with a heap.
+
+    A doctor whose read ran out of budget at instant T has been read up to (T, doctor) only:
+    the merge stops at the least-advanced such position (``stopped_at``), so no slot of another
+    doctor after it is returned before this doctor's slots up to there.
+    """
     if limit < 1:
         raise InvalidRequestError("limit must be a positive whole number")
     if desde > hasta:
@@ -91,19 +111,31 @@ def list_free_of_doctors(
     if after is not None:
         desde = max(desde, after[0])
         if desde > hasta:
-            return []
+            return FreeSlots()
 
-    def free_of(doctor_id: str) -> list[Slot]:
-        # No doctor contributes more than ``limit``; one at or before the resume position may
-        # also hold a slot at its very instant (when the range starts there), dropped below.
-        dropped = after is not None and after[0] == desde and doctor_id <= after[1]
-        wanted = limit + 1 if dropped else limit
-        page = list_range(client, table, doctor_id, desde, hasta, DISPONIBLE, wanted, None)
-        return [s for s in page.items if after is None or (s.fecha_hora, s.doctor_id) > after]
+    def free_of(doctor_id: str) -> tuple[list[Slot], tuple[str, str] | None]:
+        start = None
+        if after is not None and after[0] == desde and doctor_id <= after[1]:
+            # This doctor's slot at the resume instant was already returned: start past it.
+            start = table.key(doctor_id=doctor_id, fecha_hora=desde)
+        # Eventual: a slot shown free a moment too long is refused by booking's condition.
+        request = _range_request(table, doctor_id, desde, hasta, DISPONIBLE, consistent=False)
+        found = bounded.collect_bounded(client, table, request, limit, start, read_factor=4)
+        stop = None
+        if found.resume is not None and len(found.items) < limit:
+            stop = (str(found.resume["fecha_hora"]), doctor_id)
+        return [plain_to_slot(i) for i in found.items], stop
 
     per_doctor = fan_out.map_reads(free_of, list(dict.fromkeys(doctor_ids)))
-    merged = heapq.merge(*per_doctor, key=lambda slot: (slot.fecha_hora, slot.doctor_id))
-    return list(itertools.islice(merged, limit))
+    stops = [stop for _, stop in per_doctor if stop is not None]
+    boundary = min(stops) if stops else None
+    merged: Iterable[Slot] = heapq.merge(
+        *(slots for slots, _ in per_doctor), key=lambda slot: (slot.fecha_hora, slot.doctor_id)
+    )
+    if boundary is not None:
+        merged = itertools.takewhile(lambda s: (s.fecha_hora, s.doctor_id) <= boundary, merged)
+    slots = list(itertools.islice(merged, limit))
+    return FreeSlots(slots, boundary if boundary is not None and len(slots) < limit else None)
 
 
 def list_for_user(
@@ -114,7 +146,13 @@ def list_for_user(
     limit: int,
     cursor: str | None,
 ) -> Page[Slot]:
-    """The user's booked slots from ``desde`` in time order, from the sparse ``user_id-index``."""
+    """The user's booked slots from ``desde`` in time order, from the sparse ``user_id-index``,
+    each confirmed against the base table (see :func:`bounded.confirm`).
+
+    The index lags the table: confirming drops a slot the user no longer holds (a cancel the
+    index has not seen yet), but cannot add a booking the index does not show yet. The cursor
+    is the last *index* item read, so a dropped item never stalls paging (a page may be short).
+    """
     query = cursors.fingerprint("dynamodb", "horarios_doctores", USER_ID_INDEX, user_id, desde)
     fields = ("doctor_id", "fecha_hora")
     position = resume(cursor, query, fields, lambda p: desde is None or p["fecha_hora"] >= desde)
@@ -132,8 +170,14 @@ def list_for_user(
         request["KeyConditionExpression"] += " AND #fecha_hora >= :desde"
         request["ExpressionAttributeNames"] |= table.names("fecha_hora")
         request["ExpressionAttributeValues"] |= values(desde=desde)
-    found, more = collect(client, "query", table, request, limit, start)
-    return Page([plain_to_slot(i) for i in found], next_cursor(query, found, more, fields))
+    found = bounded.collect_bounded(client, table, request, limit, start)
+    held = bounded.confirm(
+        client,
+        table,
+        found.items,
+        lambda item: item.get("estado") == RESERVADO and item.get("user_id") == user_id,
+    )
+    return Page([plain_to_slot(i) for i in held], _cursor(query, found, fields))
 
 
 def has_bookings_from(client: Any, table: TableRef, doctor_id: str, desde: str) -> bool:

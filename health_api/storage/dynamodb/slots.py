@@ -29,6 +29,7 @@ from health_api.domain.models import (
     Slot,
     SlotKey,
 )
+from health_api.storage.base import FreeSlots
 from health_api.storage.dynamodb import reschedule as moves
 from health_api.storage.dynamodb import slot_queries
 from health_api.storage.dynamodb.items import ConditionFailed, TableRef, call, set_clause, values
@@ -219,10 +220,11 @@ class DynamoSlotRepository:
         estado: str | None = None,
         limit: int = 20,
         cursor: str | None = None,
+        consistent: bool = True,
     ) -> Page[Slot]:
         """Slots in ``[desde, hasta]`` in time order (see :func:`slot_queries.list_range`)."""
         return slot_queries.list_range(
-            self._client, self._table, doctor_id, desde, hasta, estado, limit, cursor
+            self._client, self._table, doctor_id, desde, hasta, estado, limit, cursor, consistent
         )
 
     def list_free_of_doctors(
@@ -233,7 +235,7 @@ class DynamoSlotRepository:
         limit: int,
         *,
         after: tuple[str, str] | None = None,
-    ) -> list[Slot]:
+    ) -> FreeSlots:
         """Free slots of several doctors, merged (see :func:`slot_queries.list_free_of_doctors`)."""
         return slot_queries.list_free_of_doctors(
             self._client, self._table, doctor_ids, desde, hasta, limit, after

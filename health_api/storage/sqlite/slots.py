@@ -24,6 +24,7 @@ from health_api.domain.models import (
     SlotKey,
 )
 from health_api.storage import cursor as cursors
+from health_api.storage.base import FreeSlots
 from health_api.storage.sqlite import booking
 from health_api.storage.sqlite.connection import SqliteDatabase
 from health_api.storage.sqlite.paging import check_limit, make_page, position
@@ -90,9 +91,11 @@ class SqliteSlotRepository:
         estado: str | None = None,
         limit: int = 20,
         cursor: str | None = None,
+        consistent: bool = True,
     ) -> Page[Slot]:
         """Slots with ``desde <= fecha_hora <= hasta`` in time order, optionally of one
-        ``estado``: one primary-key range scan per page, filled up to ``limit``."""
+        ``estado``: one primary-key range scan per page, filled up to ``limit`` (an index
+        bounds what it reads, so it needs no read budget; every read is ``consistent``)."""
         check_limit(limit)
         if desde > hasta:
             raise InvalidRequestError("desde must not be after hasta")
@@ -122,9 +125,10 @@ class SqliteSlotRepository:
         limit: int,
         *,
         after: tuple[str, str] | None = None,
-    ) -> list[Slot]:
+    ) -> FreeSlots:
         """The free slots of ``doctor_ids`` in ``[desde, hasta]`` (after ``after``), in
-        ``(fecha_hora, doctor_id)`` order, at most ``limit``: one statement for every doctor."""
+        ``(fecha_hora, doctor_id)`` order, at most ``limit``: one statement for every doctor,
+        which reads only matching rows, so it never stops early (``stopped_at`` is None)."""
         check_limit(limit)
         if desde > hasta:
             raise InvalidRequestError("desde must not be after hasta")
@@ -132,7 +136,7 @@ class SqliteSlotRepository:
             desde = max(desde, after[0])
         ids = list(dict.fromkeys(doctor_ids))
         if not ids or desde > hasta:
-            return []
+            return FreeSlots()
         # EXPLAIN QUERY PLAN: "SEARCH ... USING PRIMARY KEY (doctor_id=? AND fecha_hora>? AND
         # fecha_hora<?)" then "USE TEMP B-TREE FOR ORDER BY": one key range per doctor, never a
         # table scan; the sorter keeps only the first LIMIT rows. 200 ids + 6 values stay far
@@ -152,7 +156,7 @@ class SqliteSlotRepository:
         sql += " ORDER BY fecha_hora, doctor_id LIMIT ?"
         with self._db.read() as conn:
             rows = conn.execute(sql, (*params, limit)).fetchall()
-        return [booking.to_slot(row) for row in rows]
+        return FreeSlots([booking.to_slot(row) for row in rows])
 
     def book(self, key: SlotKey, user_id: str, motivo: str | None, now: str) -> BookingResult:
         """Book a free slot with one conditional write (see ``booking.book``)."""
