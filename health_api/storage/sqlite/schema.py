@@ -38,7 +38,7 @@ def _session_ttl_seconds(conn: sqlite3.Connection, names: Mapping[str, str]) -> 
     tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
     for table in tables:
         columns = {row[1] for row in conn.execute(f"PRAGMA table_info({quote(table)})")}
-        if SESSION_COLUMNS <= columns and "ttl_seconds" not in columns:
+        if columns >= SESSION_COLUMNS and "ttl_seconds" not in columns:
             conn.execute(f"ALTER TABLE {quote(table)} ADD COLUMN ttl_seconds INTEGER")
 
 
