@@ -60,7 +60,14 @@ class Appointments(MethodView):
     @blp.arguments(AppointmentQuery, location="query")
     @blp.response(200, SlotPage)
     def get(self, query, user_id):
-        """The user's booked slots from ``desde`` (default: all) in time order."""
+        """The user's booked slots from ``desde`` (default: all) in time order.
+
+        Read from the ``user_id-index`` GSI, which follows the table after a short delay, and
+        confirmed against the table: a slot just cancelled (204) is never listed as booked, but
+        a slot just booked (201) may be missing for a moment. A page may therefore hold fewer
+        than ``limit`` slots, even none, while ``next_cursor`` is set: keep paging until
+        ``next_cursor`` is null.
+        """
         page = store().slots.list_for_user(
             check_path_id(user_id),
             instant(query["desde"], "desde"),
@@ -79,7 +86,15 @@ class Availability(MethodView):
     @blp.response(200, FreeSlotPage)
     def get(self, query):
         """Free future slots of every doctor of the specialty, merged in time order (default
-        window: the next 7 days; at most 31 days)."""
+        window: the next 7 days; at most 31 days).
+
+        Doctors come from the specialty index, which follows the table after a short delay: a
+        doctor just created may be missing for a moment. Free slots are read eventually
+        consistent (one just booked may still be offered; booking it is then a 409). When a
+        doctor's read stops at the per-request read budget, the page stops there: it may hold
+        fewer than ``limit`` slots, even none, while ``next_cursor`` is set; keep paging until
+        ``next_cursor`` is null.
+        """
         desde = instant(query["desde"], "desde") or to_utc_string(clock.now_utc())
         hasta = instant(query["hasta"], "hasta") or to_utc_string(
             from_utc_string(desde) + DEFAULT_WINDOW

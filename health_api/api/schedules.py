@@ -56,7 +56,13 @@ class Schedules(MethodView):
     @blp.arguments(ScheduleQuery, location="query")
     @blp.response(200, SlotPage)
     def get(self, query, doctor_id):
-        """Slots between ``desde`` and ``hasta`` (default: the next 7 days) in time order."""
+        """Slots between ``desde`` and ``hasta`` (default: the next 7 days) in time order.
+
+        The window spans at most 93 days (``desde`` defaults to now, ``hasta`` to ``desde`` plus
+        7 days; a longer window, defaults included, is a 400). Filtered by ``estado``, a page
+        may hold fewer than ``limit`` slots, even none, while ``next_cursor`` is set: the server
+        stopped at its per-request read budget; keep paging until ``next_cursor`` is null.
+        """
         try:
             page = schedules.list_slots(
                 store(),

@@ -14,6 +14,8 @@ from health_api.storage.base import Storage
 
 MAX_SLOTS_PER_REQUEST = 500
 DEFAULT_RANGE = timedelta(days=7)
+# A listing window bounds what one request can read of a doctor's partition.
+MAX_RANGE = timedelta(days=93)
 
 
 def add_slots(storage: Storage, doctor_id: str, slots: Iterable[tuple[str, int]]) -> AddSlotsResult:
@@ -51,11 +53,14 @@ def list_slots(
     limit: int,
     cursor: str | None,
 ) -> Page[Slot]:
-    """A doctor's slots in a range: ``desde`` defaults to now, ``hasta`` to a week later."""
+    """A doctor's slots in a range: ``desde`` defaults to now, ``hasta`` to a week later; the
+    window (defaults included) spans at most ``MAX_RANGE`` (``InvalidRequestError``)."""
     start = desde or to_utc_string(clock.now_utc())
     end = hasta or to_utc_string(from_utc_string(start) + DEFAULT_RANGE)
     if start > end:
         raise InvalidRequestError("desde is after hasta")
+    if from_utc_string(end) - from_utc_string(start) > MAX_RANGE:
+        raise InvalidRequestError(f"the window may span at most {MAX_RANGE.days} days")
     return storage.slots.list_range(
         doctor_id, start, end, estado=estado, limit=limit, cursor=cursor
     )

@@ -278,3 +278,43 @@ def test_a_bad_availability_query_is_a_400(client, subtests) -> None:
             response = client.get("/api/v1/availability", query_string=query, headers=AGENT)
 
             assert field in assert_problem(response, 400)["errors"]
+
+
+def test_a_cancelled_appointment_is_no_longer_listed(client, booked) -> None:
+    book(client, "doc-ana", MON_1000, "user-1")
+    url = "/api/v1/users/user-1/appointments"
+
+    cancelled = client.delete(
+        f"/api/v1/doctors/doc-ana/schedules/{MON_0900}/booking",
+        query_string={"user_id": "user-1"},
+        headers=AGENT,
+    )
+    listed = client.get(url, headers=AGENT).get_json()
+
+    assert cancelled.status_code == 204
+    assert [s["fecha_hora"] for s in listed["items"]] == [MON_1000]
+
+
+def test_reschedule_answers_the_target_slot_with_the_old_motivo(client, booked) -> None:
+    add_slots(client, "doc-bea", "2030-03-04T11:00:00Z", duracion_min=45)
+    body = move("user-1", ("doc-ana", MON_0900), ("doc-bea", "2030-03-04T11:00:00Z"))
+
+    first = client.post(RESCHEDULE, json=body, headers=AGENT)
+    retried = client.post(RESCHEDULE, json=body, headers=AGENT)
+
+    assert first.status_code == 200
+    slot = first.get_json()
+    assert (slot["duracion_min"], slot["motivo"], slot["user_id"]) == (45, "revisión", "user-1")
+    assert slot["reservado_en"]
+    assert retried.status_code == 200
+    assert retried.get_json() == slot
+
+
+def test_the_openapi_document_says_what_index_lag_remains(client) -> None:
+    paths = client.get("/openapi.json").get_json()["paths"]
+
+    appointments = paths["/api/v1/users/{user_id}/appointments"]["get"]["description"]
+    free = paths["/api/v1/availability"]["get"]["description"]
+    assert "never listed as booked" in appointments
+    assert "may be missing for a moment" in appointments
+    assert "doctor just created may be missing" in free

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from freezegun import freeze_time
 
+from health_api.storage.dynamodb import bounded
 from tests.api.conftest import ADMIN, AGENT
 from tests.api.helpers import (
     MON_0900,
@@ -299,3 +301,53 @@ def test_deleting_an_unknown_slot_is_a_404(client, doctor, subtests) -> None:
 
             assert_problem(response, 404)
     assert [s["fecha_hora"] for s in listing(client)["items"]] == [MON_0900]
+
+
+def test_a_listing_window_of_93_days_is_served_and_a_longer_one_is_a_400(client, doctor) -> None:
+    desde = "2030-03-04T00:00:00Z"
+
+    served = client.get(
+        SCHEDULES, query_string={"desde": desde, "hasta": "2030-06-05T00:00:00Z"}, headers=AGENT
+    )
+    refused = client.get(
+        SCHEDULES, query_string={"desde": desde, "hasta": "2030-06-05T00:00:01Z"}, headers=AGENT
+    )
+
+    assert served.status_code == 200
+    problem = assert_problem(refused, 400)
+    assert "93 days" in problem["errors"]["hasta"][0]
+
+
+def test_the_defaulted_desde_counts_in_the_93_day_window(client, doctor) -> None:
+    with freeze_time("2030-03-01T00:00:00Z"):
+        far = client.get(SCHEDULES, query_string={"hasta": "2030-06-03T00:00:00Z"}, headers=AGENT)
+        near = client.get(SCHEDULES, query_string={"hasta": "2030-06-01T00:00:00Z"}, headers=AGENT)
+        only_desde = client.get(
+            SCHEDULES, query_string={"desde": "2031-01-01T00:00:00Z"}, headers=AGENT
+        )
+
+    assert "hasta" in assert_problem(far, 400)["errors"]
+    assert near.status_code == 200
+    assert only_desde.status_code == 200  # hasta defaults to a week after desde
+
+
+def test_a_filtered_listing_stopped_at_its_read_budget_gives_a_cursor_that_goes_on(
+    client, doctor, monkeypatch, backend
+) -> None:
+    monkeypatch.setattr(bounded, "READ_BUDGET", 2)
+    times = [f"2030-03-04T{h:02d}:00:00Z" for h in range(8, 16)]
+    add_slots(client, "doc-ana", *times)
+    for t in times[:6]:
+        book(client, "doc-ana", t, "user-1")
+    pages, cursor = [], None
+    while True:
+        query = {**WEEK, "estado": "disponible", "limit": 5}
+        body = listing(client, **(query | ({"cursor": cursor} if cursor else {})))
+        pages.append(body)
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+
+    assert [s["fecha_hora"] for p in pages for s in p["items"]] == times[6:]
+    if backend != "sqlite":
+        assert any(len(p["items"]) < 5 and p["next_cursor"] for p in pages)

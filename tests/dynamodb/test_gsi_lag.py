@@ -56,9 +56,7 @@ def _key(fecha_hora: str) -> dict:
     return {"doctor_id": {"S": "d1"}, "fecha_hora": {"S": fecha_hora}}
 
 
-def _index_page(
-    stubber: Stubber, table: str, items: list[dict], after: str | None = None
-) -> None:
+def _index_page(stubber: Stubber, table: str, items: list[dict], after: str | None = None) -> None:
     """The index's answer to the next Query (resuming after ``after``: it must say so)."""
     response: dict[str, Any] = {"Items": items, "Count": len(items), "ScannedCount": len(items)}
     expected = {"TableName": table, "IndexName": USER_ID_INDEX, **_any_query()}
