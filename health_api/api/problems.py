@@ -23,6 +23,7 @@ from health_api.domain.errors import (
     RescheduleError,
     SlotBlockedError,
     SlotTakenError,
+    StorageRequestError,
     StorageUnavailableError,
 )
 
@@ -137,7 +138,24 @@ def domain_problem(exc: HealthApiError) -> Response:
         return problem(400, str(exc), kind="invalid-cursor", errors={"cursor": [str(exc)]})
     if isinstance(exc, InvalidRequestError):
         return problem(422, str(exc), kind="invalid-request")
+    if isinstance(exc, StorageRequestError):
+        return _storage_bug(exc)
     return _internal(exc)
+
+
+def _storage_bug(exc: StorageRequestError) -> Response:
+    # A request the store refused as malformed is our bug: retrying cannot help, so a 500,
+    # not a 503. Logged by operation and error code only: no trace, whose chained botocore
+    # error could quote the values sent (patient data).
+    log.error(
+        "the storage refused a request as invalid",
+        extra={
+            "request_id": g.get("request_id"),
+            "operation": exc.operation,
+            "error_code": exc.code,
+        },
+    )
+    return problem(500, "an unexpected error occurred; it has been logged")
 
 
 def http_problem(exc: HTTPException) -> Response:

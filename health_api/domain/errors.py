@@ -60,6 +60,20 @@ class StorageUnavailableError(HealthApiError):
         self.retry_after = retry_after
 
 
+class StorageRequestError(HealthApiError):
+    """The store refused a request as malformed (DynamoDB's ``ValidationException``): a bug in
+    this service, not a condition that a retry could change, so a logged 500, never a 503.
+
+    ``operation`` and ``code`` name the call and the store's error code for the log; the
+    message never carries the store's own text (it may quote the values sent).
+    """
+
+    def __init__(self, operation: str, code: str) -> None:
+        super().__init__(f"the storage refused {operation} as invalid ({code})")
+        self.operation = operation
+        self.code = code
+
+
 class StorageAccessError(StorageUnavailableError):
     """The store refused or could not be reached for a reason an operator must fix.
 

@@ -6,19 +6,33 @@ table calls them (read from ``DescribeTable``), so a table whose hash key is ``p
 works unchanged. :func:`call` is the only place a botocore exception is caught: a failed
 condition becomes :class:`ConditionFailed` (the repository decides what it means), everything
 else a domain error.
+
+What botocore's ``standard`` retry mode already retries (throttling, 5xx, time-outs,
+``TransactionInProgressException``) is not retried again here. It does not retry
+``TransactionConflictException`` (a single-item write met an item inside a running transaction)
+nor a transaction cancelled only by ``TransactionConflict`` reasons: :func:`call` retries those a
+few times itself, then answers :class:`StorageUnavailableError` (503, ``Retry-After``). A
+``ValidationException`` is deterministic (a bug in the request we built): retrying cannot help,
+so it is :class:`StorageRequestError`, a logged 500.
 """
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
-from health_api.domain.errors import InvalidCursorError
+from health_api.domain.errors import (
+    InvalidCursorError,
+    StorageRequestError,
+    StorageUnavailableError,
+)
 from health_api.storage import cursor as cursors
 from health_api.storage.dynamodb.client import error_code, translate
 
@@ -32,12 +46,23 @@ class ConditionFailed(Exception):
     ``item`` is the old item (plain, logical names) DynamoDB returned for a single write with
     ``ReturnValuesOnConditionCheckFailure=ALL_OLD`` (None: there was no item). ``reasons`` is
     a transaction's ``CancellationReasons``, each ``{"code", "item"}`` in request order.
+
+    ``retried`` is True when botocore sent the request more than once (``RetryAttempts > 0``):
+    an earlier attempt may have committed and lost its answer, so the condition may have failed
+    on this very call's own write. The repository compares ``item`` with what it wrote.
     """
 
-    def __init__(self, item: dict[str, Any] | None, reasons: list[dict[str, Any]] | None = None):
+    def __init__(
+        self,
+        item: dict[str, Any] | None,
+        reasons: list[dict[str, Any]] | None = None,
+        *,
+        retried: bool = False,
+    ):
         super().__init__("condition failed")
         self.item = item
         self.reasons = reasons or []
+        self.retried = retried
 
 
 @dataclass(frozen=True)
@@ -95,19 +120,50 @@ def set_clause(names: Any) -> str:
     return "SET " + ", ".join(f"#{n} = :{n}" for n in names)
 
 
+# Our own retries of transaction conflicts (botocore does not retry them): attempts in all,
+# and the first pause; each pause doubles, with full jitter, so 3 attempts wait < 0.1 s.
+CONFLICT_ATTEMPTS = 3
+CONFLICT_BACKOFF_S = 0.025
+# Error codes that say the request itself is wrong: the same request can never succeed.
+REQUEST_BUG_CODES = frozenset(
+    {"ValidationException", "SerializationException", "IdempotentParameterMismatchException"}
+)
+_pause = time.sleep  # replaced by tests that count the pauses instead of waiting
+
+
 def call(client: Any, operation: str, table: TableRef | None = None, **request: Any) -> dict:
     """Send one request; a failed condition is :class:`ConditionFailed`, any other botocore
     failure the matching domain error (``from`` the original). Single-table operations get
-    ``TableName`` from ``table``."""
+    ``TableName`` from ``table``. Transaction conflicts are retried (see the module doc)."""
     if table is not None and operation in SINGLE_TABLE_OPERATIONS:
         request.setdefault("TableName", table.name)
+    for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+        try:
+            return _send(client, operation, table, request)
+        except _Conflict as conflict:
+            if attempt == CONFLICT_ATTEMPTS:
+                raise StorageUnavailableError(
+                    f"{operation} kept meeting concurrent transactions"
+                ) from conflict.__cause__
+            _pause(random.uniform(0, CONFLICT_BACKOFF_S * 2 ** (attempt - 1)))  # noqa: S311
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+class _Conflict(Exception):
+    """A write lost to a concurrent transaction: it changed nothing, and may be sent again."""
+
+
+def _send(client: Any, operation: str, table: TableRef | None, request: dict) -> dict:
     try:
         return getattr(client, operation)(**request)
     except ClientError as exc:
         code = error_code(exc)
+        retried = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0) > 0
         if code == "ConditionalCheckFailedException":
             old = table.from_item(exc.response.get("Item")) if table else None
-            raise ConditionFailed(old) from exc
+            raise ConditionFailed(old, retried=retried) from exc
+        if code == "TransactionConflictException":
+            raise _Conflict() from exc
         if code == "TransactionCanceledException":
             reasons = exc.response.get("CancellationReasons") or []
             if any(r.get("Code") == "ConditionalCheckFailed" for r in reasons):
@@ -120,10 +176,28 @@ def call(client: Any, operation: str, table: TableRef | None = None, **request: 
                         }
                         for r in reasons
                     ],
+                    retried=retried,
                 ) from exc
+            if any(r.get("Code") == "TransactionConflict" for r in reasons) and all(
+                r.get("Code") in (None, "None", "TransactionConflict") for r in reasons
+            ):
+                raise _Conflict() from exc
+        if code in REQUEST_BUG_CODES:
+            raise StorageRequestError(_operation_name(client, operation), code) from exc
         raise _translate(client, exc) from exc
+    except ParamValidationError as exc:
+        # botocore refused to send it: a request we built wrong, as a ValidationException is.
+        raise StorageRequestError(_operation_name(client, operation), "ParamValidation") from exc
     except BotoCoreError as exc:
         raise _translate(client, exc) from exc
+
+
+def _operation_name(client: Any, operation: str) -> str:
+    # "update_item" -> "UpdateItem", the name AWS, CloudTrail and the IAM policy use.
+    try:
+        return client.meta.method_to_api_mapping.get(operation, operation)
+    except AttributeError:
+        return operation
 
 
 def _translate(client: Any, exc: Exception) -> Exception:
