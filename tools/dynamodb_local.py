@@ -161,6 +161,7 @@ def server_command(java: str, jar: Path, port: int, db_path: Path | None = None)
         str(jar),
         *storage,
         "-sharedDb",  # one database whatever the credentials and region of a client
+        "-disableTelemetry",  # it would otherwise report usage to AWS
         "-port",
         str(port),
     ]

@@ -26,6 +26,7 @@ def test_the_server_listens_on_its_port_in_memory_with_one_shared_database() -> 
         "/x/DynamoDBLocal.jar",
         "-inMemory",
         "-sharedDb",
+        "-disableTelemetry",
         "-port",
         "8123",
     ]
