@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import url_for
+from flask import jsonify, url_for
 from flask.views import MethodView
 
 from health_api.api.auth import require_role
@@ -12,12 +12,15 @@ from health_api.api.cursors import verify
 from health_api.api.views import doctor_dict, page_dict
 from health_api.schemas.doctors import (
     DoctorCreate,
+    DoctorDeletion,
     DoctorOut,
     DoctorPage,
     DoctorQuery,
     DoctorUpdate,
 )
 from health_api.services import doctors as service
+
+RETRY_AFTER_S = 1  # a deletion step is cheap to repeat; the next one starts at once
 
 blp = Blueprint(
     "doctors",
@@ -61,7 +64,9 @@ class Doctor(MethodView):
     @blp.response(200, DoctorOut)
     def get(self, doctor_id):
         """Read a doctor."""
-        return doctor_dict(storage().doctors.get(check_path_id(doctor_id)))
+        # Eventually consistent (half the read cost on DynamoDB): a moment's staleness is
+        # harmless to a reader, and no write decision rests on this read.
+        return doctor_dict(storage().doctors.get(check_path_id(doctor_id), consistent=False))
 
     @require_role("admin")
     @blp.arguments(DoctorUpdate)
@@ -71,8 +76,34 @@ class Doctor(MethodView):
         return doctor_dict(service.update_doctor(storage(), check_path_id(doctor_id), changes))
 
     @require_role("admin")
-    @blp.response(204)
-    @blp.alt_response(409, description="The doctor has future booked slots.")
+    @blp.response(204, description="The doctor and their future slots are gone.")
+    @blp.alt_response(
+        202,
+        schema=DoctorDeletion,
+        description=(
+            "Deletion under way (many future slots): some were removed, the doctor is marked "
+            "``eliminando`` (no slots can be added). Repeat the DELETE after ``Retry-After`` "
+            "seconds until it answers 204."
+        ),
+        headers={"Retry-After": {"$ref": "#/components/headers/Retry-After"}},
+        success=True,
+    )
+    @blp.alt_response(
+        409,
+        description=(
+            "The doctor has future booked slots: cancel them first (free slots before the "
+            "first booked one may already be gone; the doctor is no longer marked)."
+        ),
+    )
     def delete(self, doctor_id):
-        """Delete a doctor (admin); 409 while they have future booked slots."""
-        service.delete_doctor(storage(), check_path_id(doctor_id))
+        """Delete a doctor (admin) and their future slots, in bounded steps: 204 when done,
+        202 while slots remain (repeat the DELETE), 409 at a future booked slot."""
+        result = service.delete_doctor(storage(), check_path_id(doctor_id))
+        if result.done:
+            return None
+        body = {
+            "doctor_id": result.doctor_id,
+            "estado": "eliminando",
+            "slots_eliminados": result.removed,
+        }
+        return jsonify(body), 202, {"Retry-After": str(RETRY_AFTER_S)}

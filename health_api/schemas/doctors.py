@@ -65,3 +65,16 @@ class DoctorPage(Schema):
 
     items = fields.List(fields.Nested(DoctorOut), required=True)
     next_cursor = fields.String(allow_none=True, required=True)
+
+
+class DoctorDeletion(Schema):
+    """DELETE /doctors/{doctor_id} answered 202: the deletion goes on; repeat the DELETE."""
+
+    doctor_id = fields.String(required=True)
+    estado = fields.String(
+        required=True, metadata={"description": "Always ``eliminando``.", "enum": ["eliminando"]}
+    )
+    slots_eliminados = fields.Integer(
+        required=True,
+        metadata={"description": "Future free slots this request removed."},
+    )

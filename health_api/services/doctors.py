@@ -1,18 +1,48 @@
-"""Doctor rules: generated ids, and no deletion while future appointments exist."""
+"""Doctor rules: generated ids, and a deletion in bounded steps that never races a booking.
+
+Deleting a doctor with thousands of future slots cannot be one request's work (gunicorn stops a
+worker after 30 s), and deleting the doctor first would leave bookable orphan slots. So:
+
+1. mark the doctor as being deleted (``eliminando_desde``; repeated DELETEs share the first
+   mark); from then on no slot can be added to it (every slot creation checks the mark in the
+   same write);
+2. delete the doctor's future slots in time order, a step of ``STEP`` at a time, each with a
+   condition that fails on a booked slot; past slots stay (the users' history);
+3. a booked future slot met: the mark is cleared and the answer is a 409 (the free slots before
+   it may already be gone); the step budget spent with slots left: :class:`DoctorDeletion` with
+   ``done=False`` (a 202: repeat the DELETE); no future slot left: the doctor item is deleted
+   last, only while it carries this deletion's mark, and the deletion is ``done`` (a 204).
+
+A booking needs no transaction for this: it is one conditional write on the slot, and a slot
+booked before its conditional delete makes that delete fail (then the 409).
+"""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from health_api import clock
 from health_api.domain.errors import ConflictError
-from health_api.domain.models import RESERVADO, Doctor
+from health_api.domain.models import Doctor
 from health_api.services.times import to_utc_string
 from health_api.storage.base import Storage
 
-END_OF_TIME = "9999-12-31T23:59:59Z"
+STEP = 100  # slots per storage step (one Query of STEP + 1, then STEP deletes in parallel)
+MAX_REMOVED_PER_REQUEST = 2000  # then a 202: repeat the DELETE
+MAX_SECONDS_PER_REQUEST = 10.0  # well inside gunicorn's 30 s, with a step's worst case after it
+
+
+@dataclass(frozen=True)
+class DoctorDeletion:
+    """The outcome of one DELETE: ``done`` (the doctor is gone) or still ``eliminando``."""
+
+    doctor_id: str
+    done: bool
+    removed: int  # future free slots this request deleted
 
 
 def new_doctor_id() -> str:
@@ -38,21 +68,42 @@ def update_doctor(storage: Storage, doctor_id: str, changes: Mapping[str, Any]) 
     return storage.doctors.update(doctor_id, values)
 
 
-def delete_doctor(storage: Storage, doctor_id: str) -> None:
-    """Delete a doctor with no future bookings, and their future unbooked slots with them.
-
-    Past slots stay: they are the users' appointment history.
-    """
+def delete_doctor(
+    storage: Storage,
+    doctor_id: str,
+    *,
+    max_removed: int | None = None,
+    max_seconds: float | None = None,
+) -> DoctorDeletion:
+    """One request's share of deleting a doctor (see the module doc): ``NotFoundError`` when
+    absent, ``ConflictError`` at a future booking, else how far it got. The budget defaults to
+    ``MAX_REMOVED_PER_REQUEST`` slots and ``MAX_SECONDS_PER_REQUEST``."""
+    max_removed = max_removed or MAX_REMOVED_PER_REQUEST
+    max_seconds = max_seconds or MAX_SECONDS_PER_REQUEST
     now = to_utc_string(clock.now_utc())
-    if storage.slots.has_bookings_from(doctor_id, now):
-        raise ConflictError("the doctor has future booked appointments; cancel them first")
-    storage.doctors.delete(doctor_id)
-    cursor = None
+    # The mark carries its start and a random part: a deletion restarted after a 409 gets a
+    # new one, so the doctor item is only ever deleted by the deletion that marked it.
+    mark = storage.doctors.mark_deletion(doctor_id, f"{now} {uuid.uuid4().hex[:8]}")
+    # A budget of wall time, not of the clock: time.monotonic is what bounds a request.
+    started = time.monotonic()
+    removed = 0
     while True:
-        page = storage.slots.list_range(doctor_id, now, END_OF_TIME, limit=100, cursor=cursor)
-        for slot in page.items:
-            if slot.estado != RESERVADO:
-                storage.slots.delete(slot.key)
-        cursor = page.next_cursor
-        if cursor is None:
-            return
+        step = storage.slots.delete_free_from(doctor_id, now, min(STEP, max_removed - removed))
+        removed += step.removed
+        if step.booked_at is not None:
+            storage.doctors.unmark_deletion(doctor_id, mark)
+            raise ConflictError(
+                f"the doctor has future booked appointments (the first at {step.booked_at}); "
+                "cancel them first. Free future slots before it may already have been removed."
+            )
+        if not step.more:
+            break
+        if removed >= max_removed or time.monotonic() - started >= max_seconds:
+            return DoctorDeletion(doctor_id, done=False, removed=removed)
+    try:
+        storage.doctors.delete(doctor_id, mark=mark)
+    except ConflictError:
+        # The mark changed: a concurrent DELETE met a booking and called this deletion off,
+        # maybe another restarted it. Repeating the DELETE decides afresh.
+        return DoctorDeletion(doctor_id, done=False, removed=removed)
+    return DoctorDeletion(doctor_id, done=True, removed=removed)

@@ -21,9 +21,12 @@ MAX_RANGE = timedelta(days=93)
 def add_slots(storage: Storage, doctor_id: str, slots: Iterable[tuple[str, int]]) -> AddSlotsResult:
     """Add ``(fecha_hora, duracion_min)`` slots to an existing doctor; existing ones are skipped.
 
-    Slots in the past are refused: nobody could ever book them.
+    Slots in the past are refused: nobody could ever book them. A doctor being deleted is a
+    ``ConflictError``: the writes themselves check the doctor, so none slips in after the mark.
     """
-    storage.doctors.get(doctor_id)  # NotFoundError for an unknown doctor
+    # An unknown doctor is a 404 before the slots are judged. An eventual read is enough: the
+    # writes below check the doctor again, consistently, in the same transactions.
+    storage.doctors.get(doctor_id, consistent=False)
     now = to_utc_string(clock.now_utc())
     unique: dict[str, int] = {}
     for fecha_hora, duracion in slots:
@@ -32,7 +35,9 @@ def add_slots(storage: Storage, doctor_id: str, slots: Iterable[tuple[str, int]]
         unique.setdefault(fecha_hora, duracion)
     if len(unique) > MAX_SLOTS_PER_REQUEST:
         raise InvalidRequestError(f"at most {MAX_SLOTS_PER_REQUEST} slots per request")
-    return storage.slots.add_many([Slot(doctor_id, t, d) for t, d in sorted(unique.items())])
+    return storage.slots.add_for_doctor(
+        doctor_id, [Slot(doctor_id, t, d) for t, d in sorted(unique.items())]
+    )
 
 
 def add_rule(storage: Storage, doctor_id: str, rule: WeeklyRule) -> AddSlotsResult:

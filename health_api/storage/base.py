@@ -38,11 +38,26 @@ class FreeSlots:
     stopped_at: tuple[str, str] | None = None
 
 
+@dataclass(frozen=True)
+class FreeSlotsDeletion:
+    """What one ``SlotRepository.delete_free_from`` step did.
+
+    ``removed``: free slots this step deleted. ``booked_at``: the first booked slot met (the step
+    stopped there), else None. ``more``: slots may remain after the ones this step looked at.
+    """
+
+    removed: int
+    booked_at: str | None = None
+    more: bool = False
+
+
 class DoctorRepository(Protocol):
     """Table ``doctores``; specialty lookups use the ``especialidad-index`` GSI."""
 
-    def get(self, doctor_id: str) -> Doctor:
-        """The doctor, or ``NotFoundError``."""
+    def get(self, doctor_id: str, *, consistent: bool = True) -> Doctor:
+        """The doctor, or ``NotFoundError``. ``consistent=False`` may read a moment-old copy
+        (DynamoDB: an eventually consistent GetItem at half the cost) where staleness is
+        harmless; a write decision never rests on such a read."""
 
     def create(self, doctor: Doctor) -> Doctor:
         """Store a new doctor; ``ConflictError`` when the id exists (nothing overwritten)."""
@@ -51,8 +66,18 @@ class DoctorRepository(Protocol):
         """Set the given fields (names from ``DOCTOR_UPDATABLE``; None removes an optional one)
         and return the result; ``NotFoundError`` when absent (never creates)."""
 
-    def delete(self, doctor_id: str) -> None:
-        """Remove the doctor; ``NotFoundError`` when absent. Slots are the service's concern."""
+    def delete(self, doctor_id: str, *, mark: str | None = None) -> None:
+        """Remove the doctor; ``NotFoundError`` when absent. Given ``mark``, only while the
+        doctor still carries that deletion mark (``ConflictError`` otherwise: the deletion was
+        called off or restarted meanwhile). Slots are the service's concern."""
+
+    def mark_deletion(self, doctor_id: str, mark: str) -> str:
+        """Mark the doctor as being deleted (``eliminando_desde``) unless it already is, and
+        return the mark in force (an earlier one wins, so repeated DELETEs share it); from then
+        on ``SlotRepository.add_for_doctor`` refuses it. ``NotFoundError`` when absent."""
+
+    def unmark_deletion(self, doctor_id: str, mark: str) -> None:
+        """Clear the deletion mark if it is still ``mark``; anything else is left alone."""
 
     def list_by_specialty(
         self, especialidad: str, limit: int, cursor: str | None = None
@@ -69,7 +94,20 @@ class SlotRepository(Protocol):
 
     def add_many(self, slots: Sequence[Slot]) -> AddSlotsResult:
         """Create the slots that do not exist; existing ones are skipped and never overwritten,
-        even when another writer creates the same key at the same moment."""
+        even when another writer creates the same key at the same moment. No doctor check:
+        demo data and tests; the service adds through ``add_for_doctor``."""
+
+    def add_for_doctor(self, doctor_id: str, slots: Sequence[Slot]) -> AddSlotsResult:
+        """``add_many`` for slots of ``doctor_id`` only, in the same write(s) that check the
+        doctor exists and is not being deleted, else ``NotFoundError`` / ``ConflictError``: no
+        slot appears under a doctor once it is marked (DynamoDB writes 99 slots + the check per
+        transaction, so chunks committed before the mark stay, as if added just before it)."""
+
+    def delete_free_from(self, doctor_id: str, desde: str, limit: int) -> FreeSlotsDeletion:
+        """Delete up to ``limit`` of the doctor's slots with ``fecha_hora >= desde``, in time
+        order, each with a condition that fails on a booked one; stop at the first booked slot
+        (``booked_at``), leaving it and what follows. Bounded work: one key-range read of at
+        most ``limit + 1`` items and at most ``limit`` conditional deletes."""
 
     def get(self, key: SlotKey) -> Slot:
         """The slot, or ``NotFoundError``."""
@@ -137,9 +175,6 @@ class SlotRepository(Protocol):
     ) -> Page[Slot]:
         """The user's booked slots with ``fecha_hora >= desde``, in time order, from the sparse
         ``user_id-index``."""
-
-    def has_bookings_from(self, doctor_id: str, desde: str) -> bool:
-        """True when the doctor has a ``reservado`` slot at or after ``desde``."""
 
 
 class SessionRepository(Protocol):

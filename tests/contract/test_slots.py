@@ -226,13 +226,3 @@ def test_a_cancelled_appointment_leaves_the_users_list(storage) -> None:
     storage.slots.cancel(SlotKey("doc-1", times[0]), "user-a")
 
     assert [s.fecha_hora for s in storage.slots.list_for_user("user-a").items] == [times[1]]
-
-
-def test_has_bookings_from_sees_only_booked_slots_at_or_after_desde(storage) -> None:
-    times = day_of_slots(storage, count=4)
-    storage.slots.book(SlotKey("doc-1", times[1]), "user-a", None, NOW)
-
-    assert storage.slots.has_bookings_from("doc-1", times[0]) is True
-    assert storage.slots.has_bookings_from("doc-1", times[1]) is True
-    assert storage.slots.has_bookings_from("doc-1", times[2]) is False
-    assert storage.slots.has_bookings_from("doc-2", times[0]) is False

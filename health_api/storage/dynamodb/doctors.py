@@ -13,6 +13,7 @@ from typing import Any
 from health_api.domain.errors import ConflictError, InvalidRequestError, NotFoundError
 from health_api.domain.models import DOCTOR_UPDATABLE, Doctor, Page, normalize_especialidad
 from health_api.storage import cursor as cursors
+from health_api.storage.dynamodb import deletion
 from health_api.storage.dynamodb.items import (
     ConditionFailed,
     TableRef,
@@ -70,14 +71,14 @@ class DynamoDoctorRepository:
         self._client = client
         self._table = table
 
-    def get(self, doctor_id: str) -> Doctor:
-        """The doctor, or ``NotFoundError``."""
+    def get(self, doctor_id: str, *, consistent: bool = True) -> Doctor:
+        """The doctor, or ``NotFoundError`` (``consistent=False``: half the read cost)."""
         response = call(
             self._client,
             "get_item",
             self._table,
             Key=self._table.key(doctor_id=doctor_id),
-            ConsistentRead=True,
+            ConsistentRead=consistent,
         )
         if "Item" not in response:
             raise NotFoundError(f"doctor {doctor_id} not found")
@@ -85,17 +86,23 @@ class DynamoDoctorRepository:
 
     def create(self, doctor: Doctor) -> Doctor:
         """Store a new doctor; ``ConflictError`` when the id exists (nothing overwritten)."""
+        plain = {k: v for k, v in doctor_to_plain(doctor).items() if v is not None}
         try:
             call(
                 self._client,
                 "put_item",
                 self._table,
-                Item=self._table.to_item(doctor_to_plain(doctor)),
+                Item=self._table.to_item(plain),
                 # Only a new id may be written: a PutItem would otherwise replace the doctor.
                 ConditionExpression="attribute_not_exists(#doctor_id)",
                 ExpressionAttributeNames=self._table.names("doctor_id"),
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ConditionFailed as exc:
+            if exc.retried and exc.item == plain:
+                # botocore resent the Put after its first attempt committed and the answer
+                # was lost: the doctor found is the very one this call wrote.
+                return doctor
             raise ConflictError(f"doctor {doctor.doctor_id} already exists") from exc
         return doctor
 
@@ -146,20 +153,18 @@ class DynamoDoctorRepository:
             raise NotFoundError(f"doctor {doctor_id} not found") from exc
         return plain_to_doctor(self._table.from_item(response["Attributes"]))
 
-    def delete(self, doctor_id: str) -> None:
-        """Remove the doctor; ``NotFoundError`` when absent."""
-        try:
-            call(
-                self._client,
-                "delete_item",
-                self._table,
-                Key=self._table.key(doctor_id=doctor_id),
-                # Tell "deleted" from "was never there": DeleteItem alone succeeds on both.
-                ConditionExpression="attribute_exists(#doctor_id)",
-                ExpressionAttributeNames=self._table.names("doctor_id"),
-            )
-        except ConditionFailed as exc:
-            raise NotFoundError(f"doctor {doctor_id} not found") from exc
+    def delete(self, doctor_id: str, *, mark: str | None = None) -> None:
+        """Remove the doctor (given ``mark``, only while it carries it); ``NotFoundError``
+        when absent, unless this call's own retried attempt removed it."""
+        deletion.delete_doctor(self._client, self._table, doctor_id, mark)
+
+    def mark_deletion(self, doctor_id: str, mark: str) -> str:
+        """Mark the doctor as being deleted (see :func:`deletion.mark`); the mark in force."""
+        return deletion.mark(self._client, self._table, doctor_id, mark)
+
+    def unmark_deletion(self, doctor_id: str, mark: str) -> None:
+        """Clear the deletion mark if it is still ``mark``."""
+        deletion.unmark(self._client, self._table, doctor_id, mark)
 
     def list_by_specialty(
         self, especialidad: str, limit: int, cursor: str | None = None

@@ -1,9 +1,10 @@
-"""The process's bounded thread pool for independent DynamoDB reads of one request.
+"""The process's bounded thread pool for independent DynamoDB calls of one request.
 
 Each read is a network round trip that releases the GIL while it waits, so reads that do not
 depend on each other (one Query per doctor of a specialty) run side by side: one round trip of
 wall time instead of one per read. The pool is created lazily and once per process: a gunicorn
 worker forked from a parent that already had one gets its own (threads do not survive a fork).
+The same pool runs the independent conditional deletes of a doctor deletion step.
 """
 
 from __future__ import annotations
@@ -42,3 +43,9 @@ def map_reads(read: Callable[[T], R], items: Sequence[T]) -> list[R]:
     if len(items) <= 1:
         return [read(item) for item in items]
     return list(executor().map(read, items))
+
+
+def map_calls(send: Callable[[T], R], items: Sequence[T]) -> list[R]:
+    """``[send(item) for item in items]`` on the pool, as :func:`map_reads`, for independent
+    writes (each its own conditional request): the pool bounds how many run at once."""
+    return map_reads(send, items)

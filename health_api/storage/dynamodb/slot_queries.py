@@ -18,7 +18,7 @@ from health_api.domain.models import DISPONIBLE, RESERVADO, Page, Slot
 from health_api.storage import cursor as cursors
 from health_api.storage.base import FreeSlots
 from health_api.storage.dynamodb import bounded, fan_out
-from health_api.storage.dynamodb.items import TableRef, call, resume, values
+from health_api.storage.dynamodb.items import TableRef, resume, values
 from health_api.storage.tables import USER_ID_INDEX
 
 
@@ -178,24 +178,3 @@ def list_for_user(
         lambda item: item.get("estado") == RESERVADO and item.get("user_id") == user_id,
     )
     return Page([plain_to_slot(i) for i in held], _cursor(query, found, fields))
-
-
-def has_bookings_from(client: Any, table: TableRef, doctor_id: str, desde: str) -> bool:
-    """True when the doctor has a ``reservado`` slot at or after ``desde``; stops at the first."""
-    request: dict[str, Any] = {
-        "TableName": table.name,
-        "KeyConditionExpression": "#doctor_id = :doctor_id AND #fecha_hora >= :desde",
-        # estado is not a key attribute: filtering on it is allowed.
-        "FilterExpression": "#estado = :reservado",
-        "ExpressionAttributeNames": table.names("doctor_id", "fecha_hora", "estado"),
-        "ExpressionAttributeValues": values(doctor_id=doctor_id, desde=desde, reservado=RESERVADO),
-        "Select": "COUNT",
-        "ConsistentRead": True,
-    }
-    while True:
-        page = call(client, "query", table, **request)
-        if page.get("Count", 0) > 0:
-            return True
-        if not page.get("LastEvaluatedKey"):
-            return False
-        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -4,7 +4,11 @@ Booking, cancelling and deleting are a single conditional ``UpdateItem``/``Delet
 ``ReturnValuesOnConditionCheckFailure=ALL_OLD``: when the condition fails, DynamoDB hands back
 the item as it was at that instant, and that item (not a second read that could race) decides
 which domain error to raise. Rescheduling is in :mod:`.reschedule`, queries in
-:mod:`.slot_queries`.
+:mod:`.slot_queries`, creation in :mod:`.slot_adds`, a doctor's deletion steps in :mod:`.deletion`.
+
+A write that botocore resent after its first attempt committed (its answer lost) finds its own
+write done: the failed condition's ``retried`` flag and the old item tell it apart (a delete that
+finds nothing is done; a booking that finds this call's own stamp is still a 201).
 """
 
 from __future__ import annotations
@@ -14,10 +18,10 @@ from typing import Any
 
 from health_api.domain.errors import (
     ConflictError,
+    InvalidRequestError,
     NotFoundError,
     SlotBlockedError,
     SlotTakenError,
-    StorageUnavailableError,
 )
 from health_api.domain.models import (
     BLOQUEADO,
@@ -29,12 +33,11 @@ from health_api.domain.models import (
     Slot,
     SlotKey,
 )
-from health_api.storage.base import FreeSlots
+from health_api.storage.base import FreeSlots, FreeSlotsDeletion
+from health_api.storage.dynamodb import deletion, slot_adds, slot_queries
 from health_api.storage.dynamodb import reschedule as moves
-from health_api.storage.dynamodb import slot_queries
 from health_api.storage.dynamodb.items import ConditionFailed, TableRef, call, set_clause, values
 
-TRANSACTION_LIMIT = 100  # items per TransactWriteItems
 BOOKING_FIELDS = ("user_id", "motivo", "reservado_en")
 
 
@@ -54,59 +57,38 @@ def slot_to_plain(slot: Slot) -> dict[str, Any]:
 class DynamoSlotRepository:
     """``SlotRepository`` on the ``horarios_doctores`` table."""
 
-    def __init__(self, client: Any, table: TableRef) -> None:
+    def __init__(self, client: Any, table: TableRef, doctors: TableRef | None = None) -> None:
         self._client = client
         self._table = table
+        self._doctors = doctors  # the doctor guard's table (add_for_doctor)
 
     def _key(self, key: SlotKey) -> dict[str, Any]:
         return self._table.key(doctor_id=key.doctor_id, fecha_hora=key.fecha_hora)
 
     def add_many(self, slots: Sequence[Slot]) -> AddSlotsResult:
-        """Create the slots that do not exist, skipping (never overwriting) existing ones.
-
-        Chunks of up to 100 conditional Puts in one transaction each: when some keys exist
-        (or another writer creates them meanwhile), DynamoDB cancels the chunk and its
-        CancellationReasons name exactly those items; they are counted as skipped and the
-        rest is sent again. A repeated schedule costs two requests per 100 slots instead
-        of one request per slot.
-        """
-        unique: dict[tuple[str, str], Slot] = {}
-        for slot in slots:
-            unique.setdefault((slot.doctor_id, slot.fecha_hora), slot)
-        pending = list(unique.values())
-        created = 0
-        for start in range(0, len(pending), TRANSACTION_LIMIT):
-            created += self._create_chunk(pending[start : start + TRANSACTION_LIMIT])
+        """Create the slots that do not exist, skipping (never overwriting) existing ones:
+        chunks of 100 conditional Puts in one transaction each (see :mod:`.slot_adds`)."""
+        created = slot_adds.add(self._client, self._table, slots, slot_to_plain)
         return AddSlotsResult(created=created, skipped=len(slots) - created)
 
-    def _create_chunk(self, chunk: list[Slot]) -> int:
-        while chunk:
-            puts = [
-                {
-                    "Put": {
-                        "TableName": self._table.name,
-                        "Item": self._table.to_item(slot_to_plain(slot)),
-                        # Create only: an existing slot (maybe booked) is never overwritten.
-                        "ConditionExpression": "attribute_not_exists(#fecha_hora)",
-                        "ExpressionAttributeNames": self._table.names("fecha_hora"),
-                    }
-                }
-                for slot in chunk
-            ]
-            try:
-                call(self._client, "transact_write_items", self._table, TransactItems=puts)
-            except ConditionFailed as failed:
-                kept = [
-                    slot
-                    for slot, reason in zip(chunk, failed.reasons, strict=False)
-                    if reason["code"] != "ConditionalCheckFailed"
-                ]
-                if len(kept) == len(chunk):  # pragma: no cover - DynamoDB always names one
-                    raise StorageUnavailableError("could not add the slots") from failed
-                chunk = kept
-                continue
-            return len(chunk)
-        return 0
+    def add_for_doctor(self, doctor_id: str, slots: Sequence[Slot]) -> AddSlotsResult:
+        """``add_many`` with a ConditionCheck on the doctor item in every transaction (99
+        Puts + 1): ``NotFoundError`` for no doctor, ``ConflictError`` while it is being deleted."""
+        if self._doctors is None or any(s.doctor_id != doctor_id for s in slots):
+            raise InvalidRequestError("slots of one known doctor only")
+        created = slot_adds.add(
+            self._client,
+            self._table,
+            slots,
+            slot_to_plain,
+            guard=deletion.doctor_guard(self._doctors, doctor_id),
+            refusal=lambda: deletion.refusal(self._client, self._doctors, doctor_id),
+        )
+        return AddSlotsResult(created=created, skipped=len(slots) - created)
+
+    def delete_free_from(self, doctor_id: str, desde: str, limit: int) -> FreeSlotsDeletion:
+        """One bounded step of a doctor deletion (see :func:`deletion.delete_free_from`)."""
+        return deletion.delete_free_from(self._client, self._table, doctor_id, desde, limit)
 
     def get(self, key: SlotKey) -> Slot:
         """The slot, or ``NotFoundError``."""
@@ -137,6 +119,8 @@ class DynamoSlotRepository:
             )
         except ConditionFailed as failed:
             if failed.item is None:
+                if failed.retried:
+                    return  # our own first attempt deleted it; only its answer was lost
                 raise NotFoundError("slot not found") from failed
             raise ConflictError("the slot is booked and cannot be deleted") from failed
 
@@ -170,8 +154,11 @@ class DynamoSlotRepository:
             if old.get("estado") == BLOQUEADO:
                 raise SlotBlockedError("the slot is blocked") from failed
             if old.get("user_id") == user_id and old.get("estado") == RESERVADO:
-                # A retried booking: the user already holds it; nothing is rewritten.
-                return BookingResult(slot_queries.plain_to_slot(old), created=False)
+                # A retried booking: the user already holds it; nothing is rewritten. When
+                # botocore resent this very call after its first attempt committed (the stamp
+                # is this call's), it is still the booking this call created: a 201.
+                ours = failed.retried and old.get("reservado_en") == now
+                return BookingResult(slot_queries.plain_to_slot(old), created=ours)
             raise SlotTakenError("the slot is booked by another user") from failed
         slot = slot_queries.plain_to_slot(self._table.from_item(response["Attributes"]))
         return BookingResult(slot, created=True)
@@ -246,7 +233,3 @@ class DynamoSlotRepository:
     ) -> Page[Slot]:
         """The user's booked slots from ``desde`` (see :func:`slot_queries.list_for_user`)."""
         return slot_queries.list_for_user(self._client, self._table, user_id, desde, limit, cursor)
-
-    def has_bookings_from(self, doctor_id: str, desde: str) -> bool:
-        """True when the doctor has a booked slot at or after ``desde``."""
-        return slot_queries.has_bookings_from(self._client, self._table, doctor_id, desde)

@@ -15,6 +15,7 @@ from typing import Any
 from health_api.domain.errors import ConflictError, InvalidRequestError, NotFoundError
 from health_api.domain.models import DOCTOR_UPDATABLE, Doctor, Page, normalize_especialidad
 from health_api.storage import cursor as cursors
+from health_api.storage.sqlite import deletion
 from health_api.storage.sqlite.connection import SqliteDatabase
 from health_api.storage.sqlite.paging import check_limit, make_page, position
 from health_api.storage.sqlite.schema import quote
@@ -57,8 +58,8 @@ class SqliteDoctorRepository:
         self._name = table
         self._table = quote(table)
 
-    def get(self, doctor_id: str) -> Doctor:
-        """The doctor, or ``NotFoundError``."""
+    def get(self, doctor_id: str, *, consistent: bool = True) -> Doctor:
+        """The doctor, or ``NotFoundError`` (every SQLite read is consistent)."""
         with self._db.read() as conn:
             row = conn.execute(
                 f"SELECT {COLUMNS} FROM {self._table} WHERE doctor_id = ?", (doctor_id,)
@@ -107,14 +108,21 @@ class SqliteDoctorRepository:
             )
         return doctor
 
-    def delete(self, doctor_id: str) -> None:
-        """Remove the doctor; ``NotFoundError`` when absent."""
+    def delete(self, doctor_id: str, *, mark: str | None = None) -> None:
+        """Remove the doctor (given ``mark``, only while it carries it); ``NotFoundError``
+        when absent, ``ConflictError`` when the mark changed."""
         with self._db.write() as conn:
-            deleted = conn.execute(
-                f"DELETE FROM {self._table} WHERE doctor_id = ?", (doctor_id,)
-            ).rowcount
-        if deleted == 0:
-            raise NotFoundError(f"doctor {doctor_id} not found")
+            deletion.delete_doctor(conn, self._table, doctor_id, mark)
+
+    def mark_deletion(self, doctor_id: str, mark: str) -> str:
+        """Mark the doctor as being deleted unless it is already; the mark in force."""
+        with self._db.write() as conn:
+            return deletion.mark(conn, self._table, doctor_id, mark)
+
+    def unmark_deletion(self, doctor_id: str, mark: str) -> None:
+        """Clear the deletion mark if it is still ``mark``."""
+        with self._db.write() as conn:
+            deletion.unmark(conn, self._table, doctor_id, mark)
 
     def list_by_specialty(
         self, especialidad: str, limit: int, cursor: str | None = None

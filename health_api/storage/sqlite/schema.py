@@ -24,7 +24,7 @@ from health_api.storage.tables import (
     TableSpec,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 SESSION_COLUMNS = {"user_id", "data", "created_at", "updated_at", "expires_at", "ttl", "version"}
@@ -42,9 +42,24 @@ def _session_ttl_seconds(conn: sqlite3.Connection, names: Mapping[str, str]) -> 
             conn.execute(f"ALTER TABLE {quote(table)} ADD COLUMN ttl_seconds INTEGER")
 
 
+DOCTOR_COLUMNS = {"doctor_id", "nombre", "especialidad", "especialidad_nombre", "idiomas"}
+
+
+def _doctor_deletion_mark(conn: sqlite3.Connection, names: Mapping[str, str]) -> None:
+    """Version 3: ``doctores.eliminando_desde``, the mark of a doctor being deleted (see
+    ``services/doctors.py``); every doctores table of the file, as in version 2."""
+    del names  # every doctores table of the file, whatever its name
+    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    for table in tables:
+        columns = {row[1] for row in conn.execute(f"PRAGMA table_info({quote(table)})")}
+        if columns >= DOCTOR_COLUMNS and "eliminando_desde" not in columns:
+            conn.execute(f"ALTER TABLE {quote(table)} ADD COLUMN eliminando_desde TEXT")
+
+
 # version -> step that upgrades existing tables from version - 1.
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection, Mapping[str, str]], None]] = {
     2: _session_ttl_seconds,
+    3: _doctor_deletion_mark,
 }
 
 
@@ -77,7 +92,8 @@ def create_statements(names: Mapping[str, str]) -> list[str]:
             centro TEXT,
             telefono TEXT,
             email TEXT,
-            idiomas TEXT NOT NULL DEFAULT '[]'
+            idiomas TEXT NOT NULL DEFAULT '[]',
+            eliminando_desde TEXT
         ) WITHOUT ROWID""",
         f"CREATE INDEX IF NOT EXISTS {quote(index_name(doctores, ESPECIALIDAD_INDEX))}"
         f" ON {d} (especialidad, doctor_id)",

@@ -10,6 +10,7 @@ creation, deletion and queries, and delegates those three.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,8 +25,8 @@ from health_api.domain.models import (
     SlotKey,
 )
 from health_api.storage import cursor as cursors
-from health_api.storage.base import FreeSlots
-from health_api.storage.sqlite import booking
+from health_api.storage.base import FreeSlots, FreeSlotsDeletion
+from health_api.storage.sqlite import booking, deletion
 from health_api.storage.sqlite.connection import SqliteDatabase
 from health_api.storage.sqlite.paging import check_limit, make_page, position
 from health_api.storage.sqlite.schema import quote
@@ -37,28 +38,46 @@ COLUMNS = booking.COLUMNS
 class SqliteSlotRepository:
     """Slots keyed by ``(doctor_id, fecha_hora)``; booking is a conditional ``UPDATE``."""
 
-    def __init__(self, db: SqliteDatabase, table: str) -> None:
+    def __init__(self, db: SqliteDatabase, table: str, doctors: str | None = None) -> None:
         self._db = db
         self._name = table
         self._table = quote(table)
+        self._doctors = quote(doctors) if doctors else None  # add_for_doctor's guard
 
     def add_many(self, slots: Sequence[Slot]) -> AddSlotsResult:
         """Create the slots that do not exist; existing ones are skipped, never overwritten."""
+        with self._db.write() as conn:
+            return self._insert(conn, slots)
+
+    def add_for_doctor(self, doctor_id: str, slots: Sequence[Slot]) -> AddSlotsResult:
+        """``add_many`` in the transaction that checks the doctor exists and is not being
+        deleted (``NotFoundError`` / ``ConflictError``, nothing added)."""
+        if self._doctors is None or any(s.doctor_id != doctor_id for s in slots):
+            raise InvalidRequestError("slots of one known doctor only")
+        with self._db.write() as conn:
+            deletion.check_doctor(conn, self._doctors, doctor_id)
+            return self._insert(conn, slots)
+
+    def _insert(self, conn: sqlite3.Connection, slots: Sequence[Slot]) -> AddSlotsResult:
         rows = [
             (s.doctor_id, s.fecha_hora, s.duracion_min, s.estado, s.user_id, s.motivo,
              s.reservado_en)
             for s in slots
         ]  # fmt: skip
-        with self._db.write() as conn:
-            # The key conflict alone is ignored (not CHECK failures, as OR IGNORE would), and
-            # inside BEGIN IMMEDIATE no other writer can slip the same key in between.
-            cur = conn.executemany(
-                f"INSERT INTO {self._table} ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (doctor_id, fecha_hora) DO NOTHING",
-                rows,
-            )
-            created = max(cur.rowcount, 0)
+        # The key conflict alone is ignored (not CHECK failures, as OR IGNORE would), and
+        # inside BEGIN IMMEDIATE no other writer can slip the same key in between.
+        cur = conn.executemany(
+            f"INSERT INTO {self._table} ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (doctor_id, fecha_hora) DO NOTHING",
+            rows,
+        )
+        created = max(cur.rowcount, 0)
         return AddSlotsResult(created=created, skipped=len(rows) - created)
+
+    def delete_free_from(self, doctor_id: str, desde: str, limit: int) -> FreeSlotsDeletion:
+        """One bounded step of a doctor deletion (see :func:`deletion.delete_free_from`)."""
+        with self._db.write() as conn:
+            return deletion.delete_free_from(conn, self._table, doctor_id, desde, limit)
 
     def get(self, key: SlotKey) -> Slot:
         """The slot, or ``NotFoundError``."""
@@ -195,13 +214,3 @@ class SqliteSlotRepository:
         with self._db.read() as conn:
             rows = conn.execute(sql, (*params, limit + 1)).fetchall()
         return make_page(rows, limit, booking.to_slot, query, fields)
-
-    def has_bookings_from(self, doctor_id: str, desde: str) -> bool:
-        """True when the doctor has a ``reservado`` slot at or after ``desde``."""
-        with self._db.read() as conn:
-            row = conn.execute(
-                f"SELECT 1 FROM {self._table} WHERE doctor_id = ? AND fecha_hora >= ?"
-                " AND estado = 'reservado' LIMIT 1",
-                (doctor_id, desde),
-            ).fetchone()
-        return row is not None

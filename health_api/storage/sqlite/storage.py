@@ -29,7 +29,9 @@ class SqliteStorage:
         self.db = db
         self.specs = table_specs(settings)
         self.doctors = SqliteDoctorRepository(db, self.specs[DOCTORES].name)
-        self.slots = SqliteSlotRepository(db, self.specs[HORARIOS_DOCTORES].name)
+        self.slots = SqliteSlotRepository(
+            db, self.specs[HORARIOS_DOCTORES].name, self.specs[DOCTORES].name
+        )
         self.sessions = SqliteSessionRepository(db, self.specs[USER_SESSIONS].name)
 
     @classmethod

@@ -1,0 +1,242 @@
+"""Deleting a doctor in bounded steps, on every engine: the mark, the guarded slot creation, the
+conditional deletion of free future slots, and the service's 204 / 202 / 409 outcomes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from freezegun import freeze_time
+
+from health_api.domain.errors import ConflictError, NotFoundError
+from health_api.domain.models import RESERVADO, Doctor, Slot, SlotKey
+from health_api.services import booking, doctors, schedules
+
+NOW = "2026-12-01T08:00:00Z"
+MARK = "2026-12-01T08:00:00Z a1b2c3d4"
+
+
+def at(day: int, hour: int, minute: int = 0) -> str:
+    return f"2026-12-{day:02d}T{hour:02d}:{minute:02d}:00Z"
+
+
+def future_slots(count: int, day: int = 2) -> list[str]:
+    """``count`` slot starts, 10 minutes apart from 00:00 of ``day`` (at most 144 a day)."""
+    return [at(day + n // 144, (n % 144) // 6, 10 * (n % 6)) for n in range(count)]
+
+
+@pytest.fixture
+def frozen():
+    with freeze_time(NOW) as frozen_time:
+        yield frozen_time
+
+
+@pytest.fixture
+def clinic(storage):
+    """Doctor ``doc-1`` with a past slot and five future ones; ``doc-2`` with one."""
+    storage.doctors.create(Doctor("doc-1", "Dra. Uno", "Cardiología"))
+    storage.doctors.create(Doctor("doc-2", "Dr. Dos", "Cardiología"))
+    times = [at(1, 7), *future_slots(5)]
+    storage.slots.add_many([Slot("doc-1", t) for t in times])
+    storage.slots.add_many([Slot("doc-2", at(2, 9))])
+    return storage
+
+
+def remaining(storage, doctor_id: str = "doc-1") -> list[str]:
+    page = storage.slots.list_range(doctor_id, at(1, 0), at(31, 0), limit=100)
+    return [slot.fecha_hora for slot in page.items]
+
+
+# --- the repositories ---------------------------------------------------------------------
+
+
+def test_marking_keeps_the_first_mark_and_refuses_an_unknown_doctor(clinic) -> None:
+    assert clinic.doctors.mark_deletion("doc-1", MARK) == MARK
+    assert clinic.doctors.mark_deletion("doc-1", "a later mark") == MARK
+
+    with pytest.raises(NotFoundError):
+        clinic.doctors.mark_deletion("ghost", MARK)
+
+
+def test_a_marked_doctor_still_reads_as_before(clinic) -> None:
+    clinic.doctors.mark_deletion("doc-1", MARK)
+
+    assert clinic.doctors.get("doc-1") == Doctor("doc-1", "Dra. Uno", "Cardiología")
+
+
+def test_adding_slots_to_a_marked_doctor_is_a_conflict_and_adds_nothing(clinic) -> None:
+    clinic.doctors.mark_deletion("doc-1", MARK)
+
+    with pytest.raises(ConflictError, match="being deleted"):
+        clinic.slots.add_for_doctor("doc-1", [Slot("doc-1", at(9, 9)), Slot("doc-1", at(9, 10))])
+
+    assert at(9, 9) not in remaining(clinic)
+
+
+def test_adding_slots_to_an_unknown_doctor_is_not_found(clinic) -> None:
+    with pytest.raises(NotFoundError):
+        clinic.slots.add_for_doctor("ghost", [Slot("ghost", at(9, 9))])
+
+    assert remaining(clinic, "ghost") == []
+
+
+def test_adding_slots_to_a_doctor_skips_existing_ones(clinic) -> None:
+    existing = future_slots(1)[0]
+
+    result = clinic.slots.add_for_doctor(
+        "doc-1", [Slot("doc-1", existing), Slot("doc-1", at(9, 9))]
+    )
+
+    assert (result.created, result.skipped) == (1, 1)
+
+
+def test_more_slots_than_one_transaction_holds_are_all_added(clinic) -> None:
+    times = future_slots(150, day=10)
+
+    result = clinic.slots.add_for_doctor("doc-2", [Slot("doc-2", t) for t in times])
+
+    assert (result.created, result.skipped) == (150, 0)
+
+
+def test_clearing_someone_elses_mark_changes_nothing(clinic) -> None:
+    clinic.doctors.mark_deletion("doc-1", MARK)
+
+    clinic.doctors.unmark_deletion("doc-1", "another deletion's mark")
+    with pytest.raises(ConflictError):
+        clinic.slots.add_for_doctor("doc-1", [Slot("doc-1", at(9, 9))])
+
+    clinic.doctors.unmark_deletion("doc-1", MARK)
+    assert clinic.slots.add_for_doctor("doc-1", [Slot("doc-1", at(9, 9))]).created == 1
+
+
+def test_the_doctor_is_deleted_only_under_its_own_mark(clinic) -> None:
+    clinic.doctors.mark_deletion("doc-1", MARK)
+
+    with pytest.raises(ConflictError):
+        clinic.doctors.delete("doc-1", mark="another deletion's mark")
+    clinic.doctors.delete("doc-1", mark=MARK)
+
+    with pytest.raises(NotFoundError):
+        clinic.doctors.get("doc-1")
+    with pytest.raises(NotFoundError):
+        clinic.doctors.delete("doc-1", mark=MARK)
+
+
+def test_deleting_free_slots_goes_in_time_order_up_to_the_limit(clinic) -> None:
+    times = future_slots(5)
+
+    step = clinic.slots.delete_free_from("doc-1", NOW, 3)
+
+    assert (step.removed, step.booked_at, step.more) == (3, None, True)
+    assert remaining(clinic) == [at(1, 7), *times[3:]]
+    last = clinic.slots.delete_free_from("doc-1", NOW, 3)
+    assert (last.removed, last.booked_at, last.more) == (2, None, False)
+    assert remaining(clinic) == [at(1, 7)]  # the past slot stays
+    assert remaining(clinic, "doc-2") == [at(2, 9)]
+
+
+def test_deleting_free_slots_stops_at_the_first_booked_one(clinic) -> None:
+    times = future_slots(5)
+    clinic.slots.book(SlotKey("doc-1", times[2]), "user-a", None, NOW)
+
+    step = clinic.slots.delete_free_from("doc-1", NOW, 10)
+
+    assert (step.removed, step.booked_at) == (2, times[2])
+    assert remaining(clinic) == [at(1, 7), *times[2:]]
+    assert clinic.slots.get(SlotKey("doc-1", times[2])).estado == RESERVADO
+
+
+def test_deleting_free_slots_with_none_left_removes_nothing(clinic) -> None:
+    step = clinic.slots.delete_free_from("doc-1", at(20, 0), 10)
+
+    assert (step.removed, step.booked_at, step.more) == (0, None, False)
+
+
+# --- the service --------------------------------------------------------------------------
+
+
+def test_a_deletion_within_budget_removes_future_slots_then_the_doctor(clinic, frozen) -> None:
+    result = doctors.delete_doctor(clinic, "doc-1")
+
+    assert (result.done, result.removed) == (True, 5)
+    with pytest.raises(NotFoundError):
+        clinic.doctors.get("doc-1")
+    assert remaining(clinic) == [at(1, 7)]  # history stays
+
+
+def test_a_deletion_past_its_budget_is_unfinished_and_refuses_new_slots(clinic, frozen) -> None:
+    first = doctors.delete_doctor(clinic, "doc-1", max_removed=2)
+
+    assert (first.done, first.removed) == (False, 2)
+    assert clinic.doctors.get("doc-1").nombre == "Dra. Uno"
+    with pytest.raises(ConflictError, match="being deleted"):
+        schedules.add_slots(clinic, "doc-1", [(at(9, 9), 30)])
+
+    second = doctors.delete_doctor(clinic, "doc-1", max_removed=2)
+    third = doctors.delete_doctor(clinic, "doc-1", max_removed=2)
+
+    assert [(second.done, second.removed), (third.done, third.removed)] == [
+        (False, 2),
+        (True, 1),
+    ]
+    with pytest.raises(NotFoundError):
+        clinic.doctors.get("doc-1")
+
+
+def test_a_future_booking_is_a_conflict_that_calls_the_deletion_off(clinic, frozen) -> None:
+    times = future_slots(5)
+    booking.book_slot(clinic, SlotKey("doc-1", times[3]), "user-a", None)
+
+    with pytest.raises(ConflictError, match="cancel them first"):
+        doctors.delete_doctor(clinic, "doc-1")
+
+    assert remaining(clinic) == [at(1, 7), times[3], times[4]]
+    assert clinic.doctors.get("doc-1").nombre == "Dra. Uno"
+    # The mark is gone: the doctor takes slots again.
+    assert schedules.add_slots(clinic, "doc-1", [(at(9, 9), 30)]).created == 1
+
+
+def test_a_booking_made_while_the_deletion_runs_stops_it(clinic, frozen) -> None:
+    times = future_slots(5)
+    assert not doctors.delete_doctor(clinic, "doc-1", max_removed=2).done
+    booking.book_slot(clinic, SlotKey("doc-1", times[4]), "user-a", None)
+
+    with pytest.raises(ConflictError):
+        doctors.delete_doctor(clinic, "doc-1")
+
+    assert remaining(clinic) == [at(1, 7), times[4]]
+
+
+def test_a_deletion_called_off_meanwhile_leaves_the_doctor(clinic, frozen) -> None:
+    # Another DELETE met a booking and cleared the mark between this one's steps: slots may
+    # have been added since, so this deletion must not delete the doctor item.
+    marks: list[str] = []
+    original = clinic.doctors.mark_deletion
+
+    def mark_then_lose_it(doctor_id: str, mark: str) -> str:
+        marks.append(original(doctor_id, mark))
+        clinic.doctors.unmark_deletion(doctor_id, marks[-1])
+        return marks[-1]
+
+    clinic.doctors.mark_deletion = mark_then_lose_it
+
+    result = doctors.delete_doctor(clinic, "doc-1")
+
+    assert result.done is False
+    assert clinic.doctors.get("doc-1").nombre == "Dra. Uno"
+
+
+def test_an_unknown_doctor_is_not_found(storage, frozen) -> None:
+    with pytest.raises(NotFoundError):
+        doctors.delete_doctor(storage, "ghost")
+
+
+def test_slots_that_became_past_between_two_requests_stay(clinic, frozen) -> None:
+    times = future_slots(5)
+    doctors.delete_doctor(clinic, "doc-1", max_removed=2)
+    frozen.move_to(times[3])
+    frozen.tick(timedelta(seconds=1))
+
+    assert doctors.delete_doctor(clinic, "doc-1").done
+
+    assert remaining(clinic) == [at(1, 7), times[2], times[3]]
