@@ -97,13 +97,18 @@ def before_request() -> Any:
     return None
 
 
+def has_role(held: str, needed: str) -> bool:
+    """True when a key of role ``held`` may do what needs ``needed`` (admin includes agent)."""
+    return ROLE_RANK.get(held, 0) >= ROLE_RANK[needed]
+
+
 def require_role(role: str) -> Callable:
     """View decorator: the authenticated key must have at least ``role``."""
 
     def decorator(view: Callable) -> Callable:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            if ROLE_RANK.get(g.get("role", ""), 0) < ROLE_RANK[role]:
+            if not has_role(g.get("role", ""), role):
                 return problem(403, f"this operation needs the {role} role", kind="forbidden")
             return view(*args, **kwargs)
 

@@ -19,6 +19,7 @@ from flask import Flask, Response, current_app, g, request
 from flask_cors import CORS
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from health_api.api.auth import has_role
 from health_api.api.blueprint import query_parameters
 from health_api.api.problems import problem
 from health_api.api.ratelimit import FixedWindowLimiter
@@ -120,6 +121,8 @@ def _unknown_query() -> Response | None:
     )
     if handler is None:
         return None  # no such route or method: the 404 / 405 says more than a 400 would
+    if not has_role(g.get("role", ""), getattr(handler, "_required_role", "agent")):
+        return None  # the view's 403 comes first: a key without the role learns nothing more
     unknown = sorted(set(request.args) - query_parameters(handler))
     if not unknown:
         return None

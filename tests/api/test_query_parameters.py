@@ -55,6 +55,12 @@ def test_every_unknown_parameter_is_named(client) -> None:
     assert set(body["errors"]) == {"desd", "hast"}
 
 
+def test_a_key_without_the_role_gets_its_403_before_any_parameter_check(client) -> None:
+    response = client.get("/api/v1/admin/tables?verbose=1", headers=AGENT)
+
+    assert_problem(response, 403)
+
+
 def _operations(client):
     document = client.get("/openapi.json").get_json()
     for path, item in document["paths"].items():
