@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
+from health_api.schemas.doctors import DoctorDeletion
+from health_api.services import doctors as doctor_service
 from tests.api.conftest import ADMIN, AGENT
-from tests.api.helpers import MON_0900, add_slots, assert_problem, book, create_doctor
+from tests.api.helpers import (
+    MON_0900,
+    MON_0930,
+    MON_1000,
+    MON_1030,
+    MON_1100,
+    add_slots,
+    assert_problem,
+    book,
+    create_doctor,
+)
 
 DOCTOR = {
     "doctor_id": "doc-ana",
@@ -213,3 +225,61 @@ def test_delete_while_a_future_booking_exists_is_a_409(client) -> None:
 
     assert_problem(response, 409)
     assert client.get("/api/v1/doctors/doc-ana", headers=AGENT).status_code == 200
+
+
+def test_delete_while_a_future_booking_exists_says_what_to_do_and_unmarks(client) -> None:
+    create_doctor(client, "doc-ana")
+    add_slots(client, "doc-ana", MON_0900, MON_1000)
+    book(client, "doc-ana", MON_1000, "user-1")
+
+    body = assert_problem(client.delete("/api/v1/doctors/doc-ana", headers=ADMIN), 409)
+
+    assert "cancel them first" in body["detail"]
+    assert "may already have been removed" in body["detail"]
+    # Called off: the doctor takes slots again.
+    assert add_slots(client, "doc-ana", MON_1100)["created"] == 1
+
+
+def test_a_delete_past_its_budget_is_a_202_until_a_repeat_finishes_with_204(
+    client, monkeypatch
+) -> None:
+    monkeypatch.setattr(doctor_service, "MAX_REMOVED_PER_REQUEST", 2)
+    create_doctor(client, "doc-ana")
+    add_slots(client, "doc-ana", MON_0900, MON_0930, MON_1000, MON_1030, MON_1100)
+
+    first = client.delete("/api/v1/doctors/doc-ana", headers=ADMIN)
+
+    assert first.status_code == 202, first.get_data(as_text=True)
+    assert first.mimetype == "application/json"
+    assert int(first.headers["Retry-After"]) >= 1
+    body = first.get_json()
+    assert body == {"doctor_id": "doc-ana", "estado": "eliminando", "slots_eliminados": 2}
+    assert DoctorDeletion().dump(body) == body
+    # While it runs: the doctor still reads, and takes no new slots.
+    assert client.get("/api/v1/doctors/doc-ana", headers=AGENT).status_code == 200
+    adding = client.post(
+        "/api/v1/doctors/doc-ana/schedules",
+        json={"slots": [{"fecha_hora": "2030-03-05T09:00:00Z"}]},
+        headers=ADMIN,
+    )
+    assert "being deleted" in assert_problem(adding, 409)["detail"]
+
+    second = client.delete("/api/v1/doctors/doc-ana", headers=ADMIN)
+    third = client.delete("/api/v1/doctors/doc-ana", headers=ADMIN)
+
+    assert (second.status_code, second.get_json()["slots_eliminados"]) == (202, 2)
+    assert third.status_code == 204
+    assert third.get_data() == b""
+    assert_problem(client.get("/api/v1/doctors/doc-ana", headers=AGENT), 404)
+    assert_problem(client.delete("/api/v1/doctors/doc-ana", headers=ADMIN), 404)
+
+
+def test_the_openapi_document_describes_the_202_of_a_delete(client) -> None:
+    operation = client.get("/openapi.json").get_json()["paths"]["/api/v1/doctors/{doctor_id}"]
+    responses = operation["delete"]["responses"]
+
+    assert {"202", "204", "409"} <= responses.keys()
+    accepted = responses["202"]
+    assert "Retry-After" in accepted["headers"]
+    schema = accepted["content"]["application/json"]["schema"]
+    assert schema == {"$ref": "#/components/schemas/DoctorDeletion"}
