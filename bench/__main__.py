@@ -202,8 +202,20 @@ def table(results: dict[str, Any]) -> str:
             lines.append(
                 f"| {name} | {r['app']['rps']:.0f} | {r['app']['p50_ms']:.1f} | "
                 f"{r['app']['p99_ms']:.1f} | {r['baseline']['rps']:.0f} | {r['ratio']:.2f} | "
-                f"{calls['calls']} ({kinds}) |"
+                f"{calls['calls']} ({kinds}){harness.capacity_text(calls)} |"
             )
+        if out.get("count_only"):
+            lines += [
+                "\ncounted once, not load-tested:\n",
+                "| request | status | storage calls |",
+                "|---|---:|---|",
+            ]
+            for name, calls in out["count_only"].items():
+                kinds = ", ".join(f"{k} {v}" for k, v in sorted(calls["by_kind"].items()))
+                lines.append(
+                    f"| {name} | {calls['status']} | {calls['calls']} ({kinds})"
+                    f"{harness.capacity_text(calls)} |"
+                )
         s = out["scaling"]
         slot, table_, fan = s["slot_day_query"], s["availability_table"], s["availability_fanout"]
         lines.append(

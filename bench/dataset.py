@@ -22,6 +22,7 @@ SPECIALTIES = (
     "Nefrología", "Hematología", "Medicina General", "Cirugía General", "Alergología",
 )  # fmt: skip
 SOLO_SPECIALTY = "Medicina Deportiva"  # one doctor: the 1-doctor side of the fan-out probe
+SOLO_DOCTOR = "bench-solo"  # never booked by a load run
 SLOTS_PER_DAY = 16  # 08:00-15:30 UTC, every 30 minutes
 CHUNK = 2000  # slots per add_many call (one transaction on SQLite)
 
@@ -76,6 +77,10 @@ class DataSet:
         start = self.first_day
         return _utc(start), _utc(start + timedelta(hours=23, minutes=59))
 
+    def slot_time(self, day: int, slot: int) -> str:
+        """``fecha_hora`` of every doctor's ``slot``-th slot on day ``day`` (0: the first)."""
+        return _utc(_slot_time(self.first_day, day, slot))
+
     def free_slots(self, count: int) -> list[tuple[str, str]]:
         """``count`` distinct (doctor_id, fecha_hora) slots from the last days, never the
         probe day, spread over all doctors (booking runs take one each)."""
@@ -117,7 +122,7 @@ def doctors(size: Size) -> list[Doctor]:
         )
         for i in range(size.doctors)
     ]
-    made.append(Doctor("bench-solo", "Dr. Único", SOLO_SPECIALTY, centro="Centro Médico Norte"))
+    made.append(Doctor(SOLO_DOCTOR, "Dr. Único", SOLO_SPECIALTY, centro="Centro Médico Norte"))
     return made
 
 

@@ -11,7 +11,7 @@ import json
 import urllib.parse
 from dataclasses import dataclass
 
-from bench.dataset import SPECIALTIES, DataSet
+from bench.dataset import SOLO_DOCTOR, SPECIALTIES, DataSet
 from bench.load import Target
 
 API = "/api/v1"
@@ -82,6 +82,40 @@ def endpoints(data: DataSet, bookings: int, warm: int, normal_sync: bool = False
         Endpoint("session_get", "GET", sessions, sessions, sessions[0]),
         Endpoint("session_put", "PUT", sessions, sessions, sessions[0], SESSION_BODY),
     ] + ([_booking(NORMAL_SYNC, free[share:], warm)] if normal_sync else [])
+
+
+PROBE_USER = "bench-probe"
+
+
+def count_only(data: DataSet) -> list[tuple[str, str, str, bytes | None]]:
+    """Requests whose storage calls and capacity are counted but that are not load-tested, sent
+    once in this order: a booking taken by another user (409 with ``alternativas``), the user's
+    appointments, a reschedule, a cancel, a session PATCH. They use the single-doctor
+    specialty's last day, which no load run books."""
+    last_day = data.size.days - 1
+    first, second = data.slot_time(last_day, 0), data.slot_time(last_day, 1)
+    doctor = SOLO_DOCTOR
+    booking = f"{API}/doctors/{doctor}/schedules/{first}/booking"
+    moved = f"{API}/doctors/{doctor}/schedules/{second}/booking"
+    other = json.dumps({"user_id": "bench-other"}).encode()
+    reschedule = {
+        "user_id": PROBE_USER,
+        "from": {"doctor_id": doctor, "fecha_hora": first},
+        "to": {"doctor_id": doctor, "fecha_hora": second},
+    }
+    return [
+        ("probe_booking", "PUT", booking, json.dumps({"user_id": PROBE_USER}).encode()),
+        ("booking_taken_409", "PUT", booking, other),
+        ("appointments", "GET", f"{API}/users/{PROBE_USER}/appointments", None),
+        ("reschedule", "POST", f"{API}/appointments/reschedule", json.dumps(reschedule).encode()),
+        ("cancel", "DELETE", f"{moved}?{_q(user_id=PROBE_USER)}", None),
+        (
+            "session_patch",
+            "PATCH",
+            f"{API}/sessions/{data.user_ids[0]}",
+            json.dumps({"data": {"paso": "confirmar"}}).encode(),
+        ),
+    ]
 
 
 def _booking(name: str, free: list[str], warm: int) -> Endpoint:

@@ -103,8 +103,9 @@ def run_backend(backend: str, size: dataset.Size, opts: dict[str, Any], log) -> 
             settings,
             store,
             backend,
-            [(e.name, e.method, e.count_path, e.body) for e in eps],
+            [(e.name, e.method, e.count_path, e.body) for e in eps] + endpoints.count_only(data),
         )
+        count_only = {name: calls[name] for name, *_ in endpoints.count_only(data)}
         sizes = _response_sizes(settings, store, eps)
         small_env = server.service_env(_store_env(backend, workdir, endpoint_url, "small"))
         _, small = open_store(small_env)
@@ -157,6 +158,7 @@ def run_backend(backend: str, size: dataset.Size, opts: dict[str, Any], log) -> 
         return {
             "data": {**size.as_dict(), "load_seconds": round(data.load_seconds, 1)},
             "endpoints": results,
+            "count_only": count_only,
             "scaling": scale,
         }
     finally:
@@ -217,5 +219,15 @@ def _line(backend: str, name: str, r: dict[str, Any]) -> str:
     return (
         f"[{backend}] {name:22s} {app['rps']:8.1f} req/s  p50 {app['p50_ms']:6.2f} ms  "
         f"p99 {app['p99_ms']:7.2f} ms  baseline {base['rps']:8.1f}  ratio {r['ratio']:.2f}  "
-        f"calls {calls['calls']}  errors {app['errors']}"
+        f"calls {calls['calls']}{capacity_text(calls)}  errors {app['errors']}"
     )
+
+
+def capacity_text(calls: dict[str, Any]) -> str:
+    """`` RCU x WCU y`` from a DynamoDB count (``?`` when the engine did not report all of
+    it, as moto does not); empty on SQLite."""
+    capacity = calls.get("capacity")
+    if capacity is None:
+        return ""
+    mark = "" if capacity["complete"] else "?"
+    return f"  RCU {capacity['rcu']}{mark} WCU {capacity['wcu']}{mark}"
