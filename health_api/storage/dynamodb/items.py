@@ -7,13 +7,11 @@ works unchanged. :func:`call` is the only place a botocore exception is caught: 
 condition becomes :class:`ConditionFailed` (the repository decides what it means), everything
 else a domain error.
 
-What botocore's ``standard`` retry mode already retries (throttling, 5xx, time-outs,
-``TransactionInProgressException``) is not retried again here. It does not retry
-``TransactionConflictException`` (a single-item write met an item inside a running transaction)
-nor a transaction cancelled only by ``TransactionConflict`` reasons: :func:`call` retries those a
-few times itself, then answers :class:`StorageUnavailableError` (503, ``Retry-After``). A
-``ValidationException`` is deterministic (a bug in the request we built): retrying cannot help,
-so it is :class:`StorageRequestError`, a logged 500.
+botocore's ``standard`` mode retries throttling (``TransactionInProgressException`` included),
+5xx and time-outs, but neither ``TransactionConflictException`` nor a transaction cancelled only
+by ``TransactionConflict``: :func:`call` retries those a few times, then answers a 503
+(:class:`StorageUnavailableError`). A ``ValidationException`` is a bug in the request we built,
+which no retry changes: :class:`StorageRequestError`, a logged 500.
 """
 
 from __future__ import annotations
@@ -194,10 +192,7 @@ def _send(client: Any, operation: str, table: TableRef | None, request: dict) ->
 
 def _operation_name(client: Any, operation: str) -> str:
     # "update_item" -> "UpdateItem", the name AWS, CloudTrail and the IAM policy use.
-    try:
-        return client.meta.method_to_api_mapping.get(operation, operation)
-    except AttributeError:
-        return operation
+    return getattr(client.meta, "method_to_api_mapping", {}).get(operation, operation)
 
 
 def _translate(client: Any, exc: Exception) -> Exception:
