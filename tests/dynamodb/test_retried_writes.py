@@ -16,8 +16,12 @@ from collections.abc import Iterator
 import pytest
 from botocore.loaders import Loader
 
+from health_api import create_app
+from health_api.config import ApiKey
 from health_api.domain.errors import ConflictError, NotFoundError
 from health_api.domain.models import RESERVADO, Doctor, Slot, SlotKey
+from tests.api.conftest import ADMIN, ADMIN_KEY, AGENT, AGENT_KEY
+from tests.api.helpers import slot_url
 
 pytestmark = pytest.mark.parametrize("backend", ["dynamodb-local", "moto"], indirect=True)
 
@@ -164,3 +168,58 @@ def test_transactions_carry_one_client_request_token_across_retries(clinic, back
     assert tokens[0]
     assert set(tokens) == {tokens[0]}
     assert clinic.slots.get(SlotKey("doc-1", "2026-12-03T09:00:00Z")).estado == "disponible"
+
+
+# --- through the API ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def api(storage, engine_settings):
+    """A test client of the app on ``storage``."""
+    settings = engine_settings().replace(
+        environment="test",
+        api_keys=(ApiKey("admin", ADMIN_KEY), ApiKey("agent", AGENT_KEY)),
+        rate_limit="100000/minute",
+    )
+    return create_app({"settings": settings, "storage": storage}).test_client()
+
+
+def test_a_retried_post_of_a_doctor_is_a_201(storage, api) -> None:
+    body = {"doctor_id": "doc-9", "nombre": "Dr. Nueve", "especialidad": "Urología"}
+
+    with first_answer_lost(storage, "PutItem") as statuses:
+        response = api.post("/api/v1/doctors", json=body, headers=ADMIN)
+
+    assert statuses == [200, 400]
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert response.headers["Location"].endswith("/api/v1/doctors/doc-9")
+
+
+def test_a_retried_delete_of_a_slot_is_a_204(clinic, api) -> None:
+    clinic.slots.add_many([Slot("doc-1", "2030-03-04T09:00:00Z")])
+
+    with first_answer_lost(clinic, "DeleteItem"):
+        response = api.delete(slot_url("doc-1", "2030-03-04T09:00:00Z"), headers=ADMIN)
+
+    assert response.status_code == 204, response.get_data(as_text=True)
+
+
+def test_a_retried_booking_is_a_201(clinic, api) -> None:
+    clinic.slots.add_many([Slot("doc-1", "2030-03-04T09:00:00Z")])
+    url = slot_url("doc-1", "2030-03-04T09:00:00Z", "booking")
+
+    with first_answer_lost(clinic, "UpdateItem"):
+        response = api.put(url, json={"user_id": "user-a"}, headers=AGENT)
+
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert api.put(url, json={"user_id": "user-a"}, headers=AGENT).status_code == 200
+
+
+def test_a_retried_delete_of_a_doctor_is_a_204(clinic, api) -> None:
+    # Every write of the deletion is retried once after committing: the mark, the slot
+    # deletes, the doctor item.
+    with first_answer_lost(clinic, "UpdateItem"), first_answer_lost(clinic, "DeleteItem"):
+        response = api.delete("/api/v1/doctors/doc-1", headers=ADMIN)
+
+    assert response.status_code == 204, response.get_data(as_text=True)
+    assert api.get("/api/v1/doctors/doc-1", headers=AGENT).status_code == 404
