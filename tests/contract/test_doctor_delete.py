@@ -3,6 +3,7 @@ conditional deletion of free future slots, and the service's 204 / 202 / 409 out
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -240,3 +241,54 @@ def test_slots_that_became_past_between_two_requests_stay(clinic, frozen) -> Non
     assert doctors.delete_doctor(clinic, "doc-1").done
 
     assert remaining(clinic) == [at(1, 7), times[2], times[3]]
+
+
+def test_bookings_racing_a_deletion_leave_no_orphan_and_lose_no_booking(
+    clinic, backend, frozen
+) -> None:
+    if backend == "moto":
+        pytest.skip("in-process moto serialises nothing under threads; DynamoDB Local races")
+    times = future_slots(60, day=3)
+    clinic.slots.add_many([Slot("doc-2", t) for t in times])
+    booked: list[str] = []
+    start = threading.Barrier(4)
+
+    def booker(offset: int) -> None:
+        start.wait()
+        for fecha_hora in times[offset::3]:
+            try:
+                clinic.slots.book(SlotKey("doc-2", fecha_hora), f"user-{offset}", None, NOW)
+            except NotFoundError:
+                continue  # the deletion got there first
+            booked.append(fecha_hora)
+
+    threads = [threading.Thread(target=booker, args=(n,)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    outcome = "unfinished"
+    while outcome == "unfinished":
+        try:
+            done = doctors.delete_doctor(clinic, "doc-2", max_removed=5).done
+        except ConflictError:
+            outcome = "conflict"
+        else:
+            outcome = "done" if done else "unfinished"
+    for thread in threads:
+        thread.join()
+
+    left = {
+        slot.fecha_hora: slot
+        for slot in clinic.slots.list_range("doc-2", NOW, at(31, 0), limit=100).items
+    }
+    if outcome == "done":
+        # Nobody's booking landed (a booked slot would have stopped it), and nothing is left.
+        assert booked == []
+        assert left == {}
+        with pytest.raises(NotFoundError):
+            clinic.doctors.get("doc-2")
+    else:
+        assert booked
+        for fecha_hora in booked:
+            assert left[fecha_hora].estado == RESERVADO
+        assert clinic.doctors.get("doc-2").nombre == "Dr. Dos"
