@@ -1,0 +1,30 @@
+"""The table judgement on shapes only a live DynamoDB shows for a moment."""
+
+from __future__ import annotations
+
+from health_api.config import load_settings
+from health_api.storage.table_check import check_table
+from health_api.storage.tables import HORARIOS_DOCTORES, table_specs
+
+
+def _live_slots_table(index_status: str) -> dict:
+    spec = table_specs(load_settings({}))[HORARIOS_DOCTORES]
+    request = spec.create_table_request()
+    definitions = [a for a in request["AttributeDefinitions"] if a["AttributeName"] != "user_id"]
+    index = {**request["GlobalSecondaryIndexes"][0], "IndexStatus": index_status}
+    return {
+        "TableStatus": "ACTIVE",
+        "KeySchema": request["KeySchema"],
+        # While a GSI is being deleted, its own key attribute has already left the definitions.
+        "AttributeDefinitions": definitions,
+        "BillingModeSummary": {"BillingMode": "PAY_PER_REQUEST"},
+        "GlobalSecondaryIndexes": [index],
+    }
+
+
+def test_an_index_being_deleted_is_reported_missing_not_as_a_key_type_puzzle() -> None:
+    spec = table_specs(load_settings({}))[HORARIOS_DOCTORES]
+
+    report = check_table(spec, _live_slots_table("DELETING"), None, None)
+
+    assert report.differences == ["GSI user_id-index is missing (being deleted)"]
