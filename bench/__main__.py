@@ -33,7 +33,8 @@ MOTO_SIZE = dataset.Size(doctors=20, specialties=2, days=8, sessions=200)
 DYNAMODB_LOCAL_SIZE = dataset.Size(doctors=40, specialties=4, days=16, sessions=400)
 MOTO_SCALING_REPEAT = 10
 TARGETS = {
-    "ratio": {"doctor_get": 0.6, "availability_one_day": 0.35, "booking": 0.4},
+    # Floors on SQLite in a full run (decided on issue 7: don't regress below them).
+    "ratio": {"doctor_get": 0.5, "availability_one_day": 0.3, "booking": 0.25},
     "calls": {
         "doctor_get": 1,
         "doctors_by_specialty": 1,
@@ -159,8 +160,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         if backend == "dynamodb" and not quick:
             size = MOTO_SIZE if on_moto else DYNAMODB_LOCAL_SIZE
             log(
-                f"[dynamodb] {args.dynamodb_engine} is slow to load: using a smaller set "
-                f"({size.slots} slots, {size.sessions} sessions) instead of the full one"
+                f"[dynamodb] {args.dynamodb_engine}: a smaller set ({size.slots} slots, "
+                f"{size.sessions} sessions) than the full one, which would take minutes to load"
             )
         backend_opts = dict(opts)
         if backend == "dynamodb":
