@@ -13,31 +13,22 @@ from typing import Any
 
 import pytest
 from botocore.stub import ANY, Stubber
-from moto import mock_aws
 
-from health_api.config import load_settings
 from health_api.domain.errors import StorageAccessError
-from health_api.storage.dynamodb import admin, bounded
-from health_api.storage.dynamodb.client import build_client
+from health_api.storage.dynamodb import bounded
 from health_api.storage.dynamodb.storage import DynamoStorage
-from health_api.storage.tables import HORARIOS_DOCTORES, USER_ID_INDEX, table_specs
+from health_api.storage.tables import USER_ID_INDEX
 
 T1, T2 = "2030-01-01T09:00:00Z", "2030-01-02T09:00:00Z"
 
 
 @pytest.fixture
-def stubbed() -> Iterator[tuple[DynamoStorage, Stubber, str]]:
+def stubbed(on_moto) -> Iterator[tuple[DynamoStorage, Stubber, str]]:
     """A DynamoStorage on moto's tables whose client is then stubbed: every call is scripted."""
-    with mock_aws():
-        settings = load_settings({}).replace(storage="dynamodb")
-        client = build_client(settings.aws_region, settings.dynamodb_endpoint_url)
-        specs = table_specs(settings)
-        admin.create_tables(client, specs.values(), waiting=admin.Waiting(delay=1))
-        storage = DynamoStorage.on_client(client, settings)
-        with Stubber(client) as stubber:
-            yield storage, stubber, specs[HORARIOS_DOCTORES].name
-            stubber.assert_no_pending_responses()
-        storage.close()
+    storage, client, table = on_moto
+    with Stubber(client) as stubber:
+        yield storage, stubber, table
+        stubber.assert_no_pending_responses()
 
 
 def _item(fecha_hora: str, estado: str = "reservado", user_id: str | None = "u1") -> dict:

@@ -9,38 +9,17 @@ Stubber where only real DynamoDB's answer shows the case (a read budget spent on
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 import pytest
 from botocore.stub import ANY, Stubber
 from freezegun import freeze_time
-from moto import mock_aws
 
-from health_api.config import load_settings
 from health_api.domain.errors import SlotTakenError
 from health_api.domain.models import DISPONIBLE, Doctor, Slot, SlotKey
 from health_api.services import availability, booking
-from health_api.storage.dynamodb import admin, bounded
-from health_api.storage.dynamodb.client import build_client
-from health_api.storage.dynamodb.storage import DynamoStorage
-from health_api.storage.tables import HORARIOS_DOCTORES, table_specs
+from health_api.storage.dynamodb import bounded
 
 NOW = "2030-01-01T00:00:00Z"
 T1, T2, T3 = "2030-01-02T09:00:00Z", "2030-01-02T10:00:00Z", "2030-01-02T11:00:00Z"
-
-
-@pytest.fixture
-def on_moto() -> Iterator[tuple[DynamoStorage, Any, str]]:
-    """A DynamoStorage on moto, its client, and the slots table's name."""
-    with mock_aws():
-        settings = load_settings({}).replace(storage="dynamodb")
-        client = build_client(settings.aws_region, settings.dynamodb_endpoint_url)
-        specs = table_specs(settings)
-        admin.create_tables(client, specs.values(), waiting=admin.Waiting(delay=1))
-        storage = DynamoStorage.on_client(client, settings)
-        yield storage, client, specs[HORARIOS_DOCTORES].name
-        storage.close()
 
 
 @pytest.fixture
