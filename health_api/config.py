@@ -20,6 +20,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 ROLES = ("admin", "agent")
 MIN_KEY_LENGTH = 16
 MAX_SESSION_TTL_SECONDS = 7 * 24 * 3600
+# Holds (API.md "Holds"): how long one lasts by default, and how many live holds one user may keep.
+HOLD_TTL_RANGE = (30, 1800)
+HOLD_MAX_PER_USER_RANGE = (1, 50)
+# How long an Idempotency-Key's answer is kept (API.md "Idempotency-Key"): a minute to 30 days.
+IDEMPOTENCY_TTL_RANGE = (60, 30 * 24 * 3600)
 MAX_DYNAMODB_TIMEOUT_SECONDS = 20.0
 # What DynamoDB accepts as a table name (CreateTable and every item call refuse anything else).
 TABLE_NAME_LENGTH = (3, 255)
@@ -60,6 +65,9 @@ class Settings:
     api_keys: tuple[ApiKey, ...] = ()
     timezone: str = "UTC"
     session_ttl_seconds: int = 1800
+    hold_ttl_seconds: int = 300
+    hold_max_per_user: int = 3
+    idempotency_ttl_seconds: int = 86400
     rate_limit: str = "600/minute"
     cors_origins: tuple[str, ...] = ()
     cursor_secret: str | None = field(default=None, repr=False)
@@ -166,6 +174,9 @@ _FIELDS: dict[str, tuple[tuple[str, ...], Callable[[Any], Any]]] = {
     "api_keys": (("HEALTH_API_KEYS",), _parse_keys),
     "timezone": (("HEALTH_API_TIMEZONE",), _parse_str),
     "session_ttl_seconds": (("SESSION_TTL_SECONDS",), _parse_int),
+    "hold_ttl_seconds": (("HOLD_TTL_SECONDS",), _parse_int),
+    "hold_max_per_user": (("HOLD_MAX_PER_USER",), _parse_int),
+    "idempotency_ttl_seconds": (("HEALTH_API_IDEMPOTENCY_TTL_SECONDS",), _parse_int),
     "rate_limit": (("HEALTH_API_RATE_LIMIT",), _parse_str),
     "cors_origins": (("HEALTH_API_CORS_ORIGINS",), _parse_list),
     "cursor_secret": (("HEALTH_API_CURSOR_SECRET",), _parse_optional),
@@ -341,6 +352,17 @@ def _check_ttl(value: int) -> str | None:
     return None
 
 
+def _check_between(low: int, high: int, unit: str) -> Callable[[int], str | None]:
+    """A check that ``low <= value <= high`` (``unit`` names what is counted, for the message)."""
+
+    def check(value: int) -> str | None:
+        if not low <= value <= high:
+            return f"must be between {low} and {high} {unit}, got {value}"
+        return None
+
+    return check
+
+
 def _check_rate_limit(value: str) -> str | None:
     if not _RATE_LIMIT.match(value):
         return f"{value!r} is not a rate like '600/minute' or '10 per second'"
@@ -368,6 +390,9 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "environment": _check_environment,
     "timezone": _check_timezone,
     "session_ttl_seconds": _check_ttl,
+    "hold_ttl_seconds": _check_between(*HOLD_TTL_RANGE, "seconds"),
+    "hold_max_per_user": _check_between(*HOLD_MAX_PER_USER_RANGE, "holds"),
+    "idempotency_ttl_seconds": _check_between(*IDEMPOTENCY_TTL_RANGE, "seconds (30 days)"),
     "rate_limit": _check_rate_limit,
     "cors_origins": _check_origins,
     "log_level": lambda v: (

@@ -55,6 +55,32 @@ def test_environment_sets_every_field() -> None:
     assert settings.session_ttl_seconds == 600
 
 
+def test_hold_and_idempotency_settings_default_and_read_their_variables() -> None:
+    defaults = load_settings({})
+    assert defaults.hold_ttl_seconds == 300
+    assert defaults.hold_max_per_user == 3
+    assert defaults.idempotency_ttl_seconds == 86400
+
+    settings = load_settings(
+        {
+            "HOLD_TTL_SECONDS": "30",
+            "HOLD_MAX_PER_USER": "50",
+            "HEALTH_API_IDEMPOTENCY_TTL_SECONDS": str(30 * 24 * 3600),
+        }
+    )
+    assert settings.hold_ttl_seconds == 30
+    assert settings.hold_max_per_user == 50
+    assert settings.idempotency_ttl_seconds == 30 * 24 * 3600
+
+
+def test_hold_settings_in_the_toml_file_are_checked_too(tmp_path: Path) -> None:
+    config = tmp_path / "health.toml"
+    config.write_text("hold_ttl_seconds = 1800\nhold_max_per_user = 99\n")
+
+    with pytest.raises(ConfigError, match=r"^hold_max_per_user in .*health\.toml: .*1 and 50"):
+        load_settings({"HEALTH_API_CONFIG": str(config)})
+
+
 def test_endpoint_alias_is_read_when_the_standard_name_is_absent() -> None:
     settings = load_settings({"DYNAMODB_ENDPOINT_URL": "http://127.0.0.1:4566"})
 
@@ -83,6 +109,14 @@ def test_standard_endpoint_name_wins_over_the_alias() -> None:
         ("SESSION_TTL_SECONDS", "soon", "whole number"),
         ("SESSION_TTL_SECONDS", "0", "between 1 and 604800"),
         ("SESSION_TTL_SECONDS", "604801", "between 1 and 604800"),
+        ("HOLD_TTL_SECONDS", "soon", "whole number"),
+        ("HOLD_TTL_SECONDS", "29", "between 30 and 1800"),
+        ("HOLD_TTL_SECONDS", "1801", "between 30 and 1800"),
+        ("HOLD_MAX_PER_USER", "0", "between 1 and 50"),
+        ("HOLD_MAX_PER_USER", "51", "between 1 and 50"),
+        ("HEALTH_API_IDEMPOTENCY_TTL_SECONDS", "59", "between 60 and 2592000"),
+        ("HEALTH_API_IDEMPOTENCY_TTL_SECONDS", "2592001", "between 60 and 2592000"),
+        ("HEALTH_API_IDEMPOTENCY_TTL_SECONDS", "a day", "whole number"),
         ("HEALTH_API_RATE_LIMIT", "lots", "rate like"),
         ("HEALTH_API_KEYS", "admin", "role=key"),
         ("HEALTH_API_KEYS", f"root={GOOD_KEY}", "unknown role 'root'"),
