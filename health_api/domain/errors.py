@@ -20,12 +20,36 @@ class ConflictError(HealthApiError):
 
 
 class SlotTakenError(ConflictError):
-    """The slot is booked by another user; the booking service attaches ``alternativas``
-    (the doctor's next free slots) before the error reaches a client."""
+    """The slot is booked, or held live, by another user; the booking service attaches
+    ``alternativas`` (the doctor's next free slots) before the error reaches a client."""
 
     def __init__(self, message: str = "the slot is booked by another user") -> None:
         super().__init__(message)
         self.alternativas: list = []
+
+
+class AlreadyBookedError(ConflictError):
+    """This same user has booked the slot already (a hold on it is pointless):
+    ``/problems/already-booked``."""
+
+    def __init__(self, message: str = "the slot is already booked by this user") -> None:
+        super().__init__(message)
+
+
+class HoldLimitError(ConflictError):
+    """The user already has the most live holds allowed (``HOLD_MAX_PER_USER``):
+    ``/problems/hold-limit``."""
+
+    def __init__(self, message: str = "the user holds the most slots allowed") -> None:
+        super().__init__(message)
+
+
+class HoldInvalidError(ConflictError):
+    """A booking named a hold that is expired, of another user or of another slot (or an edited
+    or foreign ``hold_id``): ``/problems/hold-invalid``."""
+
+    def __init__(self, message: str = "the hold is not valid for this booking") -> None:
+        super().__init__(message)
 
 
 class SlotBlockedError(HealthApiError):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
@@ -18,7 +18,8 @@ T = TypeVar("T")
 DISPONIBLE = "disponible"
 RESERVADO = "reservado"
 BLOQUEADO = "bloqueado"
-ESTADOS = (DISPONIBLE, RESERVADO, BLOQUEADO)
+RETENIDO = "retenido"  # held: kept for ``retenido_por`` until ``retenido_hasta`` (see ``Hold``)
+ESTADOS = (DISPONIBLE, RETENIDO, RESERVADO, BLOQUEADO)
 
 UTC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 MAX_SESSION_DATA_BYTES = 64 * 1024  # of the compact UTF-8 JSON of ``data``
@@ -68,7 +69,12 @@ DOCTOR_UPDATABLE = ("nombre", "especialidad", "centro", "telefono", "email", "id
 
 @dataclass(frozen=True)
 class Slot:
-    """One appointment slot of one doctor; ``user_id``/``motivo``/``reservado_en`` when booked."""
+    """One appointment slot of one doctor; ``user_id``/``motivo``/``reservado_en`` when booked.
+
+    A held slot (``estado == RETENIDO``) carries its holder in ``retenido_por`` (never in
+    ``user_id``), the hold's expiry ``retenido_hasta`` and the hold's nonce ``retencion`` (never
+    shown to clients). A hold whose ``retenido_hasta`` has passed is ``disponible`` (``slot_at``).
+    """
 
     doctor_id: str
     fecha_hora: str
@@ -77,11 +83,27 @@ class Slot:
     user_id: str | None = None
     motivo: str | None = None
     reservado_en: str | None = None
+    retenido_por: str | None = None
+    retenido_hasta: str | None = None
+    retencion: str | None = None
 
     @property
     def key(self) -> SlotKey:
         """The slot's primary key."""
         return SlotKey(self.doctor_id, self.fecha_hora)
+
+
+def hold_is_live(slot: Slot, now: str) -> bool:
+    """Whether ``slot`` is held at instant ``now`` (a hold lives while ``now < retenido_hasta``)."""
+    return slot.estado == RETENIDO and slot.retenido_hasta is not None and slot.retenido_hasta > now
+
+
+def slot_at(slot: Slot, now: str) -> Slot:
+    """The slot as it is at instant ``now``: a ``retenido`` slot whose hold has expired
+    (``retenido_hasta <= now``) is ``disponible`` without the hold fields; else unchanged."""
+    if slot.estado != RETENIDO or hold_is_live(slot, now):
+        return slot
+    return replace(slot, estado=DISPONIBLE, retenido_por=None, retenido_hasta=None, retencion=None)
 
 
 @dataclass(frozen=True)
@@ -123,6 +145,46 @@ class BookingResult:
     """The outcome of a booking: ``created`` is False when the same user already held it."""
 
     slot: Slot
+    created: bool
+
+
+@dataclass(frozen=True)
+class Hold:
+    """A live hold: ``user_id`` keeps the slot ``doctor_id``/``fecha_hora`` until ``expires_at``.
+
+    ``nonce`` tells this hold apart from an earlier or later one on the same slot (the signed
+    ``hold_id`` carries it); ``slot`` is the held slot as stored."""
+
+    doctor_id: str
+    fecha_hora: str
+    user_id: str
+    nonce: str
+    expires_at: str
+    slot: Slot
+
+    @property
+    def key(self) -> SlotKey:
+        """The held slot's primary key."""
+        return SlotKey(self.doctor_id, self.fecha_hora)
+
+
+def hold_of(slot: Slot) -> Hold:
+    """The ``Hold`` a held slot carries (the caller has checked it is held)."""
+    return Hold(
+        doctor_id=slot.doctor_id,
+        fecha_hora=slot.fecha_hora,
+        user_id=slot.retenido_por or "",
+        nonce=slot.retencion or "",
+        expires_at=slot.retenido_hasta or "",
+        slot=slot,
+    )
+
+
+@dataclass(frozen=True)
+class HoldResult:
+    """The outcome of a hold: ``created`` is False when this user's live hold was returned."""
+
+    hold: Hold
     created: bool
 
 

@@ -18,6 +18,8 @@ from health_api.domain.models import (
     AddSlotsResult,
     BookingResult,
     Doctor,
+    Hold,
+    HoldResult,
     Page,
     Session,
     Slot,
@@ -90,7 +92,13 @@ class DoctorRepository(Protocol):
 
 
 class SlotRepository(Protocol):
-    """Table ``horarios_doctores``: one item per slot, keyed by doctor and UTC start."""
+    """Table ``horarios_doctores``: one item per slot, keyed by doctor and UTC start.
+
+    Every time argument is a canonical UTC ``...Z`` string. A hold lives on the slot item
+    (``retenido``, ``retenido_por``, ``retenido_hasta``, ``retencion``); a hold whose
+    ``retenido_hasta <= now`` is ``disponible`` to every read and write at ``now``. Read methods
+    take ``now`` as a keyword (None: the clock's now, ``health_api.clock``).
+    """
 
     def add_many(self, slots: Sequence[Slot]) -> AddSlotsResult:
         """Create the slots that do not exist; existing ones are skipped and never overwritten,
@@ -109,12 +117,37 @@ class SlotRepository(Protocol):
         (``booked_at``), leaving it and what follows. Bounded work: one key-range read of at
         most ``limit + 1`` items and at most ``limit`` conditional deletes."""
 
-    def get(self, key: SlotKey) -> Slot:
-        """The slot, or ``NotFoundError``."""
+    def get(self, key: SlotKey, *, now: str | None = None) -> Slot:
+        """The slot as it is at ``now``, or ``NotFoundError``."""
 
-    def delete(self, key: SlotKey) -> None:
-        """Remove a slot that is not booked: ``NotFoundError`` when absent, ``ConflictError``
-        when ``reservado`` (one conditional delete)."""
+    def delete(self, key: SlotKey, now: str | None = None) -> None:
+        """Remove a slot that is neither booked nor held live at ``now``: ``NotFoundError``
+        when absent, ``ConflictError`` when ``reservado`` or held (one conditional delete)."""
+
+    def hold(
+        self,
+        key: SlotKey,
+        user_id: str,
+        nonce: str,
+        expires_at: str,
+        now: str,
+        max_per_user: int,
+    ) -> HoldResult:
+        """Hold the slot for ``user_id`` until ``expires_at`` under ``nonce``: one write call
+        (DynamoDB: one TransactWriteItems of the slot and the user's seats item; SQLite: one
+        transaction). A free slot, or one whose hold expired, becomes ``retenido``
+        (``created=True``); this user's live hold comes back unchanged (``created=False``, never
+        counted twice). ``NotFoundError`` (no slot), ``SlotBlockedError`` (bloqueado),
+        ``AlreadyBookedError`` (booked by this user), ``SlotTakenError`` (booked by another user
+        or held live by another user), ``HoldLimitError`` (``max_per_user`` live holds already).
+        Exact under concurrency."""
+
+    def get_hold(self, key: SlotKey, nonce: str, now: str) -> Hold:
+        """The live hold with ``nonce`` on the slot, else ``NotFoundError``."""
+
+    def release_hold(self, key: SlotKey, nonce: str, now: str) -> None:
+        """Clear the hold with ``nonce`` if the slot still carries it (the slot ``disponible``
+        again, the user's seat freed); already gone is fine (idempotent)."""
 
     def list_range(
         self,
@@ -126,9 +159,11 @@ class SlotRepository(Protocol):
         limit: int = 20,
         cursor: str | None = None,
         consistent: bool = True,
+        now: str | None = None,
     ) -> Page[Slot]:
-        """Slots with ``desde <= fecha_hora <= hasta`` in time order, optionally of one
-        ``estado``: one sort-key range Query per page. ``desde > hasta`` is
+        """Slots with ``desde <= fecha_hora <= hasta`` in time order, as they are at ``now``,
+        optionally of one ``estado`` (``disponible`` includes expired holds, ``retenido`` only
+        live ones): one sort-key range Query per page. ``desde > hasta`` is
         ``InvalidRequestError``. A page is filled up to ``limit`` when more matches exist,
         unless the read stopped at its per-request read budget (DynamoDB, filtering on
         ``estado``): then it may be short, even empty, with ``next_cursor`` set. ``consistent``
@@ -143,35 +178,57 @@ class SlotRepository(Protocol):
         limit: int,
         *,
         after: tuple[str, str] | None = None,
+        now: str | None = None,
     ) -> FreeSlots:
-        """The ``disponible`` slots of any of ``doctor_ids`` with ``desde <= fecha_hora <=
-        hasta`` (and, given ``after``, ``(fecha_hora, doctor_id) > after``: a keyset position
-        to resume from), merged in ``(fecha_hora, doctor_id)`` order, the first ``limit``.
+        """The slots free at ``now`` (``disponible``, or held with the hold expired) of any of
+        ``doctor_ids`` with ``desde <= fecha_hora <= hasta`` (and, given ``after``,
+        ``(fecha_hora, doctor_id) > after``: a keyset position to resume from), merged in
+        ``(fecha_hora, doctor_id)`` order, the first ``limit``.
         Each doctor counts once however often it is named; no ids finds nothing; up to 200 ids
         work. ``desde > hasta`` or ``limit < 1`` is ``InvalidRequestError``. Reads may be
         eventually consistent. When a doctor's read stops at its read budget, the result stops
         at the least-advanced such doctor (``FreeSlots.stopped_at``); SQLite never stops early."""
 
-    def book(self, key: SlotKey, user_id: str, motivo: str | None, now: str) -> BookingResult:
-        """Book a ``disponible`` slot for ``user_id`` with one conditional write, stamping
-        ``reservado_en=now``. The same user booking again gets the existing booking back
-        (``created=False``, nothing rewritten). ``NotFoundError`` for no slot,
-        ``SlotTakenError`` when another user holds it, ``SlotBlockedError`` when ``bloqueado``.
-        Whether the slot is in the past is the service's rule, not storage's."""
+    def book(
+        self,
+        key: SlotKey,
+        user_id: str,
+        motivo: str | None,
+        now: str,
+        hold_nonce: str | None = None,
+    ) -> BookingResult:
+        """Book a ``disponible`` slot (or one whose hold expired) for ``user_id`` with one
+        conditional write, stamping ``reservado_en=now``. The same user booking again gets the
+        existing booking back (``created=False``, nothing rewritten) whatever ``hold_nonce``
+        says. A slot this user holds live is booked and the hold consumed (its seat freed, one
+        transaction) with or without ``hold_nonce``. ``NotFoundError`` for no slot,
+        ``SlotTakenError`` when another user booked it or holds it live, ``SlotBlockedError``
+        when ``bloqueado``, ``HoldInvalidError`` when ``hold_nonce`` is given but the slot is
+        not held live by this user under it. Whether the slot is in the past is the service's
+        rule, not storage's."""
 
-    def cancel(self, key: SlotKey, user_id: str) -> Slot:
-        """Free a slot held by ``user_id`` (one conditional write) and return it ``disponible``.
-        A slot that is already free is returned unchanged (a retried cancel succeeds).
-        ``NotFoundError`` for no slot, ``SlotTakenError`` when another user holds it."""
+    def cancel(self, key: SlotKey, user_id: str, now: str | None = None) -> Slot:
+        """Free a slot booked (or held live) by ``user_id`` (one conditional write) and return
+        it ``disponible``. A slot that is already free is returned unchanged (a retried cancel
+        succeeds). ``NotFoundError`` for no slot, ``SlotTakenError`` when another user booked
+        it or holds it live."""
 
     def reschedule(self, user_id: str, source: SlotKey, target: SlotKey, now: str) -> Slot:
         """Move the user's booking from ``source`` to ``target`` all or nothing (one
         transaction): afterwards the user holds ``target`` (keeping the old ``motivo``) and
         ``source`` is free, or nothing changed and ``RescheduleError.reason`` says why. A retry
-        after success (user holds ``target``, not ``source``) returns ``target`` unchanged."""
+        after success (user holds ``target``, not ``source``) returns ``target`` unchanged.
+        ``target`` may be held live by this user (the hold is consumed in the same
+        transaction); held live by another user it is ``to_taken``."""
 
     def list_for_user(
-        self, user_id: str, desde: str | None = None, limit: int = 20, cursor: str | None = None
+        self,
+        user_id: str,
+        desde: str | None = None,
+        limit: int = 20,
+        cursor: str | None = None,
+        *,
+        now: str | None = None,
     ) -> Page[Slot]:
         """The user's booked slots with ``fecha_hora >= desde``, in time order, from the sparse
         ``user_id-index``."""
