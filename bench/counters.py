@@ -146,18 +146,19 @@ def counting(store: Any, backend: str) -> Iterator[CallCounter]:
 
 
 def count_calls(
-    settings: Any, store: Any, backend: str, requests: list[tuple[str, str, str, bytes | None]]
+    settings: Any, store: Any, backend: str, requests: list[tuple]
 ) -> dict[str, dict[str, Any]]:
-    """For each ``(name, method, path, body)``, sent once in order: its status and storage
-    calls, and on DynamoDB the ``capacity`` its calls consumed (``rcu``, ``wcu``, ``complete``)."""
+    """For each ``(name, method, path, body[, headers])``, sent once in order: its status and
+    storage calls, and on DynamoDB the ``capacity`` its calls consumed (``rcu``, ``wcu``,
+    ``complete``). ``headers`` adds request headers (an ``Idempotency-Key``)."""
     app = create_app({"settings": settings.replace(log_level="WARNING"), "storage": store})
     client = app.test_client()
     agent = next(k.key for k in settings.api_keys if k.role == "agent")
     auth = {"Authorization": f"Bearer {agent}"}
     results: dict[str, dict[str, Any]] = {}
     with counting(store, backend) as counter:
-        for name, method, path, body in requests:
-            headers = dict(auth)
+        for name, method, path, body, *extra in requests:
+            headers = {**auth, **(extra[0] if extra else {})}
             if body is not None:
                 headers["Content-Type"] = "application/json"
             counter.reset()

@@ -35,11 +35,11 @@ class Endpoint:
     warm_paths: list[str]  # warm-up, before the run
     count_path: str  # the one request whose storage calls are counted
     body: bytes | None = None
+    idempotency_keys: bool = False  # every request carries a fresh Idempotency-Key
 
     def target(self, auth: str, warm: bool = False) -> Target:
-        return Target(
-            self.name, self.method, self.warm_paths if warm else self.paths, self.body, auth
-        )
+        paths = self.warm_paths if warm else self.paths
+        return Target(self.name, self.method, paths, self.body, auth, self.idempotency_keys)
 
 
 def _q(**params: str | int) -> str:
@@ -47,11 +47,13 @@ def _q(**params: str | int) -> str:
 
 
 NORMAL_SYNC = "booking_sync_normal"  # booking on a server with synchronous=NORMAL (SQLite)
+IDEMPOTENT = "booking_idempotency_key"  # booking with a fresh Idempotency-Key on every request
 
 
 def endpoints(data: DataSet, bookings: int, warm: int, normal_sync: bool = False) -> list[Endpoint]:
-    """The seven endpoints over ``data``; ``bookings`` distinct slots for the booking run.
-    With ``normal_sync``, an eighth: booking again, on slots of its own, for a server whose
+    """The eight endpoints over ``data`` (booking twice: without and with an Idempotency-Key
+    on every request); ``bookings`` distinct slots for each booking run. With ``normal_sync``,
+    a ninth: booking again, on slots of its own, for a server whose
     SQLite commits skip the fsync (``HEALTH_API_SQLITE_SYNCHRONOUS=normal``)."""
     desde, hasta = data.probe_day
     specialties = [SPECIALTIES[i] for i in range(data.size.specialties)]
@@ -65,7 +67,9 @@ def endpoints(data: DataSet, bookings: int, warm: int, normal_sync: bool = False
         f"{API}/availability?{_q(especialidad=s, desde=desde, hasta=hasta, limit=20)}"
         for s in specialties
     ]
-    runs = 2 if normal_sync else 1
+    # Booking, booking with an Idempotency-Key on every request, and (SQLite) booking on a
+    # server without the fsync: each run books slots of its own.
+    runs = 3 if normal_sync else 2
     free = [
         f"{API}/doctors/{d}/schedules/{t}/booking"
         for d, t in data.free_slots(runs * (1 + warm + bookings))
@@ -79,21 +83,40 @@ def endpoints(data: DataSet, bookings: int, warm: int, normal_sync: bool = False
         Endpoint("slots_one_day", "GET", day_slots, day_slots, day_slots[0]),
         Endpoint("availability_one_day", "GET", availability, availability, availability[0]),
         _booking("booking", free[:share], warm),
+        _booking(IDEMPOTENT, free[share : 2 * share], warm, idempotency_keys=True),
         Endpoint("session_get", "GET", sessions, sessions, sessions[0]),
         Endpoint("session_put", "PUT", sessions, sessions, sessions[0], SESSION_BODY),
-    ] + ([_booking(NORMAL_SYNC, free[share:], warm)] if normal_sync else [])
+    ] + ([_booking(NORMAL_SYNC, free[2 * share :], warm)] if normal_sync else [])
 
 
 PROBE_USER = "bench-probe"
 
 
-def count_only(data: DataSet) -> list[tuple[str, str, str, bytes | None]]:
+def counted_requests(eps: list[Endpoint], data: DataSet) -> list[tuple]:
+    """What the storage-call counter sends, in order: each endpoint's counted request (with an
+    Idempotency-Key where its load run sends one), then :func:`count_only`."""
+    return [
+        (
+            e.name,
+            e.method,
+            e.count_path,
+            e.body,
+            {"Idempotency-Key": f"bench-count-{e.name}"} if e.idempotency_keys else {},
+        )
+        for e in eps
+    ] + count_only(data)
+
+
+def count_only(data: DataSet) -> list[tuple]:
     """Requests whose storage calls and capacity are counted but that are not load-tested, sent
-    once in this order: a booking taken by another user (409 with ``alternativas``), the user's
+    once in this order: a booking with an Idempotency-Key and its replay (the same key again),
+    a booking taken by another user (409 with ``alternativas``), the user's
     appointments, a reschedule, a cancel, a session PATCH. They use the single-doctor
     specialty's last day, which no load run books."""
     last_day = data.size.days - 1
     first, second = data.slot_time(last_day, 0), data.slot_time(last_day, 1)
+    third = data.slot_time(last_day, 2)
+    keyed = {"Idempotency-Key": "bench-probe-key"}
     doctor = SOLO_DOCTOR
     booking = f"{API}/doctors/{doctor}/schedules/{first}/booking"
     moved = f"{API}/doctors/{doctor}/schedules/{second}/booking"
@@ -103,8 +126,12 @@ def count_only(data: DataSet) -> list[tuple[str, str, str, bytes | None]]:
         "from": {"doctor_id": doctor, "fecha_hora": first},
         "to": {"doctor_id": doctor, "fecha_hora": second},
     }
+    keyed_booking = f"{API}/doctors/{doctor}/schedules/{third}/booking"
+    keyed_body = json.dumps({"user_id": PROBE_USER}).encode()
     return [
         ("probe_booking", "PUT", booking, json.dumps({"user_id": PROBE_USER}).encode()),
+        ("booking_with_key", "PUT", keyed_booking, keyed_body, keyed),
+        ("booking_replay", "PUT", keyed_booking, keyed_body, keyed),
         ("booking_taken_409", "PUT", booking, other),
         ("appointments", "GET", f"{API}/users/{PROBE_USER}/appointments", None),
         ("reschedule", "POST", f"{API}/appointments/reschedule", json.dumps(reschedule).encode()),
@@ -118,7 +145,9 @@ def count_only(data: DataSet) -> list[tuple[str, str, str, bytes | None]]:
     ]
 
 
-def _booking(name: str, free: list[str], warm: int) -> Endpoint:
+def _booking(name: str, free: list[str], warm: int, idempotency_keys: bool = False) -> Endpoint:
     """Booking over distinct free slots: the counted request, the warm-up's and the load
     run's come from disjoint parts of ``free``."""
-    return Endpoint(name, "PUT", free[1 + warm :], free[1 : 1 + warm], free[0], BOOKING_BODY)
+    return Endpoint(
+        name, "PUT", free[1 + warm :], free[1 : 1 + warm], free[0], BOOKING_BODY, idempotency_keys
+    )

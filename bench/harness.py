@@ -103,7 +103,7 @@ def run_backend(backend: str, size: dataset.Size, opts: dict[str, Any], log) -> 
             settings,
             store,
             backend,
-            [(e.name, e.method, e.count_path, e.body) for e in eps] + endpoints.count_only(data),
+            endpoints.counted_requests(eps, data),
         )
         count_only = {name: calls[name] for name, *_ in endpoints.count_only(data)}
         sizes = _response_sizes(settings, store, eps)

@@ -30,6 +30,7 @@ class Target:
     paths: list[str]
     body: bytes | None = None
     auth: str | None = None
+    idempotency_keys: bool = False  # a fresh Idempotency-Key header on every request
 
 
 @dataclass
@@ -107,6 +108,7 @@ def _run_wrk(port: int, target: Target, seconds: float, concurrency: int) -> Loa
         BENCH_METHOD=target.method,
         BENCH_BODY=(target.body or b"").decode(),
         BENCH_AUTH=target.auth or "",
+        BENCH_IDEMPOTENCY="1" if target.idempotency_keys else "",
     )
     try:
         proc = subprocess.run(
@@ -134,10 +136,12 @@ def _run_wrk(port: int, target: Target, seconds: float, concurrency: int) -> Loa
 # --- asyncio ------------------------------------------------------------------------------------
 
 
-def _request_bytes(target: Target, path: str) -> bytes:
+def _request_bytes(target: Target, path: str, number: int = 0) -> bytes:
     lines = [f"{target.method} {path} HTTP/1.1", "Host: 127.0.0.1"]
     if target.auth:
         lines.append(f"Authorization: {target.auth}")
+    if target.idempotency_keys:
+        lines.append(f"Idempotency-Key: bench-{os.getpid()}-{number}")
     body = target.body or b""
     if target.body is not None:
         lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
@@ -182,7 +186,7 @@ async def _connection(
 
 
 async def _run_asyncio(port: int, target: Target, seconds: float, concurrency: int) -> LoadResult:
-    requests = itertools.cycle([_request_bytes(target, p) for p in target.paths])
+    requests = itertools.cycle([_request_bytes(target, p, n) for n, p in enumerate(target.paths)])
     latencies: list[float] = []
     errors: list = []
     started = time.perf_counter()

@@ -1,12 +1,14 @@
 -- wrk script for bench/load.py: cycle through the paths in $BENCH_PATHS (each wrk thread takes
 -- every $BENCH_THREADS-th line, so no two threads send the same path), with $BENCH_METHOD,
--- $BENCH_BODY and $BENCH_AUTH; print one JSON line of results at the end.
+-- $BENCH_BODY and $BENCH_AUTH (and, with $BENCH_IDEMPOTENCY=1, a fresh Idempotency-Key header on
+-- every request); print one JSON line of results at the end.
 
 local paths_file = os.getenv("BENCH_PATHS")
 local nthreads = tonumber(os.getenv("BENCH_THREADS"))
 local method = os.getenv("BENCH_METHOD")
 local body = os.getenv("BENCH_BODY")
 local auth = os.getenv("BENCH_AUTH")
+local idempotency = os.getenv("BENCH_IDEMPOTENCY") == "1"
 if body == "" then body = nil end
 
 local next_id = 0
@@ -36,9 +38,14 @@ function init(args)
   if body ~= nil then headers["Content-Type"] = "application/json" end
 end
 
+local sent = 0
 function request()
   position = position + 1
   if position > #paths then position = 1 end
+  if idempotency then
+    sent = sent + 1
+    headers["Idempotency-Key"] = "bench-" .. tid .. "-" .. sent
+  end
   return wrk.format(method, paths[position], headers, body)
 end
 
