@@ -217,6 +217,22 @@ def table(results: dict[str, Any]) -> str:
                     f"| {name} | {calls['status']} | {calls['calls']} ({kinds})"
                     f"{harness.capacity_text(calls)} |"
                 )
+        if out.get("flow"):
+            f = out["flow"]
+            lines += [
+                f"\nconversation flow (availability -> hold -> book with hold_id): "
+                f"{f['flows_per_second']:.1f} flows/s, {f['flows']} flows in {f['seconds']} s, "
+                f"answers {f['statuses']}\n",
+                "| step | p50 ms | p99 ms | storage calls |",
+                "|---|---:|---:|---|",
+            ]
+            for step, v in f["steps"].items():
+                calls = f["storage_calls"][step]
+                kinds = ", ".join(f"{k} {n}" for k, n in sorted(calls["by_kind"].items()))
+                lines.append(
+                    f"| {step} | {v['p50_ms']:.1f} | {v['p99_ms']:.1f} | {calls['calls']} "
+                    f"({kinds}){harness.capacity_text(calls)} |"
+                )
         s = out["scaling"]
         slot, table_, fan = s["slot_day_query"], s["availability_table"], s["availability_fanout"]
         lines.append(

@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench import counters, dataset, endpoints, load, scaling, server
+from bench import counters, dataset, endpoints, flow, load, scaling, server
 from health_api.config import load_settings
 from health_api.storage.factory import build_storage
 
@@ -106,6 +106,8 @@ def run_backend(backend: str, size: dataset.Size, opts: dict[str, Any], log) -> 
             endpoints.counted_requests(eps, data),
         )
         count_only = {name: calls[name] for name, *_ in endpoints.count_only(data)}
+        slots = flow.flow_slots(data)
+        flow_calls = flow.count(settings, store, backend, slots[0], AGENT)
         sizes = _response_sizes(settings, store, eps)
         small_env = server.service_env(_store_env(backend, workdir, endpoint_url, "small"))
         _, small = open_store(small_env)
@@ -154,11 +156,18 @@ def run_backend(backend: str, size: dataset.Size, opts: dict[str, Any], log) -> 
                         "normal" if e.name == endpoints.NORMAL_SYNC else "full"
                     )
                 log(_line(backend, e.name, results[e.name]))
+            # (the flow needs no warm-up of its own: the endpoint runs above warmed the workers)
+            conversation = flow.drive(
+                service_port, slots[1:], AGENT, seconds, min(opts["concurrency"], 8)
+            )
+            conversation["storage_calls"] = flow_calls
+            log(_flow_line(backend, conversation))
         shutil.rmtree(workdir, ignore_errors=True)  # kept when the run fails: server logs
         return {
             "data": {**size.as_dict(), "load_seconds": round(data.load_seconds, 1)},
             "endpoints": results,
             "count_only": count_only,
+            "flow": conversation,
             "scaling": scale,
         }
     finally:
@@ -220,6 +229,19 @@ def _line(backend: str, name: str, r: dict[str, Any]) -> str:
         f"[{backend}] {name:22s} {app['rps']:8.1f} req/s  p50 {app['p50_ms']:6.2f} ms  "
         f"p99 {app['p99_ms']:7.2f} ms  baseline {base['rps']:8.1f}  ratio {r['ratio']:.2f}  "
         f"calls {calls['calls']}{capacity_text(calls)}  errors {app['errors']}"
+    )
+
+
+def _flow_line(backend: str, result: dict[str, Any]) -> str:
+    steps = "  ".join(
+        f"{step} p50 {v['p50_ms']:.1f} p99 {v['p99_ms']:.1f} ms "
+        f"({result['storage_calls'][step]['calls']} calls"
+        f"{capacity_text(result['storage_calls'][step])})"
+        for step, v in result["steps"].items()
+    )
+    return (
+        f"[{backend}] flow availability -> hold -> book: {result['flows_per_second']:.1f} "
+        f"flows/s ({result['flows']} in {result['seconds']} s)  {steps}  {result['statuses']}"
     )
 
 
