@@ -14,7 +14,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from health_api import clock
 from health_api.domain.models import (
+    UTC_FORMAT,
     AddSlotsResult,
     BookingResult,
     Doctor,
@@ -263,12 +265,53 @@ class SessionRepository(Protocol):
         """Remove the session; absent is fine (idempotent)."""
 
 
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    """One ``Idempotency-Key`` record (table ``idempotency_keys``); times are epoch seconds.
+
+    ``clave`` is a hash of (API key id, Idempotency-Key); ``huella`` the request's fingerprint
+    hash. A claim (``completed`` False) belongs to the request holding ``token``; a completed
+    record carries the stored answer: ``status``, ``body`` (the exact bytes, as text),
+    ``content_type`` and ``location``. The record is gone on every read once ``ttl <= now``."""
+
+    clave: str
+    huella: str
+    token: str
+    claimed_at: int
+    ttl: int
+    completed: bool = False
+    status: int | None = None
+    body: str | None = None
+    content_type: str | None = None
+    location: str | None = None
+
+
+class IdempotencyRepository(Protocol):
+    """Table ``idempotency_keys``: claims and stored answers of requests with a key."""
+
+    def get(self, clave: str, now: int) -> IdempotencyRecord | None:
+        """The live record (``ttl > now``), read strongly consistent; None when absent."""
+
+    def claim(self, record: IdempotencyRecord, now: int, stale_before: int) -> bool:
+        """Store ``record`` (a claim) with one conditional write when no live record holds
+        ``clave``, or the one there is a claim taken at or before ``stale_before`` (its
+        process died). False when another live record is in the way."""
+
+    def complete(self, completed: IdempotencyRecord) -> bool:
+        """Replace the claim with its answer, only while the claim still holds ``token``
+        (False when it was taken over or is gone)."""
+
+    def release(self, clave: str, token: str) -> None:
+        """Delete the claim holding ``token`` (nothing when it is gone or taken over)."""
+
+
 class Storage(Protocol):
     """One backend's repositories plus its lifecycle and readiness check."""
 
     doctors: DoctorRepository
     slots: SlotRepository
     sessions: SessionRepository
+    idempotency: IdempotencyRepository
 
     def check_tables(self) -> list[TableReport]:
         """One report per table against its whole spec, TTL and tags included
@@ -288,3 +331,9 @@ class Storage(Protocol):
 
     def close(self) -> None:
         """Release everything the backend holds; the object is unusable afterwards."""
+
+
+def resolve_now(now: str | None) -> str:
+    """``now`` as given, or the clock's current instant as a canonical UTC string (what read
+    methods use when their caller passes no ``now``)."""
+    return now if now is not None else clock.now_utc().strftime(UTC_FORMAT)

@@ -24,7 +24,8 @@ from health_api.storage.tables import (
     TableSpec,
 )
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+HOLDS_INDEX = "holds"  # SQLite only: a user's live holds, counted under HOLD_MAX_PER_USER
 
 
 SESSION_COLUMNS = {"user_id", "data", "created_at", "updated_at", "expires_at", "ttl", "version"}
@@ -56,10 +57,37 @@ def _doctor_deletion_mark(conn: sqlite3.Connection, names: Mapping[str, str]) ->
             conn.execute(f"ALTER TABLE {quote(table)} ADD COLUMN eliminando_desde TEXT")
 
 
+SLOT_COLUMNS = {"doctor_id", "fecha_hora", "duracion_min", "estado", "user_id", "motivo"}
+SLOT_COPY = "doctor_id, fecha_hora, duracion_min, estado, user_id, motivo, reservado_en"
+
+
+def _slot_holds(conn: sqlite3.Connection, names: Mapping[str, str]) -> None:
+    """Version 4: holds (``retenido`` and its ``retenido_por``/``retenido_hasta``/``retencion``
+    columns). SQLite cannot change a CHECK constraint in place, so every slots table of the file
+    is rebuilt: renamed aside, created anew, copied, dropped (its indexes with it), indexed."""
+    del names  # every slots table of the file, whatever its name
+    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    for table in tables:
+        columns = {row[1] for row in conn.execute(f"PRAGMA table_info({quote(table)})")}
+        if not columns >= SLOT_COLUMNS or "retenido_por" in columns:
+            continue
+        aside = f"{table}:v3"
+        conn.execute(f"ALTER TABLE {quote(table)} RENAME TO {quote(aside)}")
+        conn.execute(slots_table_ddl(table))
+        # Quoted identifiers only, no values: nothing to bind.
+        conn.execute(
+            f"INSERT INTO {quote(table)} ({SLOT_COPY}) SELECT {SLOT_COPY} FROM {quote(aside)}"  # noqa: S608
+        )
+        conn.execute(f"DROP TABLE {quote(aside)}")
+        for statement in slots_index_ddl(table):
+            conn.execute(statement)
+
+
 # version -> step that upgrades existing tables from version - 1.
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection, Mapping[str, str]], None]] = {
     2: _session_ttl_seconds,
     3: _doctor_deletion_mark,
+    4: _slot_holds,
 }
 
 
@@ -77,11 +105,50 @@ def index_name(table: str, index: str) -> str:
     return f"{table}:{index}"
 
 
+def slots_table_ddl(table: str) -> str:
+    """The ``CREATE TABLE`` of a slots table named ``table``.
+
+    WITHOUT ROWID: rows are stored in key order, so a doctor's range is one B-tree scan, like a
+    DynamoDB partition sorted by its range key. No foreign key to doctores: DynamoDB has none,
+    and the two backends must accept and refuse the same writes. A hold keeps its holder in
+    ``retenido_por`` (never ``user_id``, so holds stay out of the user index), its expiry in
+    ``retenido_hasta`` and its nonce in ``retencion``."""
+    return f"""CREATE TABLE IF NOT EXISTS {quote(table)} (
+            doctor_id TEXT NOT NULL,
+            fecha_hora TEXT NOT NULL,
+            duracion_min INTEGER NOT NULL,
+            estado TEXT NOT NULL
+                CHECK (estado IN ('disponible', 'retenido', 'reservado', 'bloqueado')),
+            user_id TEXT,
+            motivo TEXT,
+            reservado_en TEXT,
+            retenido_por TEXT,
+            retenido_hasta TEXT,
+            retencion TEXT,
+            PRIMARY KEY (doctor_id, fecha_hora)
+        ) WITHOUT ROWID"""
+
+
+def slots_index_ddl(table: str) -> list[str]:
+    """The indexes of a slots table: the sparse user index and the hold count's index."""
+    h = quote(table)
+    return [
+        # Partial index = the sparse GSI: only booked slots carry a user_id. Its entries also
+        # carry the primary key, so ties on fecha_hora come out ordered by doctor_id.
+        f"CREATE INDEX IF NOT EXISTS {quote(index_name(table, USER_ID_INDEX))}"
+        f" ON {h} (user_id, fecha_hora) WHERE user_id IS NOT NULL",
+        # Only held slots carry retenido_por: counting a user's live holds (retenido_hasta >
+        # now) is one range of this small partial index, whatever the table's size.
+        f"CREATE INDEX IF NOT EXISTS {quote(index_name(table, HOLDS_INDEX))}"
+        f" ON {h} (retenido_por, retenido_hasta) WHERE retenido_por IS NOT NULL",
+    ]
+
+
 def create_statements(names: Mapping[str, str]) -> list[str]:
     """The DDL of the current version, idempotent (``IF NOT EXISTS``) so that a file shared by
     several table-name sets gains the missing tables of each."""
     doctores, horarios, sessions = (names[n] for n in (DOCTORES, HORARIOS_DOCTORES, USER_SESSIONS))
-    d, h, s = quote(doctores), quote(horarios), quote(sessions)
+    d, s = quote(doctores), quote(sessions)
     return [
         # especialidad holds the normalised form (the GSI key); especialidad_nombre the display.
         f"""CREATE TABLE IF NOT EXISTS {d} (
@@ -97,23 +164,8 @@ def create_statements(names: Mapping[str, str]) -> list[str]:
         ) WITHOUT ROWID""",
         f"CREATE INDEX IF NOT EXISTS {quote(index_name(doctores, ESPECIALIDAD_INDEX))}"
         f" ON {d} (especialidad, doctor_id)",
-        # WITHOUT ROWID: rows are stored in key order, so a doctor's range is one B-tree scan,
-        # like a DynamoDB partition sorted by its range key. No foreign key to doctores: DynamoDB
-        # has none, and the two backends must accept and refuse the same writes.
-        f"""CREATE TABLE IF NOT EXISTS {h} (
-            doctor_id TEXT NOT NULL,
-            fecha_hora TEXT NOT NULL,
-            duracion_min INTEGER NOT NULL,
-            estado TEXT NOT NULL CHECK (estado IN ('disponible', 'reservado', 'bloqueado')),
-            user_id TEXT,
-            motivo TEXT,
-            reservado_en TEXT,
-            PRIMARY KEY (doctor_id, fecha_hora)
-        ) WITHOUT ROWID""",
-        # Partial index = the sparse GSI: only booked slots carry a user_id. Its entries also
-        # carry the primary key, so ties on fecha_hora come out ordered by doctor_id.
-        f"CREATE INDEX IF NOT EXISTS {quote(index_name(horarios, USER_ID_INDEX))}"
-        f" ON {h} (user_id, fecha_hora) WHERE user_id IS NOT NULL",
+        slots_table_ddl(horarios),
+        *slots_index_ddl(horarios),
         f"""CREATE TABLE IF NOT EXISTS {s} (
             user_id TEXT NOT NULL PRIMARY KEY,
             data TEXT NOT NULL,

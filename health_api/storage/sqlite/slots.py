@@ -18,15 +18,19 @@ from health_api.domain.errors import ConflictError, InvalidRequestError, NotFoun
 from health_api.domain.models import (
     DISPONIBLE,
     RESERVADO,
+    RETENIDO,
     AddSlotsResult,
     BookingResult,
+    Hold,
+    HoldResult,
     Page,
     Slot,
     SlotKey,
+    slot_at,
 )
 from health_api.storage import cursor as cursors
-from health_api.storage.base import FreeSlots, FreeSlotsDeletion
-from health_api.storage.sqlite import booking, deletion
+from health_api.storage.base import FreeSlots, FreeSlotsDeletion, resolve_now
+from health_api.storage.sqlite import booking, deletion, holds
 from health_api.storage.sqlite.connection import SqliteDatabase
 from health_api.storage.sqlite.paging import check_limit, make_page, position
 from health_api.storage.sqlite.schema import quote
@@ -61,13 +65,13 @@ class SqliteSlotRepository:
     def _insert(self, conn: sqlite3.Connection, slots: Sequence[Slot]) -> AddSlotsResult:
         rows = [
             (s.doctor_id, s.fecha_hora, s.duracion_min, s.estado, s.user_id, s.motivo,
-             s.reservado_en)
+             s.reservado_en, s.retenido_por, s.retenido_hasta, s.retencion)
             for s in slots
         ]  # fmt: skip
         # The key conflict alone is ignored (not CHECK failures, as OR IGNORE would), and
         # inside BEGIN IMMEDIATE no other writer can slip the same key in between.
         cur = conn.executemany(
-            f"INSERT INTO {self._table} ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
+            f"INSERT INTO {self._table} ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (doctor_id, fecha_hora) DO NOTHING",
             rows,
         )
@@ -79,27 +83,52 @@ class SqliteSlotRepository:
         with self._db.write() as conn:
             return deletion.delete_free_from(conn, self._table, doctor_id, desde, limit)
 
-    def get(self, key: SlotKey) -> Slot:
-        """The slot, or ``NotFoundError``."""
+    def get(self, key: SlotKey, *, now: str | None = None) -> Slot:
+        """The slot as it is at ``now``, or ``NotFoundError``."""
         with self._db.read() as conn:
             slot = booking.read_slot(conn, self._table, key)
         if slot is None:
             raise NotFoundError("slot not found")
-        return slot
+        return slot_at(slot, resolve_now(now))
 
-    def delete(self, key: SlotKey) -> None:
-        """Remove a slot that is not booked (``NotFoundError``/``ConflictError`` otherwise)."""
+    def delete(self, key: SlotKey, now: str | None = None) -> None:
+        """Remove a slot neither booked nor held live (``NotFoundError``/``ConflictError``)."""
         with self._db.write() as conn:
+            # Condition: not booked, and no live hold (an expired hold is free to delete).
             deleted = conn.execute(
                 f"DELETE FROM {self._table} WHERE doctor_id = ? AND fecha_hora = ?"
-                " AND estado <> 'reservado'",
-                (key.doctor_id, key.fecha_hora),
+                f" AND estado <> 'reservado' AND NOT {booking.HELD_AT}",
+                (key.doctor_id, key.fecha_hora, resolve_now(now)),
             ).rowcount
             if deleted == 0:
                 # Same transaction: the reason read is the state the DELETE saw.
                 if booking.read_slot(conn, self._table, key) is None:
                     raise NotFoundError("slot not found")
-                raise ConflictError("the slot is booked and cannot be deleted")
+                raise ConflictError("the slot is booked or held and cannot be deleted")
+
+    def hold(
+        self,
+        key: SlotKey,
+        user_id: str,
+        nonce: str,
+        expires_at: str,
+        now: str,
+        max_per_user: int,
+    ) -> HoldResult:
+        """Hold the slot for ``user_id`` in one transaction (see ``holds.hold``)."""
+        with self._db.write() as conn:
+            return holds.hold(conn, self._table, key, user_id, nonce, expires_at, now, max_per_user)
+
+    def get_hold(self, key: SlotKey, nonce: str, now: str) -> Hold:
+        """The live hold with ``nonce`` on the slot, else ``NotFoundError``."""
+        with self._db.read() as conn:
+            return holds.get_hold(conn, self._table, key, nonce, now)
+
+    def release_hold(self, key: SlotKey, nonce: str, now: str) -> None:
+        """Clear the hold with ``nonce`` if the slot still carries it (idempotent)."""
+        del now  # clearing an expired hold of this nonce is harmless
+        with self._db.write() as conn:
+            holds.release_hold(conn, self._table, key, nonce)
 
     def list_range(
         self,
@@ -111,6 +140,7 @@ class SqliteSlotRepository:
         limit: int = 20,
         cursor: str | None = None,
         consistent: bool = True,
+        now: str | None = None,
     ) -> Page[Slot]:
         """Slots with ``desde <= fecha_hora <= hasta`` in time order, optionally of one
         ``estado``: one primary-key range scan per page, filled up to ``limit`` (an index
@@ -124,17 +154,19 @@ class SqliteSlotRepository:
             f"SELECT {COLUMNS} FROM {self._table}"
             " WHERE doctor_id = ? AND fecha_hora >= ? AND fecha_hora <= ?"
         )
+        at = resolve_now(now)
         params: list[Any] = [doctor_id, desde, hasta]
         if estado is not None:
-            sql += " AND estado = ?"
-            params.append(estado)
+            condition, values = _estado_filter(estado, at)
+            sql += f" AND {condition}"
+            params += values
         if after is not None:
             sql += " AND fecha_hora > ?"
             params.append(after["fecha_hora"])
         sql += " ORDER BY fecha_hora LIMIT ?"
         with self._db.read() as conn:
             rows = conn.execute(sql, (*params, limit + 1)).fetchall()
-        return make_page(rows, limit, booking.to_slot, query, ("fecha_hora",))
+        return make_page(rows, limit, _slot_at(at), query, ("fecha_hora",))
 
     def list_free_of_doctors(
         self,
@@ -144,6 +176,7 @@ class SqliteSlotRepository:
         limit: int,
         *,
         after: tuple[str, str] | None = None,
+        now: str | None = None,
     ) -> FreeSlots:
         """The free slots of ``doctor_ids`` in ``[desde, hasta]`` (after ``after``), in
         ``(fecha_hora, doctor_id)`` order, at most ``limit``: one statement for every doctor,
@@ -164,9 +197,10 @@ class SqliteSlotRepository:
         sql = (
             f"SELECT {COLUMNS} FROM {self._table}"
             f" WHERE doctor_id IN ({marks}) AND fecha_hora >= ? AND fecha_hora <= ?"
-            " AND estado = ?"
+            f" AND {booking.FREE_AT}"
         )
-        params: list[Any] = [*ids, desde, hasta, DISPONIBLE]
+        at = resolve_now(now)
+        params: list[Any] = [*ids, desde, hasta, at]
         if after is not None and after[0] == desde:
             # desde is at or past the position, so only the slots at its very instant can be
             # at or before it: a filter on the rows the key ranges found, needless otherwise.
@@ -175,17 +209,24 @@ class SqliteSlotRepository:
         sql += " ORDER BY fecha_hora, doctor_id LIMIT ?"
         with self._db.read() as conn:
             rows = conn.execute(sql, (*params, limit)).fetchall()
-        return FreeSlots([booking.to_slot(row) for row in rows])
+        return FreeSlots([slot_at(booking.to_slot(row), at) for row in rows])
 
-    def book(self, key: SlotKey, user_id: str, motivo: str | None, now: str) -> BookingResult:
+    def book(
+        self,
+        key: SlotKey,
+        user_id: str,
+        motivo: str | None,
+        now: str,
+        hold_nonce: str | None = None,
+    ) -> BookingResult:
         """Book a free slot with one conditional write (see ``booking.book``)."""
         with self._db.write() as conn:
-            return booking.book(conn, self._table, key, user_id, motivo, now)
+            return booking.book(conn, self._table, key, user_id, motivo, now, hold_nonce)
 
-    def cancel(self, key: SlotKey, user_id: str) -> Slot:
-        """Free a slot held by ``user_id`` (see ``booking.cancel``)."""
+    def cancel(self, key: SlotKey, user_id: str, now: str | None = None) -> Slot:
+        """Free a slot booked or held by ``user_id`` (see ``booking.cancel``)."""
         with self._db.write() as conn:
-            return booking.cancel(conn, self._table, key, user_id)
+            return booking.cancel(conn, self._table, key, user_id, resolve_now(now))
 
     def reschedule(self, user_id: str, source: SlotKey, target: SlotKey, now: str) -> Slot:
         """Move a booking all or nothing in one transaction (see ``booking.reschedule``)."""
@@ -193,7 +234,13 @@ class SqliteSlotRepository:
             return booking.reschedule(conn, self._table, user_id, source, target, now)
 
     def list_for_user(
-        self, user_id: str, desde: str | None = None, limit: int = 20, cursor: str | None = None
+        self,
+        user_id: str,
+        desde: str | None = None,
+        limit: int = 20,
+        cursor: str | None = None,
+        *,
+        now: str | None = None,
     ) -> Page[Slot]:
         """The user's booked slots from ``desde`` in time order, from the partial index on
         ``(user_id, fecha_hora)`` (ties ordered by ``doctor_id``, which the index carries)."""
@@ -213,4 +260,18 @@ class SqliteSlotRepository:
         sql += " ORDER BY fecha_hora, doctor_id LIMIT ?"
         with self._db.read() as conn:
             rows = conn.execute(sql, (*params, limit + 1)).fetchall()
-        return make_page(rows, limit, booking.to_slot, query, fields)
+        return make_page(rows, limit, _slot_at(resolve_now(now)), query, fields)
+
+
+def _estado_filter(estado: str, now: str) -> tuple[str, list[Any]]:
+    """The WHERE condition (and its values) of slots in ``estado`` at instant ``now``."""
+    if estado == DISPONIBLE:
+        return booking.FREE_AT, [now]  # expired holds are free
+    if estado == RETENIDO:
+        return booking.HELD_AT, [now]  # live holds only
+    return "estado = ?", [estado]
+
+
+def _slot_at(now: str):
+    """A row mapper giving each slot as it is at ``now``."""
+    return lambda row: slot_at(booking.to_slot(row), now)
