@@ -15,6 +15,7 @@ from health_api.api import (
     appointments,
     auth,
     doctors,
+    holds,
     hooks,
     openapi,
     problems,
@@ -51,7 +52,7 @@ def register(app: Flask) -> Api:
         },
     )
     api = openapi.ProblemApi(app)
-    for module in (service, doctors, schedules, appointments, sessions, admin):
+    for module in (service, doctors, schedules, holds, appointments, sessions, admin):
         api.register_blueprint(module.blp)
     openapi.document(api, app)
     app.add_url_rule(

@@ -72,7 +72,10 @@ ERROR_HEADERS = {401: ("WWW-Authenticate",), 429: ("Retry-After",), 503: ("Retry
 # may meet them, with the server's HTML page and none of the application's headers.
 SERVER_ERRORS = (414, 431)
 SERVER_ERROR_CONTENT = {"text/html": {"schema": {"type": "string"}}}
-SUCCESS_HEADERS = {("post", "/api/v1/doctors"): ("Location",)}
+SUCCESS_HEADERS = {
+    ("post", "/api/v1/doctors"): ("Location",),
+    ("post", "/api/v1/holds"): ("Location",),
+}
 
 # Bodies that take one of several forms: each form names its required and optional properties
 # of the one marshmallow schema that loads them all (which refuses a mix of forms).

@@ -15,8 +15,11 @@ from flask import Flask, Response, g, json
 from werkzeug.exceptions import HTTPException
 
 from health_api.domain.errors import (
+    AlreadyBookedError,
     ConflictError,
     HealthApiError,
+    HoldInvalidError,
+    HoldLimitError,
     InvalidCursorError,
     InvalidRequestError,
     NotFoundError,
@@ -128,6 +131,12 @@ def domain_problem(exc: HealthApiError) -> Response:
         return problem(
             409, str(exc), kind="slot-taken", alternativas=slot_public_list(exc.alternativas)
         )
+    if isinstance(exc, AlreadyBookedError):
+        return problem(409, str(exc), kind="already-booked")
+    if isinstance(exc, HoldLimitError):
+        return problem(409, str(exc), kind="hold-limit")
+    if isinstance(exc, HoldInvalidError):
+        return problem(409, str(exc), kind="hold-invalid")
     if isinstance(exc, RescheduleError):
         return problem(409, str(exc), kind="reschedule-failed", reason=exc.reason)
     if isinstance(exc, ConflictError):

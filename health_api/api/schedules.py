@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from flask import g
+from flask import current_app, g
 from flask.views import MethodView
 
+from health_api import clock
 from health_api.api.auth import require_role
 from health_api.api.blueprint import Blueprint
 from health_api.api.context import ParameterError, check_path_id, instant, settings, slot_key
 from health_api.api.context import storage as store
-from health_api.api.cursors import verify
+from health_api.api.cursors import EXTENSION, verify
 from health_api.api.views import clinic_zone, page_dict, slot_dict
 from health_api.domain.errors import InvalidRequestError
 from health_api.schemas.common import Problem, SlotFull, SlotPage
@@ -20,9 +21,9 @@ from health_api.schemas.schedules import (
     ScheduleCreated,
     ScheduleQuery,
 )
-from health_api.services import booking, schedules
+from health_api.services import booking, holds, schedules
 from health_api.services.recurrence import WeeklyRule, weekday_numbers
-from health_api.services.times import parse_time_of_day, zone
+from health_api.services.times import parse_time_of_day, to_utc_string, zone
 
 blp = Blueprint(
     "schedules",
@@ -78,7 +79,7 @@ class Schedules(MethodView):
             raise ParameterError("hasta", str(exc)) from None
         full = g.get("role") == "admin"
         tz = clinic_zone()
-        return page_dict(page, lambda slot: slot_dict(slot, full=full, tz=tz))
+        return page_dict(page, lambda slot: slot_dict(slot, full=full, tz=tz, admin=full))
 
 
 def _rule(body) -> WeeklyRule:
@@ -105,10 +106,10 @@ class Schedule(MethodView):
 
     @require_role("admin")
     @blp.response(204)
-    @blp.alt_response(409, schema=Problem, description="The slot is booked.")
+    @blp.alt_response(409, schema=Problem, description="The slot is booked or held live.")
     def delete(self, doctor_id, fecha_hora):
-        """Delete a slot that is not booked (admin)."""
-        store().slots.delete(slot_key(doctor_id, fecha_hora))
+        """Delete a slot that is neither booked nor held live (admin)."""
+        store().slots.delete(slot_key(doctor_id, fecha_hora), to_utc_string(clock.now_utc()))
 
 
 @blp.route("/<fecha_hora>/booking")
@@ -121,19 +122,28 @@ class Booking(MethodView):
     @blp.alt_response(
         409,
         schema=Problem,
-        description="Booked by someone else; ``alternativas`` lists free slots.",
+        description="``/problems/slot-taken``: booked, or held live, by someone else; "
+        "``alternativas`` lists free slots. ``/problems/hold-invalid``: the ``hold_id`` is "
+        "expired, edited, of another user or of another slot.",
     )
     def put(self, body, doctor_id, fecha_hora):
         """Book a slot with one conditional write; the same user again gets 200 and the same
-        booking."""
-        result = booking.book_slot(
-            store(), slot_key(doctor_id, fecha_hora), body["user_id"], body["motivo"]
+        booking (whatever ``hold_id`` says). A booking by the holder of a live hold consumes
+        it, with or without ``hold_id``."""
+        result = holds.book_with_hold(
+            store(),
+            current_app.extensions[EXTENSION],
+            slot_key(doctor_id, fecha_hora),
+            body["user_id"],
+            body["motivo"],
+            body["hold_id"],
         )
         return slot_dict(result.slot), 201 if result.created else 200
 
     @blp.arguments(CancelQuery, location="query")
     @blp.response(204)
-    @blp.alt_response(409, description="The slot is booked by someone else.")
+    @blp.alt_response(409, description="The slot is booked, or held live, by someone else.")
     def delete(self, query, doctor_id, fecha_hora):
-        """Cancel the user's booking; the slot is free again (409 if someone else holds it)."""
+        """Cancel the user's booking (or release the user's live hold); the slot is free again
+        (409 if someone else booked or holds it)."""
         booking.cancel_booking(store(), slot_key(doctor_id, fecha_hora), query["user_id"])

@@ -9,13 +9,17 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 
 from health_api.api.cursors import sign
-from health_api.domain.models import Doctor, Session, Slot
+from health_api.domain.models import Doctor, Hold, Session, Slot
 from health_api.services.times import local_string
 
-PUBLIC_FIELDS = ("doctor_id", "fecha_hora", "duracion_min", "estado")
+# What any client sees of a slot: a held one shows until when (``retenido_hasta``), not by whom.
+PUBLIC_FIELDS = ("doctor_id", "fecha_hora", "duracion_min", "estado", "retenido_hasta")
+# The booking, for its holder and for admins; the hold's holder (``retenido_por``) only for
+# admin keys; the hold's nonce (``retencion``) never leaves the service.
+BOOKING_FIELDS = (*PUBLIC_FIELDS, "user_id", "motivo", "reservado_en")
+ADMIN_FIELDS = (*BOOKING_FIELDS, "retenido_por")
 # Field names read once: dataclasses.asdict deep-copies every value on every call (~8% of a
 # GET of one doctor), and these values are all strings, numbers or (idiomas) a tuple.
-SLOT_FIELDS = tuple(f.name for f in fields(Slot))
 DOCTOR_FIELDS = tuple(f.name for f in fields(Doctor))
 
 
@@ -24,14 +28,30 @@ def clinic_zone() -> ZoneInfo:
     return current_app.extensions["health_api.zone"]
 
 
-def slot_dict(slot: Slot, full: bool = True, tz: ZoneInfo | None = None) -> dict[str, Any]:
+def slot_dict(
+    slot: Slot, full: bool = True, tz: ZoneInfo | None = None, *, admin: bool = False
+) -> dict[str, Any]:
     """A slot with ``fecha_hora_local`` and ``zona_horaria`` (``tz``, by default the clinic
-    zone); bookings only when ``full``."""
+    zone); bookings only when ``full``; who holds it (``retenido_por``) only for ``admin``."""
     tz = tz or clinic_zone()
-    data = {name: getattr(slot, name) for name in (SLOT_FIELDS if full else PUBLIC_FIELDS)}
+    names = ADMIN_FIELDS if admin else BOOKING_FIELDS if full else PUBLIC_FIELDS
+    data = {name: getattr(slot, name) for name in names}
     data["fecha_hora_local"] = local_string(slot.fecha_hora, tz)
     data["zona_horaria"] = tz.key
     return data
+
+
+def hold_dict(hold_id: str, hold: Hold, *, admin: bool = False) -> dict[str, Any]:
+    """A hold as JSON: its id, slot key, holder and expiry, and the held slot (the holder is
+    named in ``slot`` only for ``admin``)."""
+    return {
+        "hold_id": hold_id,
+        "doctor_id": hold.doctor_id,
+        "fecha_hora": hold.fecha_hora,
+        "user_id": hold.user_id,
+        "expires_at": hold.expires_at,
+        "slot": slot_dict(hold.slot, admin=admin),
+    }
 
 
 def slot_public_list(slots: list[Slot]) -> list[dict[str, Any]]:

@@ -67,6 +67,13 @@ class SlotPublic(Schema):
     zona_horaria = fields.String(required=True, metadata={"example": "Europe/Madrid"})
     duracion_min = fields.Integer(required=True)
     estado = fields.String(required=True, validate=validate.OneOf(ESTADOS))
+    retenido_hasta = fields.String(
+        allow_none=True,
+        metadata={
+            "format": "date-time",
+            "description": "A ``retenido`` slot: when its hold expires (UTC); null otherwise.",
+        },
+    )
 
 
 class SlotFull(SlotPublic):
@@ -75,6 +82,10 @@ class SlotFull(SlotPublic):
     user_id = fields.String(allow_none=True)
     motivo = fields.String(allow_none=True)
     reservado_en = fields.String(allow_none=True, metadata={"format": "date-time"})
+    retenido_por = fields.String(
+        allow_none=True,
+        metadata={"description": "Admin keys only: the user who holds a ``retenido`` slot."},
+    )
 
 
 class SlotPage(Schema):

@@ -8,6 +8,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from health_api.domain.models import ESTADOS
 from health_api.schemas.common import Id, Instant, PageQuery, SlotFull, SlotPublic
+from health_api.services.holds import MAX_HOLD_ID_LENGTH
 
 DURATION = validate.Range(5, 480)
 MOTIVO = validate.Length(max=500)
@@ -79,6 +80,16 @@ class BookingIn(Schema):
 
     user_id = Id(required=True)
     motivo = fields.String(load_default=None, allow_none=True, validate=MOTIVO)
+    hold_id = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(1, MAX_HOLD_ID_LENGTH),
+        metadata={
+            "description": "The user's hold on this slot (POST /holds), consumed by the "
+            "booking. Optional: a booking by the holder consumes the hold anyway. Expired, "
+            "edited, of another user or of another slot: 409 ``/problems/hold-invalid``."
+        },
+    )
 
 
 class CancelQuery(Schema):

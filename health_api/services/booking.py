@@ -25,12 +25,21 @@ def _require_future(key: SlotKey, what: str = "the slot") -> str:
     return now_text
 
 
-def book_slot(storage: Storage, key: SlotKey, user_id: str, motivo: str | None) -> BookingResult:
-    """Book ``key`` for ``user_id``. Past slots are refused; a slot held by someone else raises
-    ``SlotTakenError`` carrying up to three ``alternativas`` of the same doctor."""
+def book_slot(
+    storage: Storage,
+    key: SlotKey,
+    user_id: str,
+    motivo: str | None,
+    hold_nonce: str | None = None,
+) -> BookingResult:
+    """Book ``key`` for ``user_id``. Past slots are refused; a slot booked or held live by
+    someone else raises ``SlotTakenError`` carrying up to three ``alternativas`` of the same
+    doctor. A slot this user holds live is booked and the hold consumed; given ``hold_nonce``,
+    a slot not held live by this user under it is ``HoldInvalidError`` unless this user booked
+    it already (a safe retry). ``services.holds.book_with_hold`` takes a client's ``hold_id``."""
     now_text = _require_future(key)
     try:
-        return storage.slots.book(key, user_id, motivo, now_text)
+        return storage.slots.book(key, user_id, motivo, now_text, hold_nonce=hold_nonce)
     except SlotTakenError as exc:
         exc.alternativas = next_free_slots(storage, key.doctor_id, after=key.fecha_hora)
         raise
@@ -52,8 +61,8 @@ def next_free_slots(
 
 def cancel_booking(storage: Storage, key: SlotKey, user_id: str) -> Slot:
     """Free the user's booking of ``key``; past appointments cannot be cancelled."""
-    _require_future(key, "the appointment")
-    return storage.slots.cancel(key, user_id)
+    now_text = _require_future(key, "the appointment")
+    return storage.slots.cancel(key, user_id, now_text)
 
 
 def reschedule_booking(storage: Storage, user_id: str, source: SlotKey, target: SlotKey) -> Slot:

@@ -1,0 +1,82 @@
+"""/api/v1/holds: keep a slot for one user for a few minutes, read the hold, release it."""
+
+from __future__ import annotations
+
+from flask import current_app, g, url_for
+from flask.views import MethodView
+
+from health_api.api.blueprint import Blueprint
+from health_api.api.context import instant, settings, slot_key
+from health_api.api.context import storage as store
+from health_api.api.cursors import EXTENSION
+from health_api.api.views import hold_dict
+from health_api.schemas.common import Problem
+from health_api.schemas.holds import HoldIn, HoldOut
+from health_api.services import holds
+
+blp = Blueprint(
+    "holds",
+    __name__,
+    url_prefix="/api/v1/holds",
+    description="Holds: a slot kept ``retenido`` for one user until ``expires_at``.",
+)
+
+
+def secret() -> bytes:
+    """The key ``hold_id``s are signed with: the cursors' (shared with the MCP server)."""
+    return current_app.extensions[EXTENSION]
+
+
+@blp.route("")
+class Holds(MethodView):
+    """Holds of slots."""
+
+    @blp.arguments(HoldIn)
+    @blp.response(201, HoldOut, description="Held; ``Location`` names the hold.")
+    @blp.alt_response(
+        200, schema=HoldOut, description="This user's hold is still live: the same hold."
+    )
+    @blp.alt_response(404, schema=Problem, description="No such slot.")
+    @blp.alt_response(
+        409,
+        schema=Problem,
+        description="``/problems/slot-taken`` (booked by someone, or held live by another "
+        "user; with ``alternativas``), ``/problems/already-booked`` (this user booked it) or "
+        "``/problems/hold-limit`` (the user already has ``HOLD_MAX_PER_USER`` live holds).",
+    )
+    @blp.alt_response(
+        422,
+        schema=Problem,
+        description="A past or ``bloqueado`` slot, or ``ttl_seconds`` outside 30-1800.",
+    )
+    def post(self, body):
+        """Hold a slot for a user (default ``HOLD_TTL_SECONDS``, never past the slot's start);
+        one write call. The same user again while the hold lives gets it back (200, expiry
+        unchanged)."""
+        key = slot_key(body["doctor_id"], instant(body["fecha_hora"], "fecha_hora", status=422))
+        issued = holds.hold_slot(
+            store(), secret(), key, body["user_id"], body["ttl_seconds"], settings()
+        )
+        data = hold_dict(issued.hold_id, issued.hold, admin=g.get("role") == "admin")
+        if not issued.created:
+            return data, 200
+        location = url_for("holds.Hold", hold_id=issued.hold_id)
+        return data, 201, {"Location": location}
+
+
+@blp.route("/<hold_id>")
+class Hold(MethodView):
+    """One hold."""
+
+    @blp.response(200, HoldOut)
+    def get(self, hold_id):
+        """The live hold; 404 once it expired, was released or consumed by a booking, and for
+        an edited or foreign id."""
+        hold = holds.get_hold(store(), secret(), hold_id)
+        return hold_dict(hold_id, hold, admin=g.get("role") == "admin")
+
+    @blp.response(204)
+    def delete(self, hold_id):
+        """Release the hold: the slot is ``disponible`` again if this hold still held it; a
+        hold already gone is a 204 too; an edited or foreign id is a 404."""
+        holds.release_hold(store(), secret(), hold_id)
