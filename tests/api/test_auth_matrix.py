@@ -5,7 +5,11 @@ from __future__ import annotations
 import pytest
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
-from tests.api.conftest import ADMIN, ADMIN_KEY, AGENT
+from health_api.api.cursors import secret_for
+from health_api.config import ApiKey, load_settings
+from health_api.domain.models import Hold
+from health_api.services import holds
+from tests.api.conftest import ADMIN, ADMIN_KEY, AGENT, AGENT_KEY
 from tests.api.helpers import MON_0900, MON_0930, assert_problem, slot_url
 
 DOCTOR = "/api/v1/doctors/doc-ana"
@@ -16,6 +20,13 @@ RESCHEDULE_BODY = {
     "from": {"doctor_id": "doc-ana", "fecha_hora": MON_0900},
     "to": {"doctor_id": "doc-ana", "fecha_hora": MON_0930},
 }
+# user-1's hold of 09:30 (``arranged``), its id made with a fixed nonce and the test keys' secret.
+HOLD_NONCE = "AAAAAAAAAAAAAAAA"
+HOLD_BODY = {"doctor_id": "doc-ana", "fecha_hora": MON_0930, "user_id": "user-1"}
+HOLD = "/api/v1/holds/" + holds.hold_id_of(
+    secret_for(load_settings({}), (ApiKey("admin", ADMIN_KEY), ApiKey("agent", AGENT_KEY))),
+    Hold("doc-ana", MON_0930, "user-1", HOLD_NONCE, "", None),
+)
 
 # (method, path, body, role that the contract requires)
 ROUTES = [
@@ -29,6 +40,9 @@ ROUTES = [
     ("DELETE", SLOT, None, "admin"),
     ("PUT", BOOKING, {"user_id": "user-1"}, "agent"),
     ("DELETE", f"{BOOKING}?user_id=user-1", None, "agent"),
+    ("POST", "/api/v1/holds", HOLD_BODY, "agent"),
+    ("GET", HOLD, None, "agent"),
+    ("DELETE", HOLD, None, "agent"),
     ("POST", "/api/v1/appointments/reschedule", RESCHEDULE_BODY, "agent"),
     ("GET", "/api/v1/users/user-1/appointments", None, "agent"),
     ("GET", "/api/v1/availability?especialidad=cardiologia", None, "agent"),
@@ -59,9 +73,9 @@ BAD_HEADERS = [
 
 
 @pytest.fixture
-def arranged(client) -> None:
-    """``doc-ana`` with 09:00 booked by ``user-1`` and 09:30 free, and ``user-1``'s session,
-    so that every route reaches its view and succeeds for its role."""
+def arranged(client, monkeypatch) -> None:
+    """``doc-ana`` with 09:00 booked by ``user-1`` and 09:30 held by ``user-1`` (``HOLD``),
+    and ``user-1``'s session, so that every route reaches its view and succeeds for its role."""
     client.post(
         "/api/v1/doctors",
         json={"doctor_id": "doc-ana", "nombre": "Dra. Ana", "especialidad": "Cardiología"},
@@ -74,6 +88,8 @@ def arranged(client) -> None:
     )
     client.put(BOOKING, json={"user_id": "user-1"}, headers=AGENT)
     client.put("/api/v1/sessions/user-1", json={"data": {"a": 1}}, headers=AGENT)
+    monkeypatch.setattr(holds, "new_nonce", lambda: HOLD_NONCE)
+    client.post("/api/v1/holds", json=HOLD_BODY, headers=AGENT)
 
 
 @pytest.fixture

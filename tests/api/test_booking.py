@@ -26,6 +26,7 @@ PUBLIC_SLOT_KEYS = {
     "zona_horaria",
     "duracion_min",
     "estado",
+    "retenido_hasta",
 }
 
 

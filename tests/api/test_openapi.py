@@ -27,6 +27,9 @@ CONTRACT = {
     ("delete", f"{V1}/doctors/{{doctor_id}}/schedules/{{fecha_hora}}"): "admin",
     ("put", f"{V1}/doctors/{{doctor_id}}/schedules/{{fecha_hora}}/booking"): "agent",
     ("delete", f"{V1}/doctors/{{doctor_id}}/schedules/{{fecha_hora}}/booking"): "agent",
+    ("post", f"{V1}/holds"): "agent",
+    ("get", f"{V1}/holds/{{hold_id}}"): "agent",
+    ("delete", f"{V1}/holds/{{hold_id}}"): "agent",
     ("post", f"{V1}/appointments/reschedule"): "agent",
     ("get", f"{V1}/users/{{user_id}}/appointments"): "agent",
     ("get", f"{V1}/availability"): "agent",
@@ -147,6 +150,34 @@ def test_sessions_document_the_ttl_seconds_they_remember(document) -> None:
 
     assert "ttl_seconds" in session["required"]
     assert session["properties"]["ttl_seconds"]["type"] == "integer"
+
+
+def test_holds_are_documented_with_their_location_problems_and_fields(document) -> None:
+    post = document["paths"][f"{V1}/holds"]["post"]
+    schemas = document["components"]["schemas"]
+
+    assert "Location" in post["responses"]["201"]["headers"]
+    assert {"200", "201", "409", "422"} <= post["responses"].keys()
+    conflicts = post["responses"]["409"]["description"]
+    for kind in ("slot-taken", "already-booked", "hold-limit"):
+        assert f"/problems/{kind}" in conflicts
+    booking = document["paths"][f"{V1}/doctors/{{doctor_id}}/schedules/{{fecha_hora}}/booking"]
+    assert "/problems/hold-invalid" in booking["put"]["responses"]["409"]["description"]
+    assert set(schemas["HoldOut"]["required"]) == {
+        "hold_id",
+        "doctor_id",
+        "fecha_hora",
+        "user_id",
+        "expires_at",
+        "slot",
+    }
+    assert schemas["HoldIn"]["properties"]["ttl_seconds"]["minimum"] == 30
+    assert schemas["HoldIn"]["properties"]["ttl_seconds"]["maximum"] == 1800
+    assert "hold_id" in schemas["BookingIn"]["properties"]
+    assert "retenido" in schemas["SlotPublic"]["properties"]["estado"]["enum"]
+    assert "retenido_hasta" in schemas["SlotPublic"]["properties"]
+    assert "retenido_por" in schemas["SlotFull"]["properties"]
+    assert "retencion" not in schemas["SlotFull"]["properties"]
 
 
 def test_throttling_and_unavailable_storage_carry_retry_after(document) -> None:

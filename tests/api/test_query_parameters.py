@@ -22,7 +22,12 @@ from tests.api.helpers import (
 )
 
 METHODS = {"get", "put", "post", "delete", "patch"}
-SAMPLE_PATH_VALUES = {"doctor_id": "doc-ana", "user_id": "user-1", "fecha_hora": MON_0900}
+SAMPLE_PATH_VALUES = {
+    "doctor_id": "doc-ana",
+    "user_id": "user-1",
+    "fecha_hora": MON_0900,
+    "hold_id": "no-such-hold",
+}
 GUNICORN_CONF = Path(__file__).resolve().parents[2] / "gunicorn.conf.py"
 
 
