@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from freezegun import freeze_time
 
-from health_api.domain.models import BLOQUEADO, Slot
+from health_api.domain.models import BLOQUEADO, Hold, Slot, SlotKey
+from health_api.services import holds
 from tests.api.conftest import ADMIN, AGENT
 from tests.api.helpers import (
     MON_0900,
@@ -358,3 +359,19 @@ def test_an_invalid_hold_body_is_a_422_naming_the_field(client, doctor, subtests
         with subtests.test(body=body):
             problem = assert_problem(client.post(HOLDS, json=body, headers=AGENT), 422)
             assert field in problem["errors"]
+
+
+@pytest.mark.parametrize("doctor_id", ["doc-ana", "a" * 128, "ñ" * 128, "\U00020000" * 128])
+def test_a_hold_id_fits_512_characters_and_any_edit_spoils_it(doctor_id) -> None:
+    secret = b"s" * 32
+    nonce = holds.new_nonce()
+    hold_id = holds.hold_id_of(secret, Hold(doctor_id, MON_0900, "user-1", nonce, NOW, None))
+
+    assert len(hold_id) <= 512
+    assert holds.decode_hold_id(secret, hold_id) == (SlotKey(doctor_id, MON_0900), nonce)
+    assert holds.decode_hold_id(b"t" * 32, hold_id) is None
+    for position in range(len(hold_id)):
+        for replacement in "AB_":
+            if replacement != hold_id[position]:
+                changed = hold_id[:position] + replacement + hold_id[position + 1 :]
+                assert holds.decode_hold_id(secret, changed) is None
