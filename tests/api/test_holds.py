@@ -375,3 +375,32 @@ def test_a_hold_id_fits_512_characters_and_any_edit_spoils_it(doctor_id) -> None
             if replacement != hold_id[position]:
                 changed = hold_id[:position] + replacement + hold_id[position + 1 :]
                 assert holds.decode_hold_id(secret, changed) is None
+
+
+def test_a_reschedule_onto_the_users_own_hold_consumes_it(client, doctor, frozen) -> None:
+    assert book(client, "doc-ana", MON_0900, "user-1").status_code == 201
+    hold_id = hold(client, MON_0930, user_id="user-1").get_json()["hold_id"]
+    body = {
+        "user_id": "user-1",
+        "from": {"doctor_id": "doc-ana", "fecha_hora": MON_0900},
+        "to": {"doctor_id": "doc-ana", "fecha_hora": MON_0930},
+    }
+
+    response = client.post("/api/v1/appointments/reschedule", json=body, headers=AGENT)
+
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json()["estado"] == "reservado"
+    assert_problem(client.get(f"{HOLDS}/{hold_id}", headers=AGENT), 404)
+    assert listed(client, MON_0900)["estado"] == "disponible"
+
+
+def test_cancel_by_the_holder_releases_the_hold(client, doctor, frozen) -> None:
+    hold_id = hold(client, user_id="user-1").get_json()["hold_id"]
+
+    response = client.delete(
+        slot_url("doc-ana", MON_0900, "booking"), query_string={"user_id": "user-1"}, headers=AGENT
+    )
+
+    assert response.status_code == 204
+    assert_problem(client.get(f"{HOLDS}/{hold_id}", headers=AGENT), 404)
+    assert listed(client)["estado"] == "disponible"
