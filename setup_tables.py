@@ -24,7 +24,8 @@ EXIT_OK, EXIT_DIFFERENT, EXIT_USAGE, EXIT_AWS = 0, 1, 2, 3
 
 DESCRIPTION = """\
 Create the DynamoDB tables of the Health Assistant API (doctores, horarios_doctores with its
-sparse user_id-index, user_sessions with TTL on `ttl`), check them, or remove them.
+sparse user_id-index, user_sessions and idempotency_keys with TTL on `ttl`), check them, or
+remove them.
 
 With no flag: create every missing table (PAY_PER_REQUEST, GSIs, tags Application and
 Environment), wait until ACTIVE and enable TTL. Existing tables are skipped and not touched, so a

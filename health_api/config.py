@@ -61,6 +61,7 @@ class Settings:
     table_doctores: str | None = None
     table_horarios_doctores: str | None = None
     table_user_sessions: str | None = None
+    table_idempotency_keys: str | None = None
     environment: str = "development"
     api_keys: tuple[ApiKey, ...] = ()
     timezone: str = "UTC"
@@ -68,6 +69,8 @@ class Settings:
     hold_ttl_seconds: int = 300
     hold_max_per_user: int = 3
     idempotency_ttl_seconds: int = 86400
+    # gunicorn's worker timeout: a request claim older than this belongs to a dead worker.
+    request_timeout_seconds: int = 30
     rate_limit: str = "600/minute"
     cors_origins: tuple[str, ...] = ()
     cursor_secret: str | None = field(default=None, repr=False)
@@ -170,6 +173,7 @@ _FIELDS: dict[str, tuple[tuple[str, ...], Callable[[Any], Any]]] = {
     "table_doctores": (("HEALTH_API_TABLE_DOCTORES",), _parse_optional),
     "table_horarios_doctores": (("HEALTH_API_TABLE_HORARIOS_DOCTORES",), _parse_optional),
     "table_user_sessions": (("HEALTH_API_TABLE_USER_SESSIONS",), _parse_optional),
+    "table_idempotency_keys": (("HEALTH_API_TABLE_IDEMPOTENCY_KEYS",), _parse_optional),
     "environment": (("ENVIRONMENT",), _parse_str),
     "api_keys": (("HEALTH_API_KEYS",), _parse_keys),
     "timezone": (("HEALTH_API_TIMEZONE",), _parse_str),
@@ -177,6 +181,7 @@ _FIELDS: dict[str, tuple[tuple[str, ...], Callable[[Any], Any]]] = {
     "hold_ttl_seconds": (("HOLD_TTL_SECONDS",), _parse_int),
     "hold_max_per_user": (("HOLD_MAX_PER_USER",), _parse_int),
     "idempotency_ttl_seconds": (("HEALTH_API_IDEMPOTENCY_TTL_SECONDS",), _parse_int),
+    "request_timeout_seconds": (("GUNICORN_TIMEOUT",), _parse_int),
     "rate_limit": (("HEALTH_API_RATE_LIMIT",), _parse_str),
     "cors_origins": (("HEALTH_API_CORS_ORIGINS",), _parse_list),
     "cursor_secret": (("HEALTH_API_CURSOR_SECRET",), _parse_optional),
@@ -387,12 +392,14 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "table_doctores": _check_table_name,
     "table_horarios_doctores": _check_table_name,
     "table_user_sessions": _check_table_name,
+    "table_idempotency_keys": _check_table_name,
     "environment": _check_environment,
     "timezone": _check_timezone,
     "session_ttl_seconds": _check_ttl,
     "hold_ttl_seconds": _check_between(*HOLD_TTL_RANGE, "seconds"),
     "hold_max_per_user": _check_between(*HOLD_MAX_PER_USER_RANGE, "holds"),
     "idempotency_ttl_seconds": _check_between(*IDEMPOTENCY_TTL_RANGE, "seconds (30 days)"),
+    "request_timeout_seconds": _check_between(1, 3600, "seconds"),
     "rate_limit": _check_rate_limit,
     "cors_origins": _check_origins,
     "log_level": lambda v: (

@@ -17,7 +17,8 @@ BILLING_MODE = "PAY_PER_REQUEST"
 DOCTORES = "doctores"
 HORARIOS_DOCTORES = "horarios_doctores"
 USER_SESSIONS = "user_sessions"
-LOGICAL_TABLES = (DOCTORES, HORARIOS_DOCTORES, USER_SESSIONS)
+IDEMPOTENCY_KEYS = "idempotency_keys"
+LOGICAL_TABLES = (DOCTORES, HORARIOS_DOCTORES, USER_SESSIONS, IDEMPOTENCY_KEYS)
 
 ESPECIALIDAD_INDEX = "especialidad-index"
 USER_ID_INDEX = "user_id-index"
@@ -115,14 +116,15 @@ def table_name(logical: str, prefix: str = "", override: str | None = None) -> s
 
 
 def table_specs(settings: Any) -> dict[str, TableSpec]:
-    """The three table specs for ``settings`` (a ``Settings``), keyed by logical name.
+    """The table specs for ``settings`` (a ``Settings``), keyed by logical name.
 
     Names honour ``table_prefix`` and the per-table overrides; tags carry the environment.
     """
     tags = {"Application": APPLICATION_TAG, "Environment": settings.environment}
 
     def name(logical: str) -> str:
-        return table_name(logical, settings.table_prefix, getattr(settings, f"table_{logical}"))
+        override = getattr(settings, f"table_{logical}", None)
+        return table_name(logical, settings.table_prefix, override)
 
     fecha_hora = KeyAttribute("fecha_hora")
     return {
@@ -155,6 +157,15 @@ def table_specs(settings: Any) -> dict[str, TableSpec]:
             logical=USER_SESSIONS,
             name=name(USER_SESSIONS),
             hash_key=KeyAttribute("user_id"),
+            ttl_attribute="ttl",
+            tags=tags,
+        ),
+        IDEMPOTENCY_KEYS: TableSpec(
+            logical=IDEMPOTENCY_KEYS,
+            name=name(IDEMPOTENCY_KEYS),
+            # A hash of (API key id, Idempotency-Key): one record per key and client, read and
+            # claimed by one GetItem / conditional PutItem.
+            hash_key=KeyAttribute("clave"),
             ttl_attribute="ttl",
             tags=tags,
         ),

@@ -9,7 +9,7 @@ import pytest
 
 import setup_tables
 from health_api.config import load_settings
-from health_api.storage.tables import table_specs
+from health_api.storage.tables import LOGICAL_TABLES, table_specs
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -22,7 +22,7 @@ def test_creates_every_table_with_keys_gsis_tags_and_ttl(mock_dynamodb, capsys) 
     code, out, _ = run(capsys, "--wait-delay", "1")
 
     assert code == 0
-    assert out.count("created") == 3
+    assert out.count("created") == len(LOGICAL_TABLES)
     slots = mock_dynamodb.describe_table(TableName="horarios_doctores")["Table"]
     assert slots["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     assert {k["AttributeName"]: k["KeyType"] for k in slots["KeySchema"]} == {
@@ -61,6 +61,7 @@ def test_waits_for_each_new_table_to_be_active(mock_dynamodb, monkeypatch, capsy
         "table_exists:doctores",
         "table_exists:horarios_doctores",
         "table_exists:user_sessions",
+        "table_exists:idempotency_keys",
     ]
 
 
@@ -70,7 +71,7 @@ def test_second_run_changes_nothing_and_exits_zero(mock_dynamodb, capsys) -> Non
     code, out, _ = run(capsys)
 
     assert code == 0
-    assert out.count("skipped") == 3
+    assert out.count("skipped") == len(LOGICAL_TABLES)
     assert "created" not in out
 
 
@@ -98,15 +99,15 @@ def test_validate_exits_zero_when_every_table_matches(mock_dynamodb, capsys) -> 
     code, out, _ = run(capsys, "--validate")
 
     assert code == 0
-    assert out.count("ok ") == 3
-    assert "3 match, 0 differ" in out
+    assert out.count("ok ") == len(LOGICAL_TABLES)
+    assert f"{len(LOGICAL_TABLES)} match, 0 differ" in out
 
 
 def test_validate_changes_nothing(mock_dynamodb, capsys) -> None:
     code, out, _ = run(capsys, "--validate")
 
     assert code == 1
-    assert out.count("does not exist") == 3
+    assert out.count("does not exist") == len(LOGICAL_TABLES)
     assert mock_dynamodb.list_tables()["TableNames"] == []
 
 
@@ -233,7 +234,7 @@ def test_validate_json_is_machine_readable(mock_dynamodb, capsys) -> None:
     report = json.loads(out)
     assert code == 1
     assert report["ok"] is False
-    assert [t["ok"] for t in report["tables"]] == [True, True, False]
+    assert [t["ok"] for t in report["tables"]] == [True, True, False, True]
     assert report["tables"][2]["differences"] == ["TTL is off (expected on attribute ttl)"]
 
 
@@ -243,14 +244,14 @@ def test_force_reports_each_existing_table_and_fails(mock_dynamodb, capsys) -> N
     code, out, _ = run(capsys, "--force")
 
     assert code == 1
-    assert out.count("ResourceInUseException") == 3
+    assert out.count("ResourceInUseException") == len(LOGICAL_TABLES)
 
 
 def test_force_still_creates_missing_tables(mock_dynamodb, capsys) -> None:
     code, out, _ = run(capsys, "--force", "--json")
 
     assert code == 0
-    assert [t["action"] for t in json.loads(out)["tables"]] == ["created"] * 3
+    assert [t["action"] for t in json.loads(out)["tables"]] == ["created"] * len(LOGICAL_TABLES)
 
 
 def test_delete_refuses_without_yes(mock_dynamodb, capsys) -> None:
@@ -260,7 +261,7 @@ def test_delete_refuses_without_yes(mock_dynamodb, capsys) -> None:
 
     assert code == 2
     assert "add --yes" in err
-    assert len(mock_dynamodb.list_tables()["TableNames"]) == 3
+    assert len(mock_dynamodb.list_tables()["TableNames"]) == len(LOGICAL_TABLES)
 
 
 def test_delete_always_refuses_in_production(mock_dynamodb, monkeypatch, capsys) -> None:
@@ -271,7 +272,7 @@ def test_delete_always_refuses_in_production(mock_dynamodb, monkeypatch, capsys)
 
     assert code == 2
     assert "never runs with ENVIRONMENT=production" in err
-    assert len(mock_dynamodb.list_tables()["TableNames"]) == 3
+    assert len(mock_dynamodb.list_tables()["TableNames"]) == len(LOGICAL_TABLES)
 
 
 def test_delete_with_yes_drops_only_the_configured_tables(mock_dynamodb, capsys) -> None:
@@ -286,11 +287,11 @@ def test_delete_with_yes_drops_only_the_configured_tables(mock_dynamodb, capsys)
     code, out, _ = run(capsys, "--delete", "--yes")
 
     assert code == 0
-    assert out.count("deleted") == 3
+    assert out.count("deleted") == len(LOGICAL_TABLES)
     assert mock_dynamodb.list_tables()["TableNames"] == ["someone-elses"]
     code, out, _ = run(capsys, "--delete", "--yes")
     assert code == 0
-    assert out.count("absent") == 3
+    assert out.count("absent") == len(LOGICAL_TABLES)
 
 
 def test_prefix_and_overrides_name_the_tables(mock_dynamodb, monkeypatch, capsys) -> None:
@@ -305,6 +306,7 @@ def test_prefix_and_overrides_name_the_tables(mock_dynamodb, monkeypatch, capsys
         "chat_sessions",
         "qa-doctores",
         "qa-horarios_doctores",
+        "qa-idempotency_keys",
     ]
     arn = mock_dynamodb.describe_table(TableName="qa-doctores")["Table"]["TableArn"]
     tags = mock_dynamodb.list_tags_of_resource(ResourceArn=arn)["Tags"]
@@ -317,7 +319,7 @@ def test_region_flag_wins_over_the_environment(mock_dynamodb, capsys) -> None:
     assert code == 0
     assert mock_dynamodb.list_tables()["TableNames"] == []
     paris = boto3.client("dynamodb", region_name="eu-west-3")
-    assert len(paris.list_tables()["TableNames"]) == 3
+    assert len(paris.list_tables()["TableNames"]) == len(LOGICAL_TABLES)
 
 
 def test_print_iam_policy_names_exactly_the_configured_tables(monkeypatch, capsys) -> None:
@@ -335,6 +337,7 @@ def test_print_iam_policy_names_exactly_the_configured_tables(monkeypatch, capsy
         "arn:aws:dynamodb:eu-west-1:123:table/prod-doctores",
         "arn:aws:dynamodb:eu-west-1:123:table/prod-horarios_doctores",
         "arn:aws:dynamodb:eu-west-1:123:table/prod-user_sessions",
+        "arn:aws:dynamodb:eu-west-1:123:table/prod-idempotency_keys",
     ]
     assert service["HealthApiIndexQueries"]["Resource"] == [
         "arn:aws:dynamodb:eu-west-1:123:table/prod-doctores/index/especialidad-index",

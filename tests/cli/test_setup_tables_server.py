@@ -11,6 +11,8 @@ from pathlib import Path
 import boto3
 import pytest
 
+from health_api.storage.tables import LOGICAL_TABLES
+
 SCRIPT = Path(__file__).resolve().parents[2] / "setup_tables.py"
 
 
@@ -47,15 +49,15 @@ def server_client(endpoint: str):
 def test_create_rerun_validate_break_and_validate_again(cli, server_client, table_prefix) -> None:
     created = cli()
     assert created.returncode == 0, created.stderr
-    assert created.stdout.count("created") == 3
+    assert created.stdout.count("created") == len(LOGICAL_TABLES)
 
     rerun = cli()
     assert rerun.returncode == 0, rerun.stderr
-    assert rerun.stdout.count("skipped") == 3
+    assert rerun.stdout.count("skipped") == len(LOGICAL_TABLES)
 
     valid = cli("--validate")
     assert valid.returncode == 0, valid.stdout
-    assert "3 match, 0 differ" in valid.stdout
+    assert f"{len(LOGICAL_TABLES)} match, 0 differ" in valid.stdout
 
     server_client.update_time_to_live(
         TableName=f"{table_prefix}user_sessions",
@@ -91,9 +93,9 @@ def test_delete_then_validate_reports_every_table_missing(cli) -> None:
     missing = cli("--validate", "--json")
 
     assert deleted.returncode == 0
-    assert deleted.stdout.count("deleted") == 3
+    assert deleted.stdout.count("deleted") == len(LOGICAL_TABLES)
     assert missing.returncode == 1
-    assert missing.stdout.count('"exists": false') == 3
+    assert missing.stdout.count('"exists": false') == len(LOGICAL_TABLES)
 
 
 def test_a_server_that_is_not_listening_is_explained() -> None:

@@ -28,6 +28,7 @@ from health_api.domain.errors import (
 )
 from health_api.domain.models import RESERVADO, Doctor, Slot, SlotKey
 from health_api.storage import cursor as cursors
+from health_api.storage.base import IdempotencyRecord
 from health_api.storage.dynamodb import admin
 from health_api.storage.dynamodb.client import build_client
 from health_api.storage.dynamodb.storage import DynamoStorage
@@ -35,6 +36,7 @@ from health_api.storage.tables import (
     DOCTORES,
     ESPECIALIDAD_INDEX,
     HORARIOS_DOCTORES,
+    IDEMPOTENCY_KEYS,
     USER_ID_INDEX,
     USER_SESSIONS,
     IndexSpec,
@@ -81,6 +83,9 @@ def _renamed_specs(settings: Settings) -> dict[str, TableSpec]:
         USER_SESSIONS: dataclasses.replace(
             specs[USER_SESSIONS], hash_key=KeyAttribute("session_user")
         ),
+        IDEMPOTENCY_KEYS: dataclasses.replace(
+            specs[IDEMPOTENCY_KEYS], hash_key=KeyAttribute("record_key")
+        ),
     }
 
 
@@ -109,6 +114,8 @@ def test_repositories_work_on_tables_whose_keys_have_other_names(settings) -> No
     )
     storage.sessions.put("u1", {"paso": 1}, 60, NOW)
     session = storage.sessions.merge("u1", {"idioma": "es"}, 60, NOW)
+    claim = IdempotencyRecord("k1", "h", "t", NOW, NOW + 60)
+    claimed = storage.idempotency.claim(claim, NOW, NOW - 30)
 
     assert by_specialty.items == [dataclasses.replace(doctor, centro="Norte")]
     assert moved.user_id == "u1"
@@ -121,6 +128,8 @@ def test_repositories_work_on_tables_whose_keys_have_other_names(settings) -> No
     assert second.next_cursor is None
     assert storage.slots.list_for_user("u1").items == [moved]
     assert session.data == {"paso": 1, "idioma": "es"}
+    assert claimed
+    assert storage.idempotency.get("k1", NOW) == claim
     raw = boto3.client("dynamodb", region_name=settings.aws_region)
     stored = raw.get_item(
         TableName=specs[HORARIOS_DOCTORES].name,

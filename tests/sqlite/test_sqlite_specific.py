@@ -74,7 +74,12 @@ def test_open_creates_the_directory_the_schema_and_records_its_version(settings)
     with raw(settings.sqlite_path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert tables == {"clinic-doctores", "clinic-horarios_doctores", "clinic-user_sessions"}
+    assert tables == {
+        "clinic-doctores",
+        "clinic-horarios_doctores",
+        "clinic-user_sessions",
+        "clinic-idempotency_keys",
+    }
 
 
 def test_reopening_keeps_the_data_and_the_version(open_store) -> None:

@@ -216,6 +216,7 @@ def test_table_names_honour_prefix_and_per_table_override() -> None:
         "doctores": "prod-doctores",
         "horarios_doctores": "prod-horarios_doctores",
         "user_sessions": "chat-sessions",
+        "idempotency_keys": "prod-idempotency_keys",
     }
 
 
@@ -264,7 +265,12 @@ def test_a_long_prefix_is_fine_for_tables_named_by_their_own_override() -> None:
     )
 
     names = {spec.name for spec in table_specs(settings).values()}
-    assert names == {"p" * 239 + "doctores", "slots", "p" * 239 + "user_sessions"}
+    assert names == {
+        "p" * 239 + "doctores",
+        "slots",
+        "p" * 239 + "user_sessions",
+        "p" * 239 + "idempotency_keys",
+    }
     assert all(3 <= len(name) <= 255 for name in names)
 
 

@@ -22,6 +22,7 @@ from health_api.domain.errors import StorageUnavailableError
 from health_api.storage.dynamodb import admin
 from health_api.storage.dynamodb.client import build_client, error_code, translate
 from health_api.storage.dynamodb.doctors import DynamoDoctorRepository
+from health_api.storage.dynamodb.idempotency import DynamoIdempotencyRepository
 from health_api.storage.dynamodb.items import TableRef
 from health_api.storage.dynamodb.sessions import DynamoSessionRepository
 from health_api.storage.dynamodb.slots import DynamoSlotRepository
@@ -29,6 +30,7 @@ from health_api.storage.table_check import TableReport
 from health_api.storage.tables import (
     DOCTORES,
     HORARIOS_DOCTORES,
+    IDEMPOTENCY_KEYS,
     USER_SESSIONS,
     TableSpec,
     table_specs,
@@ -106,6 +108,7 @@ class DynamoStorage:
         self.doctors = DynamoDoctorRepository(client, ref(DOCTORES))
         self.slots = DynamoSlotRepository(client, ref(HORARIOS_DOCTORES), ref(DOCTORES))
         self.sessions = DynamoSessionRepository(client, ref(USER_SESSIONS))
+        self.idempotency = DynamoIdempotencyRepository(client, ref(IDEMPOTENCY_KEYS))
         self._probe_table = ref(DOCTORES)
         # (monotonic time, reports) of the last DescribeTable round that found nothing wrong;
         # start-up's own round counts, so a fresh worker's first probe describes nothing.

@@ -19,12 +19,13 @@ from health_api.storage.tables import (
     DOCTORES,
     ESPECIALIDAD_INDEX,
     HORARIOS_DOCTORES,
+    IDEMPOTENCY_KEYS,
     USER_ID_INDEX,
     USER_SESSIONS,
     TableSpec,
 )
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 HOLDS_INDEX = "holds"  # SQLite only: a user's live holds, counted under HOLD_MAX_PER_USER
 
 
@@ -57,6 +58,12 @@ def _doctor_deletion_mark(conn: sqlite3.Connection, names: Mapping[str, str]) ->
             conn.execute(f"ALTER TABLE {quote(table)} ADD COLUMN eliminando_desde TEXT")
 
 
+def _idempotency_keys(conn: sqlite3.Connection, names: Mapping[str, str]) -> None:
+    """Version 5: table ``idempotency_keys``. Nothing to alter: ``create_statements`` creates
+    it (``IF NOT EXISTS``) in the same transaction, whatever version the file had."""
+    del conn, names
+
+
 SLOT_COLUMNS = {"doctor_id", "fecha_hora", "duracion_min", "estado", "user_id", "motivo"}
 SLOT_COPY = "doctor_id, fecha_hora, duracion_min, estado, user_id, motivo, reservado_en"
 
@@ -83,11 +90,13 @@ def _slot_holds(conn: sqlite3.Connection, names: Mapping[str, str]) -> None:
             conn.execute(statement)
 
 
-# version -> step that upgrades existing tables from version - 1.
+# version -> step that upgrades existing tables from version - 1. Steps are independent of
+# each other (a version with no step changes no existing table).
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection, Mapping[str, str]], None]] = {
     2: _session_ttl_seconds,
     3: _doctor_deletion_mark,
     4: _slot_holds,
+    5: _idempotency_keys,
 }
 
 
@@ -178,6 +187,28 @@ def create_statements(names: Mapping[str, str]) -> list[str]:
         )""",
         # Lets expired sessions be purged cheaply, as DynamoDB's TTL eventually does.
         f"CREATE INDEX IF NOT EXISTS {quote(index_name(sessions, 'ttl'))} ON {s} (ttl)",
+        *_idempotency_statements(names[IDEMPOTENCY_KEYS]),
+    ]
+
+
+def _idempotency_statements(table: str) -> list[str]:
+    """Table ``idempotency_keys``: a claim (``completed`` 0) or a stored answer per key."""
+    t = quote(table)
+    return [
+        f"""CREATE TABLE IF NOT EXISTS {t} (
+            clave TEXT NOT NULL PRIMARY KEY,
+            huella TEXT NOT NULL,
+            token TEXT NOT NULL,
+            claimed_at INTEGER NOT NULL,
+            ttl INTEGER NOT NULL,
+            completed INTEGER NOT NULL DEFAULT 0,
+            status INTEGER,
+            body TEXT,
+            content_type TEXT,
+            location TEXT
+        )""",
+        # Expired records are purged through it, as DynamoDB's TTL eventually deletes them.
+        f"CREATE INDEX IF NOT EXISTS {quote(index_name(table, 'ttl'))} ON {t} (ttl)",
     ]
 
 
@@ -196,7 +227,8 @@ def ensure_schema(conn: sqlite3.Connection, names: Mapping[str, str], where: str
             )
         if version > 0:
             for step in range(version + 1, SCHEMA_VERSION + 1):
-                MIGRATIONS[step](conn, names)
+                if step in MIGRATIONS:
+                    MIGRATIONS[step](conn, names)
         for statement in create_statements(names):
             conn.execute(statement)
         if version != SCHEMA_VERSION:

@@ -16,14 +16,21 @@ from health_api.storage.sqlite import schema
 from health_api.storage.sqlite.connection import DEFAULT_BUSY_TIMEOUT_MS, SqliteDatabase, connect
 from health_api.storage.sqlite.doctors import SqliteDoctorRepository
 from health_api.storage.sqlite.errors import mapped_errors
+from health_api.storage.sqlite.idempotency import SqliteIdempotencyRepository
 from health_api.storage.sqlite.sessions import SqliteSessionRepository
 from health_api.storage.sqlite.slots import SqliteSlotRepository
 from health_api.storage.table_check import TableReport
-from health_api.storage.tables import DOCTORES, HORARIOS_DOCTORES, USER_SESSIONS, table_specs
+from health_api.storage.tables import (
+    DOCTORES,
+    HORARIOS_DOCTORES,
+    IDEMPOTENCY_KEYS,
+    USER_SESSIONS,
+    table_specs,
+)
 
 
 class SqliteStorage:
-    """The three repositories on one SQLite file, plus readiness and connection lifecycle."""
+    """The repositories on one SQLite file, plus readiness and connection lifecycle."""
 
     def __init__(self, db: SqliteDatabase, settings: Any) -> None:
         self.db = db
@@ -33,6 +40,7 @@ class SqliteStorage:
             db, self.specs[HORARIOS_DOCTORES].name, self.specs[DOCTORES].name
         )
         self.sessions = SqliteSessionRepository(db, self.specs[USER_SESSIONS].name)
+        self.idempotency = SqliteIdempotencyRepository(db, self.specs[IDEMPOTENCY_KEYS].name)
 
     @classmethod
     def open(

@@ -1,0 +1,143 @@
+"""Idempotency-Key records on every engine: claim, complete, replay, release, takeover, expiry."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from freezegun import freeze_time
+
+from health_api.services import idempotency as rules
+from health_api.storage.base import IdempotencyRecord
+
+START = "2030-01-01T00:00:00Z"
+NOW = 1_893_456_000  # START as epoch seconds
+TTL = 3600
+STALE = 30
+
+
+def claim(clave: str = "k", token: str = "t1", huella: str = "h", at: int = NOW):  # noqa: S107
+    return IdempotencyRecord(clave=clave, huella=huella, token=token, claimed_at=at, ttl=at + TTL)
+
+
+def answered(record: IdempotencyRecord, body: str = '{"ok":true}') -> IdempotencyRecord:
+    return IdempotencyRecord(
+        clave=record.clave,
+        huella=record.huella,
+        token=record.token,
+        claimed_at=record.claimed_at,
+        ttl=record.ttl,
+        completed=True,
+        status=201,
+        body=body,
+        content_type="application/json",
+        location="/api/v1/x/1",
+    )
+
+
+def test_a_free_key_is_claimed_once(storage) -> None:
+    repo = storage.idempotency
+    assert repo.claim(claim(token="t1"), NOW, NOW - STALE)
+    assert not repo.claim(claim(token="t2"), NOW + 1, NOW + 1 - STALE)
+    assert repo.get("k", NOW + 1).token == "t1"
+
+
+def test_a_completed_record_is_read_back_exactly_and_not_claimable(storage) -> None:
+    repo = storage.idempotency
+    first = claim()
+    repo.claim(first, NOW, NOW - STALE)
+    body = '{"b": "ñ", "a": [1, 2.5]}'
+    assert repo.complete(answered(first, body))
+    record = repo.get("k", NOW + 100)
+    assert record.completed
+    assert record.status == 201
+    assert record.body == body
+    assert record.location == "/api/v1/x/1"
+    assert record.content_type == "application/json"
+    # A completed record is never taken over, however old.
+    assert not repo.claim(claim(token="t2", at=NOW + 1000), NOW + 1000, NOW + 1000)
+
+
+def test_a_claim_younger_than_the_bound_blocks_and_an_older_one_is_taken_over(storage) -> None:
+    repo = storage.idempotency
+    repo.claim(claim(token="dead"), NOW, NOW - STALE)
+    later = NOW + STALE - 1
+    assert not repo.claim(claim(token="t2", at=later), later, later - STALE)
+    later = NOW + STALE
+    assert repo.claim(claim(token="t2", at=later), later, later - STALE)
+    assert repo.get("k", later).token == "t2"
+
+
+def test_only_the_claims_owner_completes_or_releases_it(storage) -> None:
+    repo = storage.idempotency
+    mine = claim(token="mine")
+    repo.claim(mine, NOW, NOW - STALE)
+    assert not repo.complete(answered(claim(token="other")))
+    repo.release("k", "other")
+    assert repo.get("k", NOW).token == "mine"
+    repo.release("k", "mine")
+    assert repo.get("k", NOW) is None
+    repo.release("k", "mine")  # already gone: fine
+
+
+def test_an_expired_record_is_absent_and_its_key_is_new_again(storage) -> None:
+    repo = storage.idempotency
+    first = claim()
+    repo.claim(first, NOW, NOW - STALE)
+    repo.complete(answered(first))
+    assert repo.get("k", NOW + TTL - 1) is not None
+    assert repo.get("k", NOW + TTL) is None
+    assert repo.claim(claim(token="t2", at=NOW + TTL), NOW + TTL, NOW + TTL - STALE)
+
+
+@pytest.fixture
+def frozen() -> Iterator:
+    with freeze_time(START) as frozen_time:
+        yield frozen_time
+
+
+def begin(storage, huella: str = "h") -> rules.Decision:
+    return rules.begin(storage.idempotency, "key", huella, ttl_seconds=TTL, stale_seconds=STALE)
+
+
+def test_the_service_runs_once_then_replays_the_stored_answer(storage, frozen) -> None:
+    first = begin(storage)
+    assert first.outcome == rules.RUN
+    assert begin(storage).outcome == rules.IN_FLIGHT
+    answer = rules.Answer(201, '{"id":"x"}', "application/json", "/api/v1/x")
+    assert rules.finish(storage.idempotency, first, answer, TTL)
+    frozen.tick(60)
+    replay = begin(storage)
+    assert replay.outcome == rules.REPLAY
+    assert replay.answer == answer
+    assert begin(storage, huella="other").outcome == rules.REUSED
+
+
+def test_the_service_takes_over_a_claim_whose_process_died(storage, frozen) -> None:
+    assert begin(storage).outcome == rules.RUN
+    frozen.tick(STALE - 1)
+    assert begin(storage).outcome == rules.IN_FLIGHT
+    frozen.tick(1)
+    assert begin(storage).outcome == rules.RUN
+
+
+def test_an_abandoned_claim_lets_the_retry_run_again(storage, frozen) -> None:
+    first = begin(storage)
+    rules.abandon(storage.idempotency, first)
+    assert begin(storage).outcome == rules.RUN
+
+
+def test_an_answer_over_the_size_bound_is_released_not_stored(storage, frozen) -> None:
+    first = begin(storage)
+    big = rules.Answer(200, "x" * (rules.MAX_STORED_BODY_BYTES + 1), "application/json")
+    assert not rules.finish(storage.idempotency, first, big, TTL)
+    assert begin(storage).outcome == rules.RUN
+
+
+def test_a_record_expires_after_its_lifetime(storage, frozen) -> None:
+    first = begin(storage)
+    rules.finish(storage.idempotency, first, rules.Answer(204, ""), TTL)
+    frozen.tick(TTL - 1)
+    assert begin(storage).outcome == rules.REPLAY
+    frozen.tick(1)
+    assert begin(storage, huella="new intent").outcome == rules.RUN
