@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import jsonify, url_for
 from flask.views import MethodView
 
+from health_api.api import idempotency
 from health_api.api.auth import require_role
 from health_api.api.blueprint import Blueprint
 from health_api.api.context import check_path_id, storage
@@ -52,7 +53,7 @@ class Doctors(MethodView):
     @blp.alt_response(409, description="A doctor with this ``doctor_id`` exists.")
     def post(self, body):
         """Create a doctor (admin); 409 when ``doctor_id`` exists."""
-        doctor = service.create_doctor(storage(), body)
+        doctor = service.create_doctor(storage(), body, id_seed=idempotency.id_seed())
         location = url_for("doctors.Doctor", doctor_id=doctor.doctor_id)
         return doctor_dict(doctor), 201, {"Location": location}
 

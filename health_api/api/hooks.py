@@ -19,6 +19,7 @@ from flask import Flask, Response, current_app, g, request
 from flask_cors import CORS
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from health_api.api import idempotency
 from health_api.api.auth import has_role
 from health_api.api.blueprint import query_parameters
 from health_api.api.problems import problem
@@ -136,7 +137,8 @@ def _unknown_query() -> Response | None:
 
 def register(app: Flask, authenticate: Callable[[], Response | None]) -> None:
     """Install, in this order: request id, authentication, the JSON-only rule, the per-key rate
-    limit (it needs the key), the unknown-query-parameter rule, and CORS when origins are
+    limit (it needs the key), the unknown-query-parameter rule, the Idempotency-Key claim (last:
+    a refusal before it is never stored; ``idempotency.py``), and CORS when origins are
     configured."""
     settings = app.extensions["health_api.settings"]
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
@@ -144,17 +146,24 @@ def register(app: Flask, authenticate: Callable[[], Response | None]) -> None:
     # One hook each way rather than six: Flask resolves and wraps every hook on every request.
     def before() -> Response | None:
         _request_id()
-        return authenticate() or _json_only() or _rate_limit() or _unknown_query()
+        return (
+            authenticate()
+            or _json_only()
+            or _rate_limit()
+            or _unknown_query()
+            or idempotency.before()
+        )
 
     def after(response: Response) -> Response:
-        return _access_log(_headers(response))
+        return _access_log(_headers(idempotency.after(response)))
 
     app.before_request(before)
     app.after_request(after)
     app.extensions["health_api.rate_limit"] = FixedWindowLimiter(settings.rate_limit)
+    idempotency.install(app)
     if settings.cors_origins:
         CORS(
             app,
             resources={r"/api/*": {"origins": list(settings.cors_origins)}},
-            expose_headers=["X-Request-ID", "Retry-After", "Location"],
+            expose_headers=["X-Request-ID", "Retry-After", "Location", idempotency.REPLAYED],
         )

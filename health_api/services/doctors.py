@@ -45,17 +45,29 @@ class DoctorDeletion:
     removed: int  # future free slots this request deleted
 
 
-def new_doctor_id() -> str:
-    """A fresh, URL-safe doctor id."""
-    return f"doc-{uuid.uuid4().hex[:12]}"
+def new_doctor_id(seed: str | None = None) -> str:
+    """A fresh, URL-safe doctor id; with ``seed`` (an Idempotency-Key's, see
+    ``services/idempotency.py``) always the same id for the same seed."""
+    return f"doc-{(seed or uuid.uuid4().hex)[:12]}"
 
 
-def create_doctor(storage: Storage, fields: Mapping[str, Any]) -> Doctor:
-    """Store a new doctor; ``doctor_id`` is generated when absent. ``ConflictError`` if taken."""
+def create_doctor(
+    storage: Storage, fields: Mapping[str, Any], id_seed: str | None = None
+) -> Doctor:
+    """Store a new doctor; ``doctor_id`` is generated when absent (from ``id_seed`` when
+    given). ``ConflictError`` if taken, except that a generated id derived from ``id_seed``
+    that exists already is this very request's earlier run (it committed, then died before
+    answering): that doctor is the answer, not a second one."""
     values = dict(fields)
-    values["doctor_id"] = values.get("doctor_id") or new_doctor_id()
+    derived = not values.get("doctor_id") and id_seed is not None
+    values["doctor_id"] = values.get("doctor_id") or new_doctor_id(id_seed)
     values["idiomas"] = tuple(values.get("idiomas") or ())
-    return storage.doctors.create(Doctor(**values))
+    try:
+        return storage.doctors.create(Doctor(**values))
+    except ConflictError:
+        if not derived:
+            raise
+        return storage.doctors.get(values["doctor_id"])
 
 
 def update_doctor(storage: Storage, doctor_id: str, changes: Mapping[str, Any]) -> Doctor:

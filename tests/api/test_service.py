@@ -27,6 +27,7 @@ def test_readyz_is_ready_when_every_table_matches(client) -> None:
         "doctores",
         "horarios_doctores",
         "user_sessions",
+        "idempotency_keys",
     ]
 
 

@@ -1,0 +1,206 @@
+"""``Idempotency-Key`` on every write of /api/v1 (API.md "Idempotency-Key").
+
+Applied in one place, the app's before/after hooks (``hooks.py``), to every POST, PUT, PATCH and
+DELETE whose path is under /api/v1 and matches a route, after authentication, the JSON-only
+rule, the rate limit and the query check (their refusals are never stored: the request did not
+run). GET and HEAD ignore the header.
+
+The header is an RFC 8941 sf-string (``"abc"``) or a bare token (``abc``, the same key): 1-255
+printable ASCII characters. Empty, longer, non-printable, or two header lines (which reach the
+app joined by a comma) are a 400. The rules of claiming, replaying and taking over are in
+``services/idempotency.py``; here is what HTTP adds: which answers are stored (2xx, and the
+404/409/422 problems of the domain rules) and how a replay looks (the stored status, body and
+``Location``, plus ``Idempotent-Replayed: true``).
+
+``HEALTH_API_TEST_PAUSE_BEFORE_ANSWER`` (seconds) makes a request pause after its handler ran
+and before its answer is stored: for the kill -9 process test only; production never sets it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+
+from flask import Flask, Response, current_app, g, request
+
+from health_api.api.problems import problem
+from health_api.domain.errors import HealthApiError
+from health_api.services import idempotency as rules
+
+HEADER = "Idempotency-Key"
+_ENVIRON_KEY = "HTTP_IDEMPOTENCY_KEY"
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+PREFIX = "/api/v1/"
+MAX_KEY_LENGTH = 255
+# Problems of the rules (a taken slot, an unknown id): stored like a 2xx. A 404/422 of another
+# type (no such route, a schema error) comes from before the handler ran and is not stored.
+STORED_PROBLEM_STATUSES = frozenset({404, 409, 422})
+NOT_DOMAIN_TYPES = frozenset({"about:blank", "/problems/validation"})
+REPLAYED = "Idempotent-Replayed"
+TEST_PAUSE_ENV = "HEALTH_API_TEST_PAUSE_BEFORE_ANSWER"
+_PAUSE_EXTENSION = "health_api.idempotency_test_pause"
+
+log = logging.getLogger("health_api.idempotency")
+
+
+class InvalidKeyError(ValueError):
+    """The header's value is not a valid Idempotency-Key."""
+
+
+def parse_key(value: str) -> str:
+    """The key in a header value: an RFC 8941 sf-string or a bare token; ``InvalidKeyError``
+    (with the reason) otherwise."""
+    value = value.strip(" \t")
+    if value.startswith('"'):
+        key = _sf_string(value)
+    else:
+        if any(c in '",\\' or not "\x21" <= c <= "\x7e" for c in value):
+            raise InvalidKeyError("must be a quoted string or a token of printable ASCII, once")
+        key = value
+    if not 1 <= len(key) <= MAX_KEY_LENGTH:
+        raise InvalidKeyError(f"must be 1-{MAX_KEY_LENGTH} characters")
+    return key
+
+
+def _sf_string(value: str) -> str:
+    chars: list[str] = []
+    index = 1
+    while index < len(value):
+        char = value[index]
+        if char == "\\":
+            if index + 1 >= len(value) or value[index + 1] not in '"\\':
+                raise InvalidKeyError('a quoted key may escape only " and \\')
+            chars.append(value[index + 1])
+            index += 2
+            continue
+        if char == '"':
+            if index != len(value) - 1:
+                raise InvalidKeyError("must be one quoted string (one header line)")
+            return "".join(chars)
+        if not "\x20" <= char <= "\x7e":
+            raise InvalidKeyError("must be printable ASCII")
+        chars.append(char)
+        index += 1
+    raise InvalidKeyError("the quoted string is not closed")
+
+
+def applies() -> bool:
+    """True for a write to a route under /api/v1."""
+    return (
+        request.method in WRITE_METHODS
+        and request.path.startswith(PREFIX)
+        and request.url_rule is not None
+    )
+
+
+def before() -> Response | None:
+    """Claim the request's key, or answer for it: a replay, a 409 in flight, a 422 reuse, or
+    a 400 for a bad header. Nothing when there is no header or the request is not a write."""
+    raw = request.environ.get(_ENVIRON_KEY)
+    if raw is None or not applies():
+        return None
+    try:
+        key = parse_key(raw)
+    except InvalidKeyError as exc:
+        return problem(
+            400, f"invalid {HEADER} header", kind="validation", errors={HEADER: [str(exc)]}
+        )
+    settings = current_app.extensions["health_api.settings"]
+    clave = rules.record_key(g.get("key_id") or "", key)
+    huella = rules.fingerprint(
+        request.method,
+        request.path,
+        request.args.items(multi=True),
+        request.get_data(cache=True),
+    )
+    decision = rules.begin(
+        current_app.extensions["health_api.storage"].idempotency,
+        clave,
+        huella,
+        ttl_seconds=settings.idempotency_ttl_seconds,
+        stale_seconds=settings.request_timeout_seconds,
+    )
+    if decision.outcome == rules.RUN:
+        g.idempotency = decision
+        return None
+    if decision.outcome == rules.REPLAY and decision.answer is not None:
+        return _replay(decision.answer)
+    if decision.outcome == rules.REUSED:
+        return problem(
+            422,
+            f"this {HEADER} was used for another request; a new intent needs a new key",
+            kind="idempotency-key-reused",
+        )
+    return problem(
+        409,
+        f"a request with this {HEADER} is still running; retry shortly",
+        kind="idempotency-key-in-flight",
+        headers={"Retry-After": "1"},
+    )
+
+
+def after(response: Response) -> Response:
+    """Store the answer of a request that claimed its key, or release the claim."""
+    decision = g.pop("idempotency", None)
+    if decision is None:
+        return response
+    pause = current_app.extensions.get(_PAUSE_EXTENSION)
+    if pause:
+        time.sleep(pause)  # the kill -9 test's window; never set in production
+    settings = current_app.extensions["health_api.settings"]
+    repository = current_app.extensions["health_api.storage"].idempotency
+    try:
+        if _storable(response):
+            answer = rules.Answer(
+                status=response.status_code,
+                body=response.get_data(as_text=True),
+                content_type=response.headers.get("Content-Type"),
+                location=response.headers.get("Location"),
+            )
+            rules.finish(repository, decision, answer, settings.idempotency_ttl_seconds)
+        else:
+            rules.abandon(repository, decision)
+    except HealthApiError as exc:
+        # The change is made and answered; the claim stays until it is stale, then a retry
+        # re-runs (and finds its own change). Never the client's key in the log.
+        log.warning(
+            "idempotency record not updated",
+            extra={"request_id": g.get("request_id"), "cause": type(exc).__name__},
+        )
+    return response
+
+
+def _storable(response: Response) -> bool:
+    status = response.status_code
+    if 200 <= status < 300:
+        return True
+    if status not in STORED_PROBLEM_STATUSES or not response.is_json:
+        return False
+    try:
+        kind = json.loads(response.get_data()).get("type", "about:blank")
+    except (ValueError, AttributeError):
+        return False
+    return kind not in NOT_DOMAIN_TYPES
+
+
+def _replay(answer: rules.Answer) -> Response:
+    response = Response(answer.body, status=answer.status, content_type=answer.content_type)
+    if answer.location:
+        response.headers["Location"] = answer.location
+    response.headers[REPLAYED] = "true"
+    return response
+
+
+def id_seed() -> str | None:
+    """The seed for ids the running request generates (see ``services/idempotency.py``), or
+    None without a claimed key."""
+    decision = g.get("idempotency")
+    return rules.id_seed(decision.clave) if decision is not None else None
+
+
+def install(app: Flask) -> None:
+    """Read the test-only pause (``TEST_PAUSE_ENV``) once, at start-up."""
+    pause = os.environ.get(TEST_PAUSE_ENV)
+    app.extensions[_PAUSE_EXTENSION] = float(pause) if pause else 0.0

@@ -1,0 +1,162 @@
+"""Idempotency-Key rules (draft-ietf-httpapi-idempotency-key-header), independent of HTTP.
+
+A request with a key is *begun* before it runs: one consistent read of the key's record, then,
+when the key is free, a conditional write that claims it. The outcome says what to do:
+
+- ``run``: this request owns the key; afterwards it is *finished* (its answer stored) or
+  *abandoned* (the claim deleted, so that a retry runs again);
+- ``replay``: a completed record with the same fingerprint: answer what it stored;
+- ``reused``: the key was used for another request (other fingerprint): a 422;
+- ``in_flight``: another request holds a live claim on it: a 409, retry shortly.
+
+A claim whose request died with its process (kill -9, a worker killed at its time-out) is
+taken over once it is older than ``stale_seconds`` (gunicorn's worker time-out: no live
+request can be older). The re-run must not create twice what the first run committed: ids the
+server generates are derived from :func:`id_seed`, and the other writes are idempotent by
+their own rules (a booking by the same user answers the booking).
+
+Answers larger than ``MAX_STORED_BODY_BYTES`` are not stored (DynamoDB's items stop at 400 KB):
+the claim is released instead, and a retry with the key runs again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from health_api import clock
+from health_api.storage.base import IdempotencyRecord, IdempotencyRepository
+
+# Well under DynamoDB's 400 KB item limit, which also counts the other attributes and names.
+MAX_STORED_BODY_BYTES = 256 * 1024
+# A claim can lose to a record that expires or is released between the read and the write;
+# each round reads again. Past these, the key is treated as in flight (the client retries).
+CLAIM_ATTEMPTS = 3
+
+RUN, REPLAY, REUSED, IN_FLIGHT = "run", "replay", "reused", "in_flight"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A response as stored and replayed: status, exact body text, content type, Location."""
+
+    status: int
+    body: str
+    content_type: str | None = None
+    location: str | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What :func:`begin` decided; ``claim`` is this request's claim when ``outcome == RUN``,
+    ``answer`` the stored answer when ``outcome == REPLAY``."""
+
+    outcome: str
+    clave: str
+    claim: IdempotencyRecord | None = None
+    answer: Answer | None = None
+
+
+def record_key(scope: str, key: str) -> str:
+    """The record's key: a hash of the scope (the API key's id) and the Idempotency-Key, so
+    keys of two clients never meet and no client text is stored."""
+    return hashlib.sha256(f"{scope}\n{key}".encode()).hexdigest()
+
+
+def id_seed(clave: str) -> str:
+    """Seed for ids the server generates while running under key ``clave``: the same on a
+    re-run, so a first run that committed before dying is found, not duplicated."""
+    return hashlib.sha256(b"health-api generated id\n" + clave.encode()).hexdigest()
+
+
+def canonical_body(body: bytes) -> bytes:
+    """JSON bodies in a canonical form (sorted keys, no spaces); other bytes as they are."""
+    if not body:
+        return b""
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        return body
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def fingerprint(method: str, path: str, query: Iterable[tuple[str, str]], body: bytes) -> str:
+    """A hash of method + path + sorted query + canonical JSON body (the body is never kept)."""
+    digest = hashlib.sha256()
+    for part in (method.upper(), path, json.dumps(sorted(query), ensure_ascii=False)):
+        digest.update(part.encode() + b"\n")
+    digest.update(canonical_body(body))
+    return digest.hexdigest()
+
+
+def begin(
+    repository: IdempotencyRepository,
+    clave: str,
+    huella: str,
+    *,
+    ttl_seconds: int,
+    stale_seconds: int,
+) -> Decision:
+    """Read the key's record and claim the key when it is free (see the module doc)."""
+    for _ in range(CLAIM_ATTEMPTS):
+        now = clock.epoch_seconds()
+        stale_before = now - stale_seconds
+        record = repository.get(clave, now)
+        if record is not None:
+            if record.huella != huella:
+                return Decision(REUSED, clave)
+            if record.completed:
+                return Decision(REPLAY, clave, answer=_answer(record))
+            if record.claimed_at > stale_before:
+                return Decision(IN_FLIGHT, clave)
+        claim = IdempotencyRecord(
+            clave=clave,
+            huella=huella,
+            token=secrets.token_hex(16),
+            claimed_at=now,
+            ttl=now + ttl_seconds,
+        )
+        if repository.claim(claim, now, stale_before):
+            return Decision(RUN, clave, claim=claim)
+    return Decision(IN_FLIGHT, clave)
+
+
+def finish(
+    repository: IdempotencyRepository, decision: Decision, answer: Answer, ttl_seconds: int
+) -> bool:
+    """Store ``answer`` for the key this request claimed; True when stored. A body over
+    ``MAX_STORED_BODY_BYTES`` is not stored: the claim is released instead."""
+    claim = decision.claim
+    if claim is None:
+        return False
+    if len(answer.body.encode()) > MAX_STORED_BODY_BYTES:
+        repository.release(claim.clave, claim.token)
+        return False
+    completed = replace(
+        claim,
+        completed=True,
+        status=answer.status,
+        body=answer.body,
+        content_type=answer.content_type,
+        location=answer.location,
+        ttl=clock.epoch_seconds() + ttl_seconds,
+    )
+    return repository.complete(completed)
+
+
+def abandon(repository: IdempotencyRepository, decision: Decision) -> None:
+    """Delete this request's claim: the answer is not to be replayed, a retry runs again."""
+    if decision.claim is not None:
+        repository.release(decision.claim.clave, decision.claim.token)
+
+
+def _answer(record: IdempotencyRecord) -> Answer:
+    return Answer(
+        status=record.status or 200,
+        body=record.body or "",
+        content_type=record.content_type or None,
+        location=record.location or None,
+    )

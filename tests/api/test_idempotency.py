@@ -1,0 +1,213 @@
+"""Idempotency-Key on every write of /api/v1 (API.md "Idempotency-Key"), on every engine."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from health_api import clock
+from health_api.api.auth import key_id
+from health_api.services import idempotency as rules
+from tests.api.conftest import ADMIN, ADMIN_KEY, AGENT, AGENT_KEY
+from tests.api.helpers import (
+    MON_0900,
+    add_slots,
+    assert_problem,
+    create_doctor,
+    slot_url,
+)
+
+DOCTOR = {"nombre": "Dra. Marta Ruiz", "especialidad": "Pediatría"}
+
+
+def keyed(headers: dict, key: str) -> dict:
+    return {**headers, "Idempotency-Key": key}
+
+
+def record_of(app, api_key: str, key: str):
+    return app.extensions["health_api.storage"].idempotency.get(
+        rules.record_key(key_id(api_key), key), clock.epoch_seconds()
+    )
+
+
+@pytest.fixture
+def slot(client) -> str:
+    create_doctor(client)
+    add_slots(client, "doc-ana", MON_0900)
+    return slot_url("doc-ana", MON_0900, "booking")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("", id="empty"),
+        pytest.param('""', id="empty-string"),
+        pytest.param("k" * 256, id="256-characters"),
+        pytest.param('"' + "k" * 256 + '"', id="quoted-256"),
+        pytest.param("clave-ñ", id="non-ascii"),
+        pytest.param("a b", id="space-in-token"),
+        pytest.param('"abc', id="unclosed"),
+        pytest.param('"a", "b"', id="two-strings"),
+    ],
+)
+def test_a_malformed_key_is_a_400_and_nothing_runs(client, value) -> None:
+    response = client.post("/api/v1/doctors", json=DOCTOR, headers=keyed(ADMIN, value))
+
+    body = assert_problem(response, 400)
+    assert "Idempotency-Key" in body["errors"]
+    assert client.get("/api/v1/doctors", headers=AGENT).get_json()["items"] == []
+
+
+def test_two_key_header_lines_are_a_400(client) -> None:
+    headers = [*ADMIN.items(), ("Idempotency-Key", "a"), ("Idempotency-Key", "b")]
+
+    response = client.post("/api/v1/doctors", json=DOCTOR, headers=headers)
+
+    assert_problem(response, 400)
+
+
+def test_a_255_character_key_is_accepted(client) -> None:
+    response = client.post("/api/v1/doctors", json=DOCTOR, headers=keyed(ADMIN, "k" * 255))
+
+    assert response.status_code == 201
+
+
+def test_a_replayed_201_is_the_same_answer_byte_for_byte(app, client) -> None:
+    first = client.post("/api/v1/doctors", json=DOCTOR, headers=keyed(ADMIN, "alta-1"))
+    # The body in another key order and spacing is the same request.
+    again = client.post(
+        "/api/v1/doctors",
+        data=json.dumps(dict(reversed(DOCTOR.items())), indent=2),
+        content_type="application/json",
+        headers=keyed(ADMIN, '"alta-1"'),  # the sf-string form is the same key
+    )
+
+    assert first.status_code == again.status_code == 201
+    assert "Idempotent-Replayed" not in first.headers
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_data() == first.get_data()
+    assert again.headers["Location"] == first.headers["Location"]
+    assert len(client.get("/api/v1/doctors", headers=AGENT).get_json()["items"]) == 1
+    assert record_of(app, ADMIN_KEY, "alta-1").completed
+
+
+def test_the_same_key_with_another_body_is_a_422(client) -> None:
+    client.post("/api/v1/doctors", json=DOCTOR, headers=keyed(ADMIN, "alta-1"))
+
+    response = client.post(
+        "/api/v1/doctors", json={**DOCTOR, "nombre": "Otra"}, headers=keyed(ADMIN, "alta-1")
+    )
+
+    body = assert_problem(response, 422)
+    assert body["type"] == "/problems/idempotency-key-reused"
+
+
+def test_a_repeat_while_the_first_runs_is_a_409_with_retry_after(app, client) -> None:
+    huella = rules.fingerprint("POST", "/api/v1/doctors", [], json.dumps(DOCTOR).encode("utf-8"))
+    clave = rules.record_key(key_id(ADMIN_KEY), "alta-1")
+    running = rules.begin(
+        app.extensions["health_api.storage"].idempotency,
+        clave,
+        huella,
+        ttl_seconds=60,
+        stale_seconds=30,
+    )
+    assert running.outcome == rules.RUN
+
+    response = client.post("/api/v1/doctors", json=DOCTOR, headers=keyed(ADMIN, "alta-1"))
+
+    body = assert_problem(response, 409)
+    assert body["type"] == "/problems/idempotency-key-in-flight"
+    assert response.headers["Retry-After"] == "1"
+
+
+def test_a_domain_conflict_is_stored_and_replayed(client, slot) -> None:
+    client.put(slot, json={"user_id": "user-2"}, headers=AGENT)
+    taken = client.put(slot, json={"user_id": "user-1"}, headers=keyed(AGENT, "reserva-1"))
+    client.delete(slot, json={"user_id": "user-2"}, headers=AGENT)
+
+    again = client.put(slot, json={"user_id": "user-1"}, headers=keyed(AGENT, "reserva-1"))
+
+    assert_problem(taken, 409)
+    assert again.status_code == 409
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_data() == taken.get_data()
+
+
+def test_a_schema_error_is_not_stored_and_the_retry_runs_again(app, client) -> None:
+    first = client.post("/api/v1/doctors", json={"nombre": "x"}, headers=keyed(ADMIN, "k1"))
+    again = client.post("/api/v1/doctors", json={"nombre": "x"}, headers=keyed(ADMIN, "k1"))
+
+    assert_problem(first, 422)
+    assert_problem(again, 422)
+    assert "Idempotent-Replayed" not in again.headers
+    assert record_of(app, ADMIN_KEY, "k1") is None
+
+
+def test_a_403_is_not_stored(app, client) -> None:
+    response = client.post("/api/v1/doctors", json=DOCTOR, headers=keyed(AGENT, "k1"))
+
+    assert_problem(response, 403)
+    assert record_of(app, AGENT_KEY, "k1") is None
+
+
+def test_a_5xx_is_not_stored_and_the_retry_succeeds(app, client, monkeypatch) -> None:
+    doctors = app.extensions["health_api.storage"].doctors
+    real_create = doctors.create
+
+    def broken(doctor):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(doctors, "create", broken)
+    failed = client.post("/api/v1/doctors", json=DOCTOR, headers=keyed(ADMIN, "k1"))
+    monkeypatch.setattr(doctors, "create", real_create)
+    retried = client.post("/api/v1/doctors", json=DOCTOR, headers=keyed(ADMIN, "k1"))
+
+    assert_problem(failed, 500)
+    assert retried.status_code == 201
+    assert "Idempotent-Replayed" not in retried.headers
+
+
+def test_keys_are_scoped_to_the_api_key(client, slot) -> None:
+    as_admin = client.put(slot, json={"user_id": "user-1"}, headers=keyed(ADMIN, "k1"))
+    as_agent = client.put(slot, json={"user_id": "user-1"}, headers=keyed(AGENT, "k1"))
+
+    assert as_admin.status_code == 201
+    assert as_agent.status_code == 200  # ran: the same user's booking, not the admin's record
+    assert "Idempotent-Replayed" not in as_agent.headers
+
+
+def test_get_ignores_the_header_even_malformed(client) -> None:
+    response = client.get("/api/v1/doctors", headers=keyed(AGENT, ""))
+
+    assert response.status_code == 200
+
+
+def test_a_doctor_post_without_id_re_run_after_a_lost_answer_keeps_its_id(app, client) -> None:
+    first = client.post("/api/v1/doctors", json=DOCTOR, headers=keyed(ADMIN, "alta-1"))
+    # The first run committed, then its process died before the answer was stored.
+    record = record_of(app, ADMIN_KEY, "alta-1")
+    app.extensions["health_api.storage"].idempotency.release(record.clave, record.token)
+
+    retried = client.post("/api/v1/doctors", json=DOCTOR, headers=keyed(ADMIN, "alta-1"))
+
+    assert retried.status_code == 201
+    assert "Idempotent-Replayed" not in retried.headers
+    assert retried.get_json()["doctor_id"] == first.get_json()["doctor_id"]
+    assert len(client.get("/api/v1/doctors", headers=AGENT).get_json()["items"]) == 1
+
+
+def test_every_write_route_goes_through_the_idempotency_layer(app, client) -> None:
+    checked = []
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1/"):
+            continue
+        path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"x-\1", rule.rule)
+        for method in sorted(rule.methods & {"POST", "PUT", "PATCH", "DELETE"}):
+            response = client.open(path, method=method, headers=keyed(ADMIN, ""))
+            assert response.status_code == 400, (method, rule.rule)
+            assert "Idempotency-Key" in response.get_json().get("errors", {}), (method, rule.rule)
+            checked.append((method, rule.rule))
+    assert len(checked) >= 8
