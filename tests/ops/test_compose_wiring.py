@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from health_api.config import load_settings
+from health_api.storage.tables import LOGICAL_TABLES
 from tests.ops.test_manifests import COMPOSE, ROOT, interpolate, service_env
 from tools.dynamodb_local import SERVER_VERSION
 
@@ -75,8 +76,8 @@ def test_compose_setup_tables_then_api(compose, endpoint, table_prefix, tmp_path
     setup = run_setup_tables_service(compose, env)
 
     assert setup.returncode == 0, setup.stdout + setup.stderr
-    assert setup.stdout.count("created") == 3
-    assert "3 match, 0 differ" in setup.stdout
+    assert setup.stdout.count("created") == len(LOGICAL_TABLES)
+    assert f"{len(LOGICAL_TABLES)} match, 0 differ" in setup.stdout
     validate = subprocess.run(
         [sys.executable, "setup_tables.py", "--validate"],
         cwd=ROOT,
