@@ -42,6 +42,35 @@ HEADERS: dict[str, dict[str, Any]] = {
         "required": True,
         "schema": {"type": "string"},
     },
+    "Idempotent-Replayed": {
+        "description": "``true`` when this is the stored answer of an earlier request with the "
+        "same Idempotency-Key, replayed byte for byte (nothing ran again).",
+        "required": False,
+        "schema": {"type": "string", "enum": ["true"]},
+    },
+    "Retry-After-In-Flight": {
+        "description": "With ``/problems/idempotency-key-in-flight``: seconds to wait (1) "
+        "before sending the same request again.",
+        "required": False,
+        "schema": {"type": "string", "pattern": r"^\d+$"},
+    },
+}
+WRITE_METHODS = ("post", "put", "patch", "delete")
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": (
+        "Makes the request safe to send again (draft-ietf-httpapi-idempotency-key-header): an "
+        'RFC 8941 string (``"abc"``) or a bare token, 1-255 printable ASCII characters, scoped '
+        "to the API key. The first request runs and its answer (2xx, or a 404/409/422 of the "
+        "domain rules) is kept for ``HEALTH_API_IDEMPOTENCY_TTL_SECONDS``; a repeat with the same "
+        "method, path, query and body gets that answer again with ``Idempotent-Replayed: true``; "
+        "the same key with another request is a 422 ``/problems/idempotency-key-reused``; a "
+        "repeat while the first still runs is a 409 ``/problems/idempotency-key-in-flight`` with "
+        "``Retry-After: 1``. An empty, longer, non-printable or repeated header is a 400."
+    ),
+    "schema": {"type": "string", "minLength": 1, "maxLength": 257},
 }
 
 ERRORS = {
@@ -159,7 +188,15 @@ def document(api: Api, app: Flask) -> None:
                 operation["description"] = "\n\n".join(
                     p for p in (operation.get("description"), note) if p
                 )
-            _write_responses(operation, statuses, SUCCESS_HEADERS.get((method, path), ()))
+            success = SUCCESS_HEADERS.get((method, path), ())
+            if method in WRITE_METHODS and path.startswith("/api/"):
+                operation.setdefault("parameters", []).append(dict(IDEMPOTENCY_KEY))
+                statuses |= {400, 409, 422}  # a bad key; the key in flight; the key reused
+                success = (*success, "Idempotent-Replayed")
+            _write_responses(operation, statuses, success)
+            if method in WRITE_METHODS and path.startswith("/api/"):
+                in_flight = {"$ref": "#/components/headers/Retry-After-In-Flight"}
+                operation["responses"]["409"]["headers"]["Retry-After"] = in_flight
     # Every error response is now written out in full: nothing refers to the shared ones.
     spec.components.responses.clear()
 
