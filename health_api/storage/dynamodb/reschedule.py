@@ -11,17 +11,20 @@ from __future__ import annotations
 from typing import Any
 
 from health_api.domain.errors import RescheduleError
-from health_api.domain.models import BLOQUEADO, DISPONIBLE, RESERVADO, Slot, SlotKey
+from health_api.domain.models import BLOQUEADO, DISPONIBLE, RESERVADO, RETENIDO, Slot, SlotKey
 from health_api.storage.dynamodb import bounded
-from health_api.storage.dynamodb.items import ConditionFailed, TableRef, call, set_clause, values
-from health_api.storage.dynamodb.slot_queries import plain_to_slot
+from health_api.storage.dynamodb.hold_bookings import booking_expression
+from health_api.storage.dynamodb.holds import FREE_AT, HOLD_FIELDS
+from health_api.storage.dynamodb.items import ConditionFailed, TableRef, call, values
+from health_api.storage.dynamodb.seats import free_seat_update
+from health_api.storage.dynamodb.slot_queries import live_hold_of, plain_to_slot
 
 _MESSAGES = {
     "same_slot": "the source and the target are the same slot",
     "from_not_found": "the current slot does not exist",
     "from_not_held": "the user does not hold the current slot",
     "to_not_found": "the new slot does not exist",
-    "to_taken": "the new slot is booked",
+    "to_taken": "the new slot is booked or held by another user",
     "to_blocked": "the new slot is blocked",
 }
 
@@ -70,7 +73,9 @@ def reschedule(
     booking = {"estado": RESERVADO, "user_id": user_id, "reservado_en": now}
     if motivo is not None:
         booking["motivo"] = motivo
-    target_set = set_clause(booking)
+    own_hold = live_hold_of(old_target, now) if old_target else None
+    if own_hold is not None and own_hold.retenido_por != user_id:
+        own_hold = None
     release = {
         "Update": {
             "TableName": table.name,
@@ -86,20 +91,15 @@ def reschedule(
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
     }
-    take = {
-        "Update": {
-            "TableName": table.name,
-            "Key": table.key(doctor_id=target.doctor_id, fecha_hora=target.fecha_hora),
-            "UpdateExpression": target_set + ("" if motivo is not None else " REMOVE #motivo"),
-            # The target must exist (no upsert) and be free at commit time.
-            "ConditionExpression": "attribute_exists(#fecha_hora) AND #estado = :disponible",
-            "ExpressionAttributeNames": table.names("fecha_hora", "motivo", *booking),
-            "ExpressionAttributeValues": values(**booking, disponible=DISPONIBLE),
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-        }
-    }
+    take = _take(table, target, booking, own_hold.retencion if own_hold else None)
+    items = [release, take]
+    if own_hold is not None and old_target.get("retenido_asiento"):
+        # The user's own hold on the target is consumed: its seat is freed in the same
+        # transaction (retried without it should the seat have been reused meanwhile).
+        seat = free_seat_update(table, user_id, old_target["retenido_asiento"], own_hold.retencion)
+        items.append(seat)
     try:
-        call(client, "transact_write_items", table, TransactItems=[release, take])
+        _transact(client, table, items)
     except ConditionFailed as failed:
         source_reason, target_reason = [*failed.reasons, {}, {}][:2]
         if source_reason.get("code") == "ConditionalCheckFailed":
@@ -110,5 +110,51 @@ def reschedule(
         moved = bounded.read_many(client, table, [(target.doctor_id, target.fecha_hora)])
         old_target = moved.get((target.doctor_id, target.fecha_hora), {})
     # The transaction's condition held, so the target is what was read plus this booking.
-    moved_to = {k: v for k, v in old_target.items() if k != "motivo"}
+    moved_to = {k: v for k, v in old_target.items() if k not in ("motivo", *HOLD_FIELDS)}
     return plain_to_slot({**moved_to, **booking})
+
+
+def _take(table: TableRef, target: SlotKey, booking: dict[str, Any], nonce: str | None) -> dict:
+    """The target's update: booked for the user, any hold fields removed."""
+    if nonce is None:
+        # The target must exist (no upsert) and be free at commit time (an expired hold is
+        # free; :reservado_en is now).
+        condition = f"attribute_exists(#fecha_hora) AND {FREE_AT.replace(':now', ':reservado_en')}"
+        given = {"disponible": DISPONIBLE, "retenido": RETENIDO}
+    else:
+        # Still this user's live hold (the one read) at commit time: it is consumed.
+        condition = (
+            "#estado = :retenido AND #retenido_por = :user_id AND #retencion = :nonce"
+            " AND #retenido_hasta > :reservado_en"
+        )
+        given = {"retenido": RETENIDO, "nonce": nonce}
+    names = table.names("estado", "motivo", *booking, *HOLD_FIELDS)
+    if nonce is None:
+        names |= table.names("fecha_hora")
+    return {
+        "Update": {
+            "TableName": table.name,
+            "Key": table.key(doctor_id=target.doctor_id, fecha_hora=target.fecha_hora),
+            "UpdateExpression": booking_expression(booking),
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values(**booking, **given),
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+    }
+
+
+def _transact(client: Any, table: TableRef, items: list[dict]) -> None:
+    """The transaction; when only the seat item (third) failed, again without it."""
+    try:
+        call(client, "transact_write_items", table, TransactItems=items)
+    except ConditionFailed as failed:
+        codes = [r.get("code") for r in failed.reasons]
+        if (
+            len(items) == 3
+            and codes[:2] != ["ConditionalCheckFailed"] * 2
+            and all(c != "ConditionalCheckFailed" for c in codes[:2])
+        ):
+            call(client, "transact_write_items", table, TransactItems=items[:2])
+            return
+        raise

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from health_api.domain.errors import InvalidRequestError
-from health_api.domain.models import DISPONIBLE, RESERVADO, Page, Slot
+from health_api.domain.models import DISPONIBLE, RESERVADO, RETENIDO, Page, Slot, slot_at
 from health_api.storage import cursor as cursors
 from health_api.storage.base import FreeSlots
 from health_api.storage.dynamodb import bounded, fan_out
@@ -32,11 +32,37 @@ def plain_to_slot(item: dict[str, Any]) -> Slot:
         user_id=item.get("user_id"),
         motivo=item.get("motivo"),
         reservado_en=item.get("reservado_en"),
+        retenido_por=item.get("retenido_por"),
+        retenido_hasta=item.get("retenido_hasta"),
+        retencion=item.get("retencion"),
     )
 
 
+def live_hold_of(item: dict[str, Any], now: str | None = None) -> Slot | None:
+    """The slot of ``item`` when it is held (live at ``now``; given no ``now``, the caller
+    knows it is live, e.g. from a failed condition that accepted expired holds), else None."""
+    if item.get("estado") != RETENIDO:
+        return None
+    if now is not None and str(item.get("retenido_hasta", "")) <= now:
+        return None
+    return plain_to_slot(item)
+
+
+# What each estado filter keeps at :now: an expired hold is disponible, not retenido.
+ESTADO_FILTERS = {
+    DISPONIBLE: "#estado = :disponible OR (#estado = :retenido AND #retenido_hasta <= :now)",
+    RETENIDO: "#estado = :retenido AND #retenido_hasta > :now",
+}
+
+
 def _range_request(
-    table: TableRef, doctor_id: str, desde: str, hasta: str, estado: str | None, consistent: bool
+    table: TableRef,
+    doctor_id: str,
+    desde: str,
+    hasta: str,
+    estado: str | None,
+    consistent: bool,
+    now: str,
 ) -> dict[str, Any]:
     request: dict[str, Any] = {
         # BETWEEN is inclusive at both ends, as the contract's range is.
@@ -50,9 +76,18 @@ def _range_request(
     if estado is not None:
         # estado is not a key attribute, so a filter is allowed; it discards after reading,
         # hence the wider reads per call and the read budget per request.
-        request["FilterExpression"] = "#estado = :estado"
-        request["ExpressionAttributeNames"] |= table.names("estado")
-        request["ExpressionAttributeValues"] |= values(estado=estado)
+        # disponible and retenido depend on :now (see ESTADO_FILTERS); the others do not.
+        if estado in ESTADO_FILTERS:
+            request["FilterExpression"] = ESTADO_FILTERS[estado]
+            request["ExpressionAttributeNames"] |= table.names("estado", "retenido_hasta")
+            given = {"retenido": RETENIDO, "now": now}
+            if estado == DISPONIBLE:
+                given["disponible"] = DISPONIBLE
+            request["ExpressionAttributeValues"] |= values(**given)
+        else:
+            request["FilterExpression"] = "#estado = :estado"
+            request["ExpressionAttributeNames"] |= table.names("estado")
+            request["ExpressionAttributeValues"] |= values(estado=estado)
     return request
 
 
@@ -66,6 +101,8 @@ def list_range(
     limit: int,
     cursor: str | None,
     consistent: bool = True,
+    *,
+    now: str,
 ) -> Page[Slot]:
     """Slots with ``desde <= fecha_hora <= hasta`` in time order: one range Query per page,
     reading at most ``bounded.READ_BUDGET`` items (a short page with a cursor past them)."""
@@ -74,10 +111,11 @@ def list_range(
     query = cursors.fingerprint("dynamodb", "horarios_doctores", doctor_id, desde, hasta, estado)
     position = resume(cursor, query, ("fecha_hora",), lambda p: desde <= p["fecha_hora"] <= hasta)
     start = table.key(doctor_id=doctor_id, fecha_hora=position["fecha_hora"]) if position else None
-    request = _range_request(table, doctor_id, desde, hasta, estado, consistent)
+    request = _range_request(table, doctor_id, desde, hasta, estado, consistent, now)
     read_factor = 1 if estado is None else 4
     found = bounded.collect_bounded(client, table, request, limit, start, read_factor=read_factor)
-    return Page([plain_to_slot(i) for i in found.items], _cursor(query, found, ("fecha_hora",)))
+    slots = [slot_at(plain_to_slot(i), now) for i in found.items]
+    return Page(slots, _cursor(query, found, ("fecha_hora",)))
 
 
 def _cursor(query: str, found: bounded.Collected, fields: tuple[str, ...]) -> str | None:
@@ -94,6 +132,8 @@ def list_free_of_doctors(
     hasta: str,
     limit: int,
     after: tuple[str, str] | None,
+    *,
+    now: str,
 ) -> FreeSlots:
     """The free slots of ``doctor_ids`` in ``[desde, hasta]`` (after ``after``), in
     ``(fecha_hora, doctor_id)`` order, at most ``limit``: one eventually consistent range Query
@@ -119,12 +159,12 @@ def list_free_of_doctors(
             # This doctor's slot at the resume instant was already returned: start past it.
             start = table.key(doctor_id=doctor_id, fecha_hora=desde)
         # Eventual: a slot shown free a moment too long is refused by booking's condition.
-        request = _range_request(table, doctor_id, desde, hasta, DISPONIBLE, consistent=False)
+        request = _range_request(table, doctor_id, desde, hasta, DISPONIBLE, False, now)
         found = bounded.collect_bounded(client, table, request, limit, start, read_factor=4)
         stop = None
         if found.resume is not None and len(found.items) < limit:
             stop = (str(found.resume["fecha_hora"]), doctor_id)
-        return [plain_to_slot(i) for i in found.items], stop
+        return [slot_at(plain_to_slot(i), now) for i in found.items], stop
 
     per_doctor = fan_out.map_reads(free_of, list(dict.fromkeys(doctor_ids)))
     stops = [stop for _, stop in per_doctor if stop is not None]

@@ -27,18 +27,20 @@ from health_api.domain.models import (
     BLOQUEADO,
     DISPONIBLE,
     RESERVADO,
+    RETENIDO,
     AddSlotsResult,
     BookingResult,
+    Hold,
+    HoldResult,
     Page,
     Slot,
     SlotKey,
+    slot_at,
 )
-from health_api.storage.base import FreeSlots, FreeSlotsDeletion
-from health_api.storage.dynamodb import deletion, slot_adds, slot_queries
+from health_api.storage.base import FreeSlots, FreeSlotsDeletion, resolve_now
+from health_api.storage.dynamodb import deletion, hold_bookings, holds, slot_adds, slot_queries
 from health_api.storage.dynamodb import reschedule as moves
-from health_api.storage.dynamodb.items import ConditionFailed, TableRef, call, set_clause, values
-
-BOOKING_FIELDS = ("user_id", "motivo", "reservado_en")
+from health_api.storage.dynamodb.items import ConditionFailed, TableRef, call, values
 
 
 def slot_to_plain(slot: Slot) -> dict[str, Any]:
@@ -51,6 +53,9 @@ def slot_to_plain(slot: Slot) -> dict[str, Any]:
         "user_id": slot.user_id,
         "motivo": slot.motivo,
         "reservado_en": slot.reservado_en,
+        "retenido_por": slot.retenido_por,
+        "retenido_hasta": slot.retenido_hasta,
+        "retencion": slot.retencion,
     }
 
 
@@ -90,8 +95,8 @@ class DynamoSlotRepository:
         """One bounded step of a doctor deletion (see :func:`deletion.delete_free_from`)."""
         return deletion.delete_free_from(self._client, self._table, doctor_id, desde, limit)
 
-    def get(self, key: SlotKey) -> Slot:
-        """The slot, or ``NotFoundError``."""
+    def get(self, key: SlotKey, *, now: str | None = None) -> Slot:
+        """The slot as it is at ``now``, or ``NotFoundError``."""
         response = call(
             self._client,
             "get_item",
@@ -101,20 +106,29 @@ class DynamoSlotRepository:
         )
         if "Item" not in response:
             raise NotFoundError("slot not found")
-        return slot_queries.plain_to_slot(self._table.from_item(response["Item"]))
+        slot = slot_queries.plain_to_slot(self._table.from_item(response["Item"]))
+        return slot_at(slot, resolve_now(now))
 
-    def delete(self, key: SlotKey) -> None:
-        """Remove a slot that is not booked (one conditional DeleteItem)."""
+    def delete(self, key: SlotKey, now: str | None = None) -> None:
+        """Remove a slot neither booked nor held live (one conditional DeleteItem)."""
         try:
             call(
                 self._client,
                 "delete_item",
                 self._table,
                 Key=self._key(key),
-                # It must exist (else NotFound) and must not be booked (else Conflict).
-                ConditionExpression="attribute_exists(#fecha_hora) AND #estado <> :reservado",
-                ExpressionAttributeNames=self._table.names("fecha_hora", "estado"),
-                ExpressionAttributeValues=values(reservado=RESERVADO),
+                # It must exist (else NotFound), must not be booked nor held live at :now
+                # (else Conflict); an expired hold is free to delete.
+                ConditionExpression=(
+                    "attribute_exists(#fecha_hora) AND #estado <> :reservado"
+                    " AND NOT (#estado = :retenido AND #retenido_hasta > :now)"
+                ),
+                ExpressionAttributeNames=self._table.names(
+                    "fecha_hora", "estado", "retenido_hasta"
+                ),
+                ExpressionAttributeValues=values(
+                    reservado=RESERVADO, retenido=RETENIDO, now=resolve_now(now)
+                ),
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ConditionFailed as failed:
@@ -122,28 +136,63 @@ class DynamoSlotRepository:
                 if failed.retried:
                     return  # our own first attempt deleted it; only its answer was lost
                 raise NotFoundError("slot not found") from failed
-            raise ConflictError("the slot is booked and cannot be deleted") from failed
+            raise ConflictError("the slot is booked or held and cannot be deleted") from failed
 
-    def book(self, key: SlotKey, user_id: str, motivo: str | None, now: str) -> BookingResult:
-        """Book a free slot for ``user_id`` with one conditional UpdateItem."""
-        booking = {"estado": RESERVADO, "user_id": user_id, "reservado_en": now}
-        if motivo is not None:
-            booking["motivo"] = motivo
-        expression = set_clause(booking)
-        if motivo is None:
-            expression += " REMOVE #motivo"
+    def hold(
+        self,
+        key: SlotKey,
+        user_id: str,
+        nonce: str,
+        expires_at: str,
+        now: str,
+        max_per_user: int,
+    ) -> HoldResult:
+        """Hold the slot: one TransactWriteItems of the slot and a seat (see :mod:`.holds`)."""
+        return holds.hold(
+            self._client, self._table, key, user_id, nonce, expires_at, now, max_per_user
+        )
+
+    def get_hold(self, key: SlotKey, nonce: str, now: str) -> Hold:
+        """The live hold with ``nonce`` on the slot (one GetItem), else ``NotFoundError``."""
+        return holds.get_hold(self._client, self._table, key, nonce, now)
+
+    def release_hold(self, key: SlotKey, nonce: str, now: str) -> None:
+        """Clear the hold with ``nonce`` and free its seat if it is still there (idempotent)."""
+        del now  # clearing an expired hold of this nonce is harmless
+        holds.release_hold(self._client, self._table, key, nonce)
+
+    def book(
+        self,
+        key: SlotKey,
+        user_id: str,
+        motivo: str | None,
+        now: str,
+        hold_nonce: str | None = None,
+    ) -> BookingResult:
+        """Book a free slot for ``user_id`` with one conditional UpdateItem; a slot this user
+        holds with one transaction that consumes the hold (see :mod:`.hold_bookings`)."""
+        if hold_nonce is not None:
+            return hold_bookings.book_held(
+                self._client, self._table, key, user_id, motivo, now, hold_nonce
+            )
+        booking = hold_bookings.booking_fields(user_id, motivo, now)
         try:
             response = call(
                 self._client,
                 "update_item",
                 self._table,
                 Key=self._key(key),
-                UpdateExpression=expression,
-                # The slot must exist (an UpdateItem would otherwise create it) and be free;
-                # anything else is explained by the old item returned on failure.
-                ConditionExpression="attribute_exists(#fecha_hora) AND #estado = :disponible",
-                ExpressionAttributeNames=self._table.names("fecha_hora", *booking, "motivo"),
-                ExpressionAttributeValues=values(**booking, disponible=DISPONIBLE),
+                UpdateExpression=hold_bookings.booking_expression(booking),
+                # The slot must exist (an UpdateItem would otherwise create it) and be free at
+                # now (an expired hold is free); anything else, this user's live hold included,
+                # is explained by the old item returned on failure.
+                ConditionExpression=f"attribute_exists(#fecha_hora) AND {holds.FREE_AT}",
+                ExpressionAttributeNames=self._table.names(
+                    "fecha_hora", *booking, "motivo", *holds.HOLD_FIELDS
+                ),
+                ExpressionAttributeValues=values(
+                    **booking, disponible=DISPONIBLE, retenido=RETENIDO, now=now
+                ),
                 ReturnValues="ALL_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
@@ -159,40 +208,19 @@ class DynamoSlotRepository:
                 # is this call's), it is still the booking this call created: a 201.
                 ours = failed.retried and old.get("reservado_en") == now
                 return BookingResult(slot_queries.plain_to_slot(old), created=ours)
+            if old.get("estado") == RETENIDO:
+                # A live hold (an expired one passes the condition): the holder's is consumed.
+                return hold_bookings.book_held(
+                    self._client, self._table, key, user_id, motivo, now, None, old
+                )
             raise SlotTakenError("the slot is booked by another user") from failed
         slot = slot_queries.plain_to_slot(self._table.from_item(response["Attributes"]))
         return BookingResult(slot, created=True)
 
-    def cancel(self, key: SlotKey, user_id: str) -> Slot:
-        """Free a slot held by ``user_id`` (one conditional UpdateItem) and return it."""
-        try:
-            response = call(
-                self._client,
-                "update_item",
-                self._table,
-                Key=self._key(key),
-                # REMOVE user_id keeps the user_id-index sparse: free slots leave it.
-                UpdateExpression=(
-                    "SET #estado = :disponible REMOVE #user_id, #motivo, #reservado_en"
-                ),
-                # Only the holder may cancel; a missing item fails this too (no estado).
-                ConditionExpression="#estado = :reservado AND #user_id = :user_id",
-                ExpressionAttributeNames=self._table.names("estado", *BOOKING_FIELDS),
-                ExpressionAttributeValues=values(
-                    disponible=DISPONIBLE, reservado=RESERVADO, user_id=user_id
-                ),
-                ReturnValues="ALL_NEW",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ConditionFailed as failed:
-            old = failed.item
-            if old is None:
-                raise NotFoundError("slot not found") from failed
-            if old.get("estado") != RESERVADO:
-                # Already free (a retried cancel) or blocked: nobody holds it, nothing to do.
-                return slot_queries.plain_to_slot(old)
-            raise SlotTakenError("the slot is booked by another user") from failed
-        return slot_queries.plain_to_slot(self._table.from_item(response["Attributes"]))
+    def cancel(self, key: SlotKey, user_id: str, now: str | None = None) -> Slot:
+        """Free a slot booked by ``user_id`` (one conditional UpdateItem) and return it; this
+        user's live hold is released (one transaction with its seat)."""
+        return hold_bookings.cancel(self._client, self._table, key, user_id, resolve_now(now))
 
     def reschedule(self, user_id: str, source: SlotKey, target: SlotKey, now: str) -> Slot:
         """Move the user's booking from ``source`` to ``target`` in one transaction."""
@@ -208,10 +236,20 @@ class DynamoSlotRepository:
         limit: int = 20,
         cursor: str | None = None,
         consistent: bool = True,
+        now: str | None = None,
     ) -> Page[Slot]:
         """Slots in ``[desde, hasta]`` in time order (see :func:`slot_queries.list_range`)."""
         return slot_queries.list_range(
-            self._client, self._table, doctor_id, desde, hasta, estado, limit, cursor, consistent
+            self._client,
+            self._table,
+            doctor_id,
+            desde,
+            hasta,
+            estado,
+            limit,
+            cursor,
+            consistent,
+            now=resolve_now(now),
         )
 
     def list_free_of_doctors(
@@ -222,14 +260,23 @@ class DynamoSlotRepository:
         limit: int,
         *,
         after: tuple[str, str] | None = None,
+        now: str | None = None,
     ) -> FreeSlots:
         """Free slots of several doctors, merged (see :func:`slot_queries.list_free_of_doctors`)."""
         return slot_queries.list_free_of_doctors(
-            self._client, self._table, doctor_ids, desde, hasta, limit, after
+            self._client, self._table, doctor_ids, desde, hasta, limit, after, now=resolve_now(now)
         )
 
     def list_for_user(
-        self, user_id: str, desde: str | None = None, limit: int = 20, cursor: str | None = None
+        self,
+        user_id: str,
+        desde: str | None = None,
+        limit: int = 20,
+        cursor: str | None = None,
+        *,
+        now: str | None = None,
     ) -> Page[Slot]:
-        """The user's booked slots from ``desde`` (see :func:`slot_queries.list_for_user`)."""
+        """The user's booked slots from ``desde`` (see :func:`slot_queries.list_for_user`);
+        holds never appear (the holder is not in ``user_id``), so ``now`` changes nothing."""
+        del now
         return slot_queries.list_for_user(self._client, self._table, user_id, desde, limit, cursor)
