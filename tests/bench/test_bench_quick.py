@@ -168,5 +168,6 @@ def test_consumed_capacity_is_measured_per_request_where_the_engine_reports_it(
     assert all(c["complete"] for c in capacity.values())
     assert capacity["availability_one_day"]["rcu"] == 2.0  # 4 eventual Queries, 0.5 each
     assert capacity["booking"] == {"rcu": 0.0, "wcu": 2.0, "complete": True}  # table + GSI
-    assert capacity["appointments"]["rcu"] == 1.5  # GSI Query 0.5 + 1 consistent item
+    # GSI Query 0.5 + 1 per consistent item (the probe's booking and its keyed booking).
+    assert capacity["appointments"]["rcu"] == 2.5
     assert capacity["reschedule"] == {"rcu": 2.0, "wcu": 4.0, "complete": True}

@@ -8,7 +8,12 @@ from health_api.domain.models import Doctor, Slot, SlotKey
 def test_every_table_matches_its_spec_on_a_fresh_store(storage) -> None:
     reports = storage.check_tables()
 
-    assert [r.logical for r in reports] == ["doctores", "horarios_doctores", "user_sessions"]
+    assert [r.logical for r in reports] == [
+        "doctores",
+        "horarios_doctores",
+        "user_sessions",
+        "idempotency_keys",
+    ]
     assert all(r.exists and r.ok for r in reports), [r.differences for r in reports]
 
 
@@ -22,6 +27,7 @@ def test_prefixed_and_overridden_table_names_are_used(make_storage) -> None:
         "doctores": "clinic-doctores",
         "horarios_doctores": "clinic-horarios_doctores",
         "user_sessions": "chat_sessions",
+        "idempotency_keys": "clinic-idempotency_keys",
     }
     assert store.doctors.get("doc-1").nombre == "Dra. Ruiz"
 

@@ -86,7 +86,7 @@ def test_fuzzing_the_live_server_finds_no_server_error_and_no_schema_violation(
     assert report.total("schema_violations") == 0, failing
     assert report.ok, failing
     # Both keys, every operation of the document (the API.md list plus the service paths).
-    assert len({r.operation for r in report.results}) == 24
+    assert len({r.operation for r in report.results}) == 27
     assert {r.key for r in report.results} == {"admin", "agent"}
     assert report.total("examples") >= 48 * 3
     # No unexpected exception was logged either (the app logs one with its traceback).
@@ -649,6 +649,16 @@ def test_a_canary_through_every_endpoint_never_reaches_the_logs(
         hit("GET", f"{API}/availability?especialidad=neumologia&limit=5", 200, headers=AGENT)
         hit("DELETE", f"{booking_2}?user_id={CANARY_USER_2}", 409, headers=AGENT)
         hit("DELETE", f"{booking_2}?user_id={CANARY_USER}", 204, headers=AGENT)
+        # A hold by the canary user (with a canary Idempotency-Key), read, then released.
+        held = hit(
+            "POST",
+            f"{API}/holds",
+            201,
+            body={"doctor_id": CANARY_DOCTOR, "fecha_hora": slot_1, "user_id": CANARY_USER},
+            headers={**AGENT, "Idempotency-Key": f"{CANARY}-key"},
+        )
+        hit("GET", f"{API}/holds/{held['hold_id']}", 200, headers=AGENT)
+        hit("DELETE", f"{API}/holds/{held['hold_id']}", 204, headers=AGENT)
         hit("DELETE", f"{doctor}/schedules/{slot_1}", 204, headers=ADMIN)
         session = f"{API}/sessions/{CANARY_USER}"
         hit("PUT", session, (200, 201), body={"data": {"nota": CANARY_SESSION}}, headers=AGENT)
