@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import counters, dataset, endpoints
+from bench import counters, dataset, endpoints, flow
 from bench.__main__ import main
 from bench.server import ADMIN_KEY, AGENT_KEY
 from health_api.config import load_settings
@@ -124,6 +124,51 @@ def counted(make_storage, backend, tmp_path) -> dict:
     eps = endpoints.endpoints(data, bookings=1, warm=1)
     requests = endpoints.counted_requests(eps, data)
     return counters.count_calls(settings, store, storage_kind(backend), requests)
+
+
+@pytest.fixture
+def flow_counted(make_storage, backend, tmp_path) -> dict:
+    """One conversation flow (availability -> hold -> book with hold_id), counted per step."""
+    settings = load_settings(
+        {"HEALTH_API_KEYS": f"admin={ADMIN_KEY},agent={AGENT_KEY}", "ENVIRONMENT": "bench"}
+    ).replace(storage=storage_kind(backend), sqlite_path=tmp_path / "health.db")
+    store = make_storage()
+    data = dataset.load(store, dataset.Size(doctors=2, specialties=1, days=3, sessions=0))
+    slot = flow.flow_slots(data)[0]
+    return flow.count(settings, store, storage_kind(backend), slot, f"Bearer {AGENT_KEY}")
+
+
+def test_a_hold_and_a_booking_with_its_hold_are_one_write_call_each(flow_counted, backend):
+    steps = flow_counted
+
+    assert {step: c["status"] for step, c in steps.items()} == {
+        "availability": 200,
+        "hold": 201,
+        "book_with_hold": 201,
+    }
+    if is_dynamodb(backend):
+        # One consistent read of the slot, then one transaction (slot + the user's seat).
+        assert steps["hold"]["by_kind"] == {"GetItem": 1, "TransactWriteItems": 1}
+        assert steps["book_with_hold"]["by_kind"] == {"GetItem": 1, "TransactWriteItems": 1}
+    else:
+        for step in ("hold", "book_with_hold"):
+            assert steps[step]["by_kind"].get("COMMIT") == 1, steps[step]  # one transaction
+
+
+def test_a_keyed_booking_is_replayed_with_one_read(counted, backend) -> None:
+    replay = counted["booking_replay"]
+
+    if is_dynamodb(backend):
+        assert replay["by_kind"] == {"GetItem": 1}
+        # Claim (a conditional PutItem, after the read that finds no record), the booking,
+        # then the stored answer.
+        assert counted["booking_with_key"]["by_kind"] == {
+            "GetItem": 1,
+            "PutItem": 1,
+            "UpdateItem": 2,
+        }
+    else:
+        assert replay["by_kind"] == {"SELECT": 1}
 
 
 def test_storage_calls_meet_the_targets_on_every_engine(counted, backend) -> None:
