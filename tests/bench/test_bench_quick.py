@@ -216,3 +216,14 @@ def test_consumed_capacity_is_measured_per_request_where_the_engine_reports_it(
     # GSI Query 0.5 + 1 per consistent item (the probe's booking and its keyed booking).
     assert capacity["appointments"]["rcu"] == 2.5
     assert capacity["reschedule"] == {"rcu": 2.0, "wcu": 4.0, "complete": True}
+
+
+def test_quick_mode_drives_the_conversation_flow_without_errors(quick_run) -> None:
+    conversation = quick_run[0]["backends"]["sqlite"]["flow"]
+
+    assert conversation["flows"] > 0
+    assert set(conversation["statuses"]) == {"availability 200", "hold 201", "book_with_hold 201"}
+    assert len(set(conversation["statuses"].values())) == 1  # every flow did all three steps
+    for step in flow.STEPS:
+        latency = conversation["steps"][step]
+        assert 0 < latency["p50_ms"] <= latency["p99_ms"], (step, latency)
