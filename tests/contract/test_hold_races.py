@@ -3,13 +3,13 @@ under threads, so races skip it): one slot, many users; one user, many slots, at
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 
 import pytest
 
 from health_api.domain.errors import HoldLimitError, SlotTakenError
 from health_api.domain.models import RETENIDO, Slot, SlotKey
+from tests.races import race
 
 NOW = "2029-12-01T08:00:00Z"
 EXPIRY = "2029-12-01T08:05:00Z"
@@ -21,37 +21,11 @@ def no_moto(backend: str) -> None:
         pytest.skip("moto's in-process backend is not atomic under threads")
 
 
-def _race(count: int, action) -> tuple[list[object], list[BaseException]]:
-    """Run ``action(n)`` in ``count`` threads released together; results and errors."""
-    barrier = threading.Barrier(count)
-    results: list[object] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
-
-    def run(n: int) -> None:
-        barrier.wait()
-        try:
-            outcome = action(n)
-        except Exception as exc:  # noqa: BLE001 - every outcome is counted by the test
-            with lock:
-                errors.append(exc)
-        else:
-            with lock:
-                results.append(outcome)
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results, errors
-
-
 def test_fifty_users_holding_one_slot_leave_exactly_one_hold(storage) -> None:
     key = SlotKey("d1", "2030-01-01T09:00:00Z")
     storage.slots.add_many([Slot(key.doctor_id, key.fecha_hora)])
 
-    results, errors = _race(
+    results, errors = race(
         50, lambda n: storage.slots.hold(key, f"user-{n}", f"nonce-{n}", EXPIRY, NOW, 3)
     )
 
@@ -66,7 +40,7 @@ def test_twenty_parallel_holds_of_one_user_win_exactly_the_limit(storage) -> Non
     keys = [SlotKey("d1", f"2030-01-01T{8 + n // 4:02d}:{n % 4 * 15:02d}:00Z") for n in range(20)]
     storage.slots.add_many([Slot(k.doctor_id, k.fecha_hora) for k in keys])
 
-    results, errors = _race(
+    results, errors = race(
         20, lambda n: storage.slots.hold(keys[n], "user-a", f"nonce-{n}", EXPIRY, NOW, 3)
     )
 

@@ -7,7 +7,6 @@ threads racing through one client are a faithful test of the conditional writes 
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -17,6 +16,7 @@ from health_api.domain.errors import SlotTakenError
 from health_api.domain.models import RESERVADO, Slot, SlotKey
 from health_api.storage.dynamodb.storage import DynamoStorage
 from tests.conftest import create_dynamodb_tables, drop_dynamodb_tables
+from tests.races import race
 
 THREADS = 32
 ROUNDS = 25
@@ -35,32 +35,6 @@ def storage(dynamodb_local: str, table_prefix: str) -> Iterator[DynamoStorage]:
     drop_dynamodb_tables(settings)
 
 
-def _race(count: int, action) -> tuple[list[object], list[BaseException]]:
-    """Run ``action(n)`` in ``count`` threads released together; results and errors."""
-    barrier = threading.Barrier(count)
-    results: list[object] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
-
-    def run(n: int) -> None:
-        barrier.wait()
-        try:
-            outcome = action(n)
-        except Exception as exc:  # noqa: BLE001 - every outcome is counted by the test
-            with lock:
-                errors.append(exc)
-        else:
-            with lock:
-                results.append(outcome)
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results, errors
-
-
 def test_exactly_one_of_32_concurrent_bookings_wins_every_round(storage) -> None:
     keys = [
         SlotKey("d1", f"2030-01-01T{8 + r // 4:02d}:{r % 4 * 15:02d}:00Z") for r in range(ROUNDS)
@@ -68,7 +42,7 @@ def test_exactly_one_of_32_concurrent_bookings_wins_every_round(storage) -> None
     storage.slots.add_many([Slot(k.doctor_id, k.fecha_hora) for k in keys])
 
     for key in keys:
-        results, errors = _race(
+        results, errors = race(
             THREADS,
             lambda n, key=key: storage.slots.book(key, f"user-{n}", None, "2029-12-01T00:00:00Z"),
         )
@@ -89,7 +63,7 @@ def test_concurrent_session_merges_never_lose_a_key(storage) -> None:
         user_id = f"user-{round_number}"
         storage.sessions.put(user_id, {}, 600, now)
 
-        _results, errors = _race(
+        _results, errors = race(
             8, lambda n, u=user_id: storage.sessions.merge(u, {f"k{n}": n}, 600, now)
         )
 
