@@ -45,7 +45,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     so a misconfigured process exits instead of serving errors.
     """
     from health_api.api import cursors, register
-    from health_api.api.auth import resolve_keys
+    from health_api.keys import resolve_keys
     from health_api.storage.factory import build_storage
 
     overrides = dict(overrides or {})

@@ -1,6 +1,7 @@
 """``python -m health_api``: small operator commands (demo data, development keys).
 
-``seed`` / ``unseed`` load or remove the demo data set on the configured store; ``keys`` prints
+``mcp`` serves the MCP tools (see :mod:`health_api.mcp_entry`); ``seed`` / ``unseed`` load
+or remove the demo data set on the configured store; ``keys`` prints
 where the development keys are (creating them on first use) and a curl line to try.
 """
 
@@ -16,8 +17,13 @@ from health_api.domain.errors import StorageUnavailableError
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["mcp"]:
+        from health_api.mcp_entry import main as mcp_main
+
+        return mcp_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m health_api", description=__doc__)
-    parser.add_argument("command", choices=("seed", "unseed", "keys"))
+    parser.add_argument("command", choices=("seed", "unseed", "keys", "mcp"))
     parser.add_argument(
         "--url", default="http://127.0.0.1:8000", help="base URL for the example printed by `keys`"
     )
@@ -28,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"health_api: configuration error: {exc}", file=sys.stderr)
         return 2
     if args.command == "keys":
-        from health_api.api.auth import resolve_keys
+        from health_api.keys import resolve_keys
 
         keys, path = resolve_keys(settings)
         agent = next(k.key for k in keys if k.role == "agent")

@@ -75,6 +75,11 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     cursor_secret: str | None = field(default=None, repr=False)
     log_level: str = "INFO"
+    # The MCP server (python -m health_api mcp): where it listens, and the key a stdio server
+    # acts with (stdio has no request headers to carry one).
+    mcp_host: str = "127.0.0.1"
+    mcp_port: int = 8001
+    mcp_key: str | None = field(default=None, repr=False)
 
     @property
     def is_production(self) -> bool:
@@ -186,6 +191,9 @@ _FIELDS: dict[str, tuple[tuple[str, ...], Callable[[Any], Any]]] = {
     "cors_origins": (("HEALTH_API_CORS_ORIGINS",), _parse_list),
     "cursor_secret": (("HEALTH_API_CURSOR_SECRET",), _parse_optional),
     "log_level": (("LOG_LEVEL",), lambda v: _parse_str(v).upper()),
+    "mcp_host": (("HEALTH_API_MCP_HOST",), _parse_str),
+    "mcp_port": (("HEALTH_API_MCP_PORT",), _parse_int),
+    "mcp_key": (("HEALTH_API_MCP_KEY",), _parse_optional),
 }
 
 
@@ -402,6 +410,8 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "request_timeout_seconds": _check_between(1, 3600, "seconds"),
     "rate_limit": _check_rate_limit,
     "cors_origins": _check_origins,
+    "mcp_host": lambda v: None if v else "must name an interface to listen on (e.g. 127.0.0.1)",
+    "mcp_port": _check_between(1, 65535, "(a TCP port)"),
     "log_level": lambda v: (
         None
         if v in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}

@@ -1,4 +1,5 @@
-"""JSON-lines logging on stdout (python-json-logger), configured once per process.
+"""JSON-lines logging on stdout (python-json-logger), configured once per process; on stderr
+for the MCP server on stdio, whose stdout is the protocol.
 
 What may be logged is decided where log calls are made: route templates, never paths (paths carry
 user ids); a hash of the key, never the key; no session contents and no ``motivo``.
@@ -38,8 +39,9 @@ class StdoutHandler(logging.StreamHandler):
     lock. Elsewhere (test captures) the standard locked path is used.
     """
 
-    def __init__(self) -> None:
-        super().__init__(sys.stdout)
+    def __init__(self, stream_name: str = "stdout") -> None:
+        self._stream_name = stream_name
+        super().__init__(getattr(sys, stream_name))
 
     def handle(self, record: logging.LogRecord) -> bool:
         if not self.filter(record):
@@ -50,7 +52,7 @@ class StdoutHandler(logging.StreamHandler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             line = (self.format(record) + "\n").encode("utf-8", "backslashreplace")
-            stream = sys.stdout
+            stream = getattr(sys, self._stream_name)
             fd = _fileno(stream)
             if fd is None or len(line) > PIPE_BUF:
                 with self.lock:
@@ -67,7 +69,7 @@ class StdoutHandler(logging.StreamHandler):
 
     @property
     def stream(self):  # type: ignore[override]
-        return sys.stdout
+        return getattr(sys, self._stream_name)
 
     @stream.setter
     def stream(self, _value) -> None:
@@ -112,8 +114,11 @@ class Formatter(JsonFormatter):
 _configured = False
 
 
-def configure(level: str = "INFO", environment: str = "development") -> None:
-    """Send every log record to stdout as one JSON object per line (idempotent)."""
+def configure(
+    level: str = "INFO", environment: str = "development", stream_name: str = "stdout"
+) -> None:
+    """Send every log record to ``sys.<stream_name>`` as one JSON object per line
+    (idempotent: the first call decides)."""
     global _configured  # once per process: gunicorn workers and tests call create_app often
     if _configured:
         return
@@ -122,12 +127,13 @@ def configure(level: str = "INFO", environment: str = "development") -> None:
     # Each request's access line was walking the stack for its caller (~5% of a GET's CPU).
     logging._srcfile = None
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
-    handler = StdoutHandler()
+    handler = StdoutHandler(stream_name)
     handler.setFormatter(Formatter(environment))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # Third-party chatter that could echo request details stays at WARNING.
-    for name in ("botocore", "boto3", "urllib3", "werkzeug"):
+    # The MCP SDK logs a failed tool call's text at INFO; uvicorn's access lines carry paths.
+    for name in ("botocore", "boto3", "urllib3", "werkzeug", "mcp", "uvicorn.access", "httpx2"):
         logging.getLogger(name).setLevel(logging.WARNING)
     _configured = True

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask.views import MethodView
 
-from health_api import clock
 from health_api.api.blueprint import Blueprint
 from health_api.api.context import ParameterError, check_path_id, instant
 from health_api.api.context import storage as store
 from health_api.api.cursors import verify
 from health_api.api.views import clinic_zone, page_dict, slot_dict
+from health_api.domain.errors import InvalidRequestError
 from health_api.domain.models import SlotKey
 from health_api.schemas.common import Problem, SlotFull, SlotPage
 from health_api.schemas.schedules import (
@@ -21,7 +19,6 @@ from health_api.schemas.schedules import (
     RescheduleIn,
 )
 from health_api.services import availability, booking
-from health_api.services.times import from_utc_string, to_utc_string
 
 blp = Blueprint(
     "appointments",
@@ -29,9 +26,6 @@ blp = Blueprint(
     url_prefix="/api/v1",
     description="Rescheduling, a user's appointments, and availability.",
 )
-
-DEFAULT_WINDOW = timedelta(days=7)
-MAX_WINDOW = timedelta(days=31)
 
 
 @blp.route("/appointments/reschedule")
@@ -95,14 +89,12 @@ class Availability(MethodView):
         fewer than ``limit`` slots, even none, while ``next_cursor`` is set; keep paging until
         ``next_cursor`` is null.
         """
-        desde = instant(query["desde"], "desde") or to_utc_string(clock.now_utc())
-        hasta = instant(query["hasta"], "hasta") or to_utc_string(
-            from_utc_string(desde) + DEFAULT_WINDOW
-        )
-        if desde > hasta:
-            raise ParameterError("hasta", "hasta is before desde")
-        if from_utc_string(hasta) - from_utc_string(desde) > MAX_WINDOW:
-            raise ParameterError("hasta", "the window may span at most 31 days")
+        try:
+            desde, hasta = availability.window(
+                instant(query["desde"], "desde"), instant(query["hasta"], "hasta")
+            )
+        except InvalidRequestError as exc:
+            raise ParameterError("hasta", str(exc)) from None
         page = availability.find_availability(
             store(), query["especialidad"], desde, hasta, query["limit"], verify(query["cursor"])
         )

@@ -1,81 +1,42 @@
-"""Bearer-key authentication with two roles, ``agent`` and ``admin``.
+"""Bearer-key authentication of REST requests with two roles, ``agent`` and ``admin``.
 
-Keys come from settings (``HEALTH_API_KEYS``); they are compared in constant time and never
-logged. In development with no keys configured, a key pair is generated once and kept beside
-the SQLite file (mode 0600), so a newcomer can call the API at once.
+Which keys exist, how a token is matched and what a role may do live in :mod:`health_api.keys`
+(shared with the MCP server); this module applies them to Flask requests.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
-import hmac
-import json
-import os
-import secrets
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from flask import current_app, g, request
 
 from health_api.api.problems import problem
-from health_api.config import ApiKey, Settings
+from health_api.keys import (  # re-exported: the REST names of the shared key rules
+    DEV_KEYS_FILE,
+    ROLE_RANK,
+    MissingKeysError,
+    authenticate,
+    has_role,
+    key_id,
+    resolve_keys,
+)
 
-ROLE_RANK = {"agent": 1, "admin": 2}
+__all__ = [
+    "DEV_KEYS_FILE",
+    "PUBLIC_PATHS",
+    "ROLE_RANK",
+    "MissingKeysError",
+    "authenticate",
+    "before_request",
+    "has_role",
+    "key_id",
+    "require_role",
+    "resolve_keys",
+]
+
 PUBLIC_PATHS = ("/healthz", "/readyz", "/openapi.json", "/docs")
-DEV_KEYS_FILE = "dev-keys.json"
-
-
-class MissingKeysError(RuntimeError):
-    """Start-up refused: no keys where keys are required."""
-
-
-def resolve_keys(settings: Settings) -> tuple[tuple[ApiKey, ...], Path | None]:
-    """The keys to accept, and the file they came from when generated for development.
-
-    Outside development the service refuses to start without keys.
-    """
-    if settings.api_keys:
-        return settings.api_keys, None
-    if not settings.is_development:
-        raise MissingKeysError(
-            f"HEALTH_API_KEYS is required when ENVIRONMENT={settings.environment}: "
-            "give role=key pairs (roles admin, agent; keys of 16+ characters)"
-        )
-    path = Path(settings.sqlite_path).parent / DEV_KEYS_FILE
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        keys = {"admin": secrets.token_urlsafe(24), "agent": secrets.token_urlsafe(24)}
-        # O_EXCL: two workers starting at once must not overwrite each other's keys.
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "w") as handle:
-                json.dump(keys, handle, indent=2)
-    stored = json.loads(path.read_text())
-    return tuple(ApiKey(role, stored[role]) for role in ("admin", "agent")), path
-
-
-@functools.lru_cache(maxsize=64)
-def key_id(key: str) -> str:
-    """A short, non-reversible id of a key, for rate-limit buckets and logs."""
-    return hashlib.sha256(key.encode()).hexdigest()[:12]
-
-
-def authenticate(keys: tuple[ApiKey, ...], header: str | None) -> ApiKey | None:
-    """The key matching an ``Authorization: Bearer`` header, compared in constant time."""
-    if not header or not header.startswith("Bearer "):
-        return None
-    presented = header[len("Bearer ") :].strip().encode()
-    match = None
-    for api_key in keys:
-        # Compare against every key (no early exit), so timing says nothing about which matched.
-        if hmac.compare_digest(presented, api_key.key.encode()):
-            match = api_key
-    return match
 
 
 def before_request() -> Any:
@@ -95,11 +56,6 @@ def before_request() -> Any:
     g.role = api_key.role
     g.key_id = key_id(api_key.key)
     return None
-
-
-def has_role(held: str, needed: str) -> bool:
-    """True when a key of role ``held`` may do what needs ``needed`` (admin includes agent)."""
-    return ROLE_RANK.get(held, 0) >= ROLE_RANK[needed]
 
 
 def require_role(role: str) -> Callable:

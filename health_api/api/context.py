@@ -10,7 +10,7 @@ from health_api.config import Settings
 from health_api.domain.errors import InvalidRequestError, NotFoundError
 from health_api.domain.models import SlotKey
 from health_api.schemas.common import check_id
-from health_api.services.times import parse_instant, to_utc_string
+from health_api.services.times import normalize_instant
 from health_api.storage.base import Storage
 
 from .views import clinic_zone
@@ -26,19 +26,8 @@ def settings() -> Settings:
     return current_app.extensions["health_api.settings"]
 
 
-# Instants a client may name. Far outside it, the canonical form breaks (strftime does not pad
-# a year before 1000, so string order is no longer time order) and date arithmetic overflows.
-YEARS = (1900, 2999)
-
-
 def _normalize(value: str) -> str:
-    try:
-        moment = parse_instant(value, clinic_zone())
-    except OverflowError:
-        raise InvalidRequestError(f"{value!r} is out of range") from None
-    if not YEARS[0] <= moment.year <= YEARS[1]:
-        raise InvalidRequestError(f"{value!r}: the year must be {YEARS[0]}-{YEARS[1]}")
-    return to_utc_string(moment)
+    return normalize_instant(value, clinic_zone())
 
 
 def instant(value: str | None, field: str, *, status: int = 400) -> str | None:

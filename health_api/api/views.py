@@ -1,26 +1,27 @@
-"""Turn domain objects into response dictionaries (UTC and clinic-local times side by side)."""
+"""Response dictionaries of the running app: :mod:`health_api.schemas.shapes` bound to its
+clinic zone and cursor key."""
 
 from __future__ import annotations
 
-from dataclasses import fields
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 
 from health_api.api.cursors import sign
-from health_api.domain.models import Doctor, Hold, Session, Slot
-from health_api.services.times import local_string
+from health_api.domain.models import Hold, Slot
+from health_api.schemas import shapes
+from health_api.schemas.shapes import doctor_dict, session_dict
 
-# What any client sees of a slot: a held one shows until when (``retenido_hasta``), not by whom.
-PUBLIC_FIELDS = ("doctor_id", "fecha_hora", "duracion_min", "estado", "retenido_hasta")
-# The booking, for its holder and for admins; the hold's holder (``retenido_por``) only for
-# admin keys; the hold's nonce (``retencion``) never leaves the service.
-BOOKING_FIELDS = (*PUBLIC_FIELDS, "user_id", "motivo", "reservado_en")
-ADMIN_FIELDS = (*BOOKING_FIELDS, "retenido_por")
-# Field names read once: dataclasses.asdict deep-copies every value on every call (~8% of a
-# GET of one doctor), and these values are all strings, numbers or (idiomas) a tuple.
-DOCTOR_FIELDS = tuple(f.name for f in fields(Doctor))
+__all__ = [
+    "clinic_zone",
+    "doctor_dict",
+    "hold_dict",
+    "page_dict",
+    "session_dict",
+    "slot_dict",
+    "slot_public_list",
+]
 
 
 def clinic_zone() -> ZoneInfo:
@@ -31,55 +32,20 @@ def clinic_zone() -> ZoneInfo:
 def slot_dict(
     slot: Slot, full: bool = True, tz: ZoneInfo | None = None, *, admin: bool = False
 ) -> dict[str, Any]:
-    """A slot with ``fecha_hora_local`` and ``zona_horaria`` (``tz``, by default the clinic
-    zone); bookings only when ``full``; who holds it (``retenido_por``) only for ``admin``."""
-    tz = tz or clinic_zone()
-    names = ADMIN_FIELDS if admin else BOOKING_FIELDS if full else PUBLIC_FIELDS
-    data = {name: getattr(slot, name) for name in names}
-    data["fecha_hora_local"] = local_string(slot.fecha_hora, tz)
-    data["zona_horaria"] = tz.key
-    return data
+    """A slot (see :func:`shapes.slot_dict`), by default in the clinic zone."""
+    return shapes.slot_dict(slot, tz or clinic_zone(), full, admin=admin)
 
 
 def hold_dict(hold_id: str, hold: Hold, *, admin: bool = False) -> dict[str, Any]:
-    """A hold as JSON: its id, slot key, holder and expiry, and the held slot (the holder is
-    named in ``slot`` only for ``admin``)."""
-    return {
-        "hold_id": hold_id,
-        "doctor_id": hold.doctor_id,
-        "fecha_hora": hold.fecha_hora,
-        "user_id": hold.user_id,
-        "expires_at": hold.expires_at,
-        "slot": slot_dict(hold.slot, admin=admin),
-    }
+    """A hold in the clinic zone (see :func:`shapes.hold_dict`)."""
+    return shapes.hold_dict(hold_id, hold, clinic_zone(), admin=admin)
 
 
 def slot_public_list(slots: list[Slot]) -> list[dict[str, Any]]:
     """Slots without any booking details (alternatives, availability)."""
-    tz = clinic_zone()
-    return [slot_dict(slot, full=False, tz=tz) for slot in slots]
-
-
-def doctor_dict(doctor: Doctor) -> dict[str, Any]:
-    """A doctor as JSON."""
-    data = {name: getattr(doctor, name) for name in DOCTOR_FIELDS}
-    data["idiomas"] = list(doctor.idiomas)
-    return data
-
-
-def session_dict(session: Session, ttl_seconds: int) -> dict[str, Any]:
-    """A session as JSON with ``ttl_seconds``, the lifetime its PATCHes slide by (the stored
-    ``ttl`` stays internal; ``expires_at`` says it)."""
-    return {
-        "user_id": session.user_id,
-        "data": session.data,
-        "created_at": session.created_at,
-        "updated_at": session.updated_at,
-        "expires_at": session.expires_at,
-        "ttl_seconds": ttl_seconds,
-    }
+    return shapes.slot_public_list(slots, clinic_zone())
 
 
 def page_dict(page, convert) -> dict[str, Any]:
-    """``{"items": [...], "next_cursor": ...}``."""
-    return {"items": [convert(item) for item in page.items], "next_cursor": sign(page.next_cursor)}
+    """``{"items": [...], "next_cursor": ...}`` with the app's signed cursor."""
+    return shapes.page_dict(page, convert, sign)

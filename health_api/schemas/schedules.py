@@ -12,7 +12,7 @@ from health_api.services.holds import MAX_HOLD_ID_LENGTH
 
 DURATION = validate.Range(5, 480)
 MOTIVO = validate.Length(max=500)
-# The years an instant may have (api.context.YEARS): beyond them date arithmetic overflows.
+# The years an instant may have (services.times.YEARS): beyond them date arithmetic overflows.
 RULE_DATES = validate.Range(date(1900, 1, 1), date(2999, 12, 31))
 
 

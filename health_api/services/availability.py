@@ -10,15 +10,18 @@ merge stopped instead (a short or empty page whose cursor still moves forward).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from health_api import clock
 from health_api.domain.errors import InvalidRequestError
 from health_api.domain.models import Doctor, Page, Slot, normalize_especialidad
-from health_api.services.times import to_utc_string
+from health_api.services.times import from_utc_string, to_utc_string
 from health_api.storage import cursor as cursors
 from health_api.storage.base import Storage
 
 MAX_DOCTORS = 200
+DEFAULT_WINDOW = timedelta(days=7)
+MAX_WINDOW = timedelta(days=31)
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,19 @@ def doctors_of(storage: Storage, especialidad: str) -> list[Doctor]:
         cursor = page.next_cursor
         if cursor is None or len(doctors) >= MAX_DOCTORS:
             return doctors[:MAX_DOCTORS]
+
+
+def window(desde: str | None, hasta: str | None) -> tuple[str, str]:
+    """The search window: ``desde`` defaults to now, ``hasta`` to ``desde`` plus 7 days; a
+    window ending before it starts, or longer than 31 days, is an ``InvalidRequestError``
+    (about ``hasta``)."""
+    desde = desde or to_utc_string(clock.now_utc())
+    hasta = hasta or to_utc_string(from_utc_string(desde) + DEFAULT_WINDOW)
+    if desde > hasta:
+        raise InvalidRequestError("hasta is before desde")
+    if from_utc_string(hasta) - from_utc_string(desde) > MAX_WINDOW:
+        raise InvalidRequestError("the window may span at most 31 days")
+    return desde, hasta
 
 
 def find_availability(

@@ -25,6 +25,23 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _CANONICAL = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 
 
+# Instants a client may name. Far outside it, the canonical form breaks (strftime does not pad
+# a year before 1000, so string order is no longer time order) and date arithmetic overflows.
+YEARS = (1900, 2999)
+
+
+def normalize_instant(value: str, default_zone: ZoneInfo) -> str:
+    """A client's instant as canonical UTC (no offset: ``default_zone``); a malformed or
+    out-of-range one is an ``InvalidRequestError`` saying why."""
+    try:
+        moment = parse_instant(value, default_zone)
+    except OverflowError:
+        raise InvalidRequestError(f"{value!r} is out of range") from None
+    if not YEARS[0] <= moment.year <= YEARS[1]:
+        raise InvalidRequestError(f"{value!r}: the year must be {YEARS[0]}-{YEARS[1]}")
+    return to_utc_string(moment)
+
+
 def zone(name: str) -> ZoneInfo:
     """The IANA zone ``name``; ``InvalidRequestError`` when unknown."""
     try:

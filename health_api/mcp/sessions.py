@@ -1,0 +1,101 @@
+"""Session tools: the conversation's state for a user, with an expiry."""
+
+from __future__ import annotations
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.tools import Tool
+from mcp.types import CallToolResult
+
+from health_api.domain.errors import NotFoundError
+from health_api.mcp.arguments import IdempotencyKey, SessionData, SessionTtl, UserId
+from health_api.mcp.calls import run_tool
+from health_api.mcp.catalog import READ, WRITE, make_tool
+from health_api.mcp.outputs import output_schema
+from health_api.mcp.results import failure, success
+from health_api.mcp.runtime import Runtime
+from health_api.schemas.sessions import SessionOut
+from health_api.schemas.shapes import session_dict
+from health_api.services import sessions
+
+
+def tools(runtime: Runtime) -> list[Tool]:
+    """The session tools of ``runtime``."""
+    default_ttl = runtime.settings.session_ttl_seconds
+
+    def answer(session) -> CallToolResult:
+        return success(session_dict(session, sessions.lifetime(session, default_ttl)))
+
+    def get_session(ctx: Context, user_id: UserId) -> CallToolResult:
+        """Read what this conversation stored for the user (data, created_at, expires_at).
+
+        Call it at the start of a conversation to resume where the user left off. not-found
+        means there is no live session (never saved, or expired): start afresh and save one
+        with save_session."""
+        caller = runtime.caller(ctx.request_context.request)
+
+        def action() -> CallToolResult:
+            try:
+                return answer(sessions.get_session(runtime.storage, user_id))
+            except NotFoundError:
+                return failure(
+                    404,
+                    "not-found",
+                    "No live session for this user (never saved, or expired)",
+                    "Start the conversation afresh; save_session creates a new one.",
+                )
+
+        return run_tool(runtime, caller, "get_session", action)
+
+    def save_session(
+        ctx: Context,
+        user_id: UserId,
+        data: SessionData,
+        ttl_seconds: SessionTtl = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> CallToolResult:
+        """Save conversation state for the user: creates the session if there is none, else
+        merges data into it (each key given replaces that key; other keys stay) and extends
+        its expiry. Store what you need to resume: the step, the chosen specialty, the held
+        hold_id. Do not store more personal data than the conversation needs.
+
+        Saving the same data again is harmless. Errors: invalid-request when data is too
+        large (keep it small)."""
+        caller = runtime.caller(ctx.request_context.request)
+        arguments = {"user_id": user_id, "data": data, "ttl_seconds": ttl_seconds}
+
+        def action() -> CallToolResult:
+            try:
+                session = sessions.patch_session(
+                    runtime.storage, user_id, data, ttl_seconds, default_ttl
+                )
+            except NotFoundError:
+                # None live: create it. Two first saves racing here both write; the later
+                # one's data wins (a merge needs a session to merge into).
+                session = sessions.put_session(
+                    runtime.storage, user_id, data, ttl_seconds, default_ttl
+                )
+            return answer(session)
+
+        return run_tool(
+            runtime,
+            caller,
+            "save_session",
+            action,
+            arguments=arguments,
+            idempotency_key=idempotency_key,
+        )
+
+    return [
+        make_tool(
+            get_session,
+            title="Read the user's session",
+            output=output_schema(SessionOut),
+            hints=READ,
+        ),
+        make_tool(
+            save_session,
+            title="Save the user's session",
+            output=output_schema(SessionOut),
+            hints={**WRITE, "idempotent_hint": True},
+        ),
+    ]

@@ -1,0 +1,105 @@
+"""``python -m health_api mcp``: the one place that wires settings, keys, storage and the MCP
+server together (as ``create_app`` does for REST), then serves Streamable HTTP under uvicorn
+or, with ``--stdio``, the stdio transport.
+
+Exit codes: 0 after a clean stop; 2 for a configuration error (a bad setting, no keys where
+keys are required, a stdio key that is not one of them); 3 when the storage cannot be opened.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from collections.abc import Sequence
+
+from health_api import logs
+from health_api.config import ConfigError, Settings, load_settings
+from health_api.domain.errors import StorageUnavailableError
+from health_api.keys import MissingKeysError, authenticate
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv``, build the server and serve until stopped; returns the exit code."""
+    parser = argparse.ArgumentParser(
+        prog="python -m health_api mcp",
+        description="Serve the MCP tools (Streamable HTTP at /mcp, or stdio).",
+    )
+    parser.add_argument(
+        "--stdio", action="store_true", help="serve stdio (key: HEALTH_API_MCP_KEY)"
+    )
+    parser.add_argument("--host", help="interface to listen on (default HEALTH_API_MCP_HOST)")
+    parser.add_argument("--port", type=int, help="TCP port (default HEALTH_API_MCP_PORT, 8001)")
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+        changes = {k: v for k, v in (("mcp_host", args.host), ("mcp_port", args.port)) if v}
+        if changes:
+            settings = settings.replace(
+                labels={"mcp_host": "--host", "mcp_port": "--port"}, **changes
+            )
+    except ConfigError as exc:
+        print(f"health_api mcp: configuration error: {exc}", file=sys.stderr)
+        return 2
+    # On stdio, stdout is the protocol: every log line goes to stderr.
+    logs.configure(settings.log_level, settings.environment, "stderr" if args.stdio else "stdout")
+    try:
+        return serve(settings, stdio=args.stdio)
+    except (ConfigError, MissingKeysError) as exc:
+        print(f"health_api mcp: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except StorageUnavailableError as exc:
+        print(f"health_api mcp: storage unavailable: {exc}", file=sys.stderr)
+        return 3
+
+
+def serve(settings: Settings, *, stdio: bool) -> int:
+    """Open the storage and serve until stopped."""
+    import anyio
+
+    from health_api.mcp.runtime import Caller, build_runtime
+    from health_api.mcp.server import build_server
+    from health_api.storage.factory import build_storage
+
+    storage = build_storage(settings)
+    try:
+        runtime = build_runtime(settings, storage)
+        if stdio:
+            api_key = authenticate(runtime.keys, f"Bearer {settings.mcp_key or ''}")
+            if api_key is None:
+                raise ConfigError(
+                    "HEALTH_API_MCP_KEY must be one of the API keys (agent or admin) "
+                    "for --stdio; `python -m health_api keys` shows the development keys"
+                )
+            runtime = dataclasses.replace(runtime, stdio_caller=Caller.of(api_key))
+            anyio.run(build_server(runtime).run_stdio_async)
+        else:
+            _serve_http(runtime, build_server(runtime))
+    finally:
+        storage.close()
+    return 0
+
+
+def _serve_http(runtime, server) -> None:
+    import logging
+
+    import uvicorn
+
+    from health_api.mcp.http import build_http_app
+
+    settings = runtime.settings
+    if settings.mcp_host not in LOOPBACK:
+        logging.getLogger("health_api.mcp").info(
+            "MCP server listening beyond loopback", extra={"host": settings.mcp_host}
+        )
+    uvicorn.run(
+        build_http_app(runtime, server),
+        host=settings.mcp_host,
+        port=settings.mcp_port,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        timeout_graceful_shutdown=10,
+    )
