@@ -23,7 +23,7 @@ from health_api.api import idempotency
 from health_api.api.auth import has_role
 from health_api.api.blueprint import query_parameters
 from health_api.api.problems import problem
-from health_api.api.ratelimit import FixedWindowLimiter
+from health_api.ratelimit import FixedWindowLimiter
 
 access_log = logging.getLogger("health_api.access")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")

@@ -8,12 +8,16 @@
   the request's scope.
 - Stateless, JSON-answering Streamable HTTP: every POST stands alone, so replicas behind a
   plain load balancer need no sticky sessions, and a restart loses nothing.
+- Each key may make ``HEALTH_API_RATE_LIMIT`` requests (as on REST; counted in this process):
+  past it, a 429 with ``Retry-After``.
 - ``/healthz`` (process up) and ``/readyz`` (storage answers) need no key, for probes.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import time
 from typing import Any
 
 import anyio
@@ -23,9 +27,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from health_api.domain.errors import StorageUnavailableError
-from health_api.keys import authenticate
+from health_api.keys import authenticate, key_id
 from health_api.mcp.runtime import SCOPE_KEY, Runtime
 from health_api.mcp.server import HealthMCPServer
+from health_api.ratelimit import FixedWindowLimiter
 
 MCP_PATH = "/mcp"
 PROBLEM_JSON = "application/problem+json"
@@ -72,6 +77,7 @@ class Guard:
         self.app = app
         self.runtime = runtime
         self.origins = frozenset(runtime.settings.cors_origins)
+        self.limiter = FixedWindowLimiter(runtime.settings.rate_limit)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not _under_mcp(scope["path"]):
@@ -93,6 +99,16 @@ class Guard:
             )
             await response(scope, receive, send)
             return
+        wait = self.limiter.hit(key_id(api_key.key), time.time())
+        if wait is not None:
+            response = _problem(
+                429,
+                "rate-limited",
+                f"rate limit exceeded ({self.limiter.rate})",
+                {"Retry-After": str(max(1, math.ceil(wait)))},
+            )
+            await response(scope, receive, send)
+            return
         scope.setdefault("state", {})[SCOPE_KEY] = api_key
         await self.app(scope, receive, send)
 
@@ -111,7 +127,12 @@ def _headers(scope: Scope) -> dict[str, str]:
 def _problem(
     status: int, kind: str, detail: str, headers: dict[str, str] | None = None
 ) -> Response:
-    titles = {401: "Unauthorized", 403: "Forbidden", 503: "Service Unavailable"}
+    titles = {
+        401: "Unauthorized",
+        403: "Forbidden",
+        429: "Too Many Requests",
+        503: "Service Unavailable",
+    }
     body: dict[str, Any] = {
         "type": f"/problems/{kind}",
         "title": titles[status],

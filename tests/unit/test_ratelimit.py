@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from health_api.api.ratelimit import FixedWindowLimiter
+from health_api.ratelimit import FixedWindowLimiter
 
 T0 = 1_800_000_000.0  # a minute boundary: 30_000_000 whole minutes since the epoch
 

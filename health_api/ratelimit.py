@@ -1,4 +1,4 @@
-"""Per-key fixed-window request counting, in this worker's memory.
+"""Per-key fixed-window request counting, in this worker's memory (REST and MCP servers alike).
 
 The rate is parsed by the ``limits`` library (``600/minute``, ``10 per second``: the syntax
 flask-limiter users know); the counting is this small class. ``limits``' own in-memory storage
