@@ -1,6 +1,7 @@
 """``python -m bench``: the full benchmark (SQLite, then DynamoDB on AWS's DynamoDB Local, or on
 moto's server with ``--dynamodb-engine moto``);
-``python -m bench --quick``: seconds, small data, SQLite only (what CI runs).
+``python -m bench --quick``: seconds, small data, SQLite only (what CI runs);
+``python -m bench --only mcp``: only the MCP tool calls against the REST calls they wrap.
 
 Results go to ``bench/results.json`` (quick mode: a file in the temp directory, so it never
 overwrites a full run's; ``--out`` elsewhere) and a table to stdout.
@@ -20,10 +21,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import dataset, harness, load, server
+from bench import dataset, harness, load, mcp, server
 
 RESULTS = Path(__file__).with_name("results.json")
 QUICK_RESULTS = Path(tempfile.gettempdir()) / "health-api-bench-quick.json"
+MCP_ONLY_RESULTS = Path(tempfile.gettempdir()) / "health-api-bench-mcp.json"
 # moto's server answers one request at a time and its Query reads every item of the table's
 # partition map: loading the full set would take many minutes and each availability request
 # about a second, so DynamoDB runs on a small set (said in the output and in results.json).
@@ -75,7 +77,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="GUNICORN_MAX_REQUESTS for both servers (default: gunicorn.conf.py's; 0 = off)",
     )
     parser.add_argument(
-        "--out", type=Path, default=None, help="default: bench/results.json (--quick: a temp file)"
+        "--only",
+        choices=("mcp",),
+        default=None,
+        help="mcp: only the MCP tool calls against the REST calls they wrap (results to a temp "
+        "file unless --out)",
+    )
+    parser.add_argument(
+        "--mcp-calls",
+        type=int,
+        default=None,
+        help="measured calls per side of each MCP/REST pair (default 300; --quick: 30)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="default: bench/results.json (--quick, --only: a temp file)",
     )
     parser.add_argument(
         "--wait-quiet",
@@ -139,10 +157,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "scaling_repeat": 30 if quick else 300,
         "max_requests": args.max_requests,
         "dynamodb_engine": args.dynamodb_engine,
+        "mcp_calls": args.mcp_calls or (30 if quick else 300),
+        "mcp_warm": 5 if quick else 20,
     }
     results: dict[str, Any] = {
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "mode": "quick" if quick else "full",
+        "only": args.only,
         "machine": {**machine(generator), **quiet},
         "gunicorn": {
             "config": "gunicorn.conf.py",
@@ -166,7 +187,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         backend_opts = dict(opts)
         if backend == "dynamodb":
             backend_opts["scaling_repeat"] = min(opts["scaling_repeat"], MOTO_SCALING_REPEAT)
-        out = harness.run_backend(backend, size, backend_opts, log)
+        run = harness.run_mcp_only if args.only == "mcp" else harness.run_backend
+        out = run(backend, size, backend_opts, log)
         if backend == "dynamodb":
             out["data"]["engine"] = args.dynamodb_engine
             out["data"]["note"] = (
@@ -180,7 +202,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         results["backends"][backend] = out
     results["machine"]["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     results["runtime_seconds"] = round(time.monotonic() - started, 1)
-    target = args.out or (QUICK_RESULTS if quick else RESULTS)
+    target = args.out or (MCP_ONLY_RESULTS if args.only else QUICK_RESULTS if quick else RESULTS)
     target.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     log(table(results))
     log(f"written to {target} in {results['runtime_seconds']} s")
@@ -191,13 +213,16 @@ def table(results: dict[str, Any]) -> str:
     """The Markdown table of a run (the README's Performance section)."""
     lines = []
     for backend, out in results["backends"].items():
-        lines += [
+        lines.append(
             f"\n{backend} ({out['data']['slots']} slots, {out['data']['doctors']} doctors, "
-            f"{out['data']['sessions']} sessions)\n",
-            "| endpoint | req/s | p50 ms | p99 ms | baseline req/s | ratio | storage calls |",
-            "|---|---:|---:|---:|---:|---:|---|",
-        ]
-        for name, r in out["endpoints"].items():
+            f"{out['data']['sessions']} sessions)"
+        )
+        if out.get("endpoints"):
+            lines += [
+                "\n| endpoint | req/s | p50 ms | p99 ms | baseline req/s | ratio | storage calls |",
+                "|---|---:|---:|---:|---:|---:|---|",
+            ]
+        for name, r in out.get("endpoints", {}).items():
             calls = r["storage_calls"]
             kinds = ", ".join(f"{k} {v}" for k, v in sorted(calls["by_kind"].items()))
             lines.append(
@@ -233,18 +258,24 @@ def table(results: dict[str, Any]) -> str:
                     f"| {step} | {v['p50_ms']:.1f} | {v['p99_ms']:.1f} | {calls['calls']} "
                     f"({kinds}){harness.capacity_text(calls)} |"
                 )
-        s = out["scaling"]
-        slot, table_, fan = s["slot_day_query"], s["availability_table"], s["availability_fanout"]
-        lines.append(
-            f"\nscaling (whole requests, median of {s['repeat']}; storage work alone in brackets):"
-            f" one-day slot query {slot['request_ms']['small']} ms at "
-            f"{s['table_slots']['small']} slots vs {slot['request_ms']['big']} ms at "
-            f"{s['table_slots']['big']}: x{slot['ratio']} (x{slot['service_ratio']}); "
-            f"availability x{table_['ratio']} (x{table_['service_ratio']}); availability over "
-            f"{s['availability_doctors']['many']} doctors vs 1: {fan['request_ms']['many']} vs "
-            f"{fan['request_ms']['one']} ms: x{fan['ratio']} (x{fan['service_ratio']})"
-        )
+        if out.get("scaling"):
+            lines.append(_scaling_line(out["scaling"]))
+        if out.get("mcp"):
+            lines += mcp.table(out["mcp"])
     return "\n".join(lines)
+
+
+def _scaling_line(s: dict[str, Any]) -> str:
+    slot, table_, fan = s["slot_day_query"], s["availability_table"], s["availability_fanout"]
+    return (
+        f"\nscaling (whole requests, median of {s['repeat']}; storage work alone in brackets):"
+        f" one-day slot query {slot['request_ms']['small']} ms at "
+        f"{s['table_slots']['small']} slots vs {slot['request_ms']['big']} ms at "
+        f"{s['table_slots']['big']}: x{slot['ratio']} (x{slot['service_ratio']}); "
+        f"availability x{table_['ratio']} (x{table_['service_ratio']}); availability over "
+        f"{s['availability_doctors']['many']} doctors vs 1: {fan['request_ms']['many']} vs "
+        f"{fan['request_ms']['one']} ms: x{fan['ratio']} (x{fan['service_ratio']})"
+    )
 
 
 if __name__ == "__main__":

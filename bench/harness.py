@@ -6,7 +6,8 @@ once in-process to count storage calls and measure its response size; then the s
 (``wsgi:app``) and the baseline (``bench.baseline_app:app``) run side by side, each endpoint is
 driven on the service and then on the baseline answering a body of the same size. On SQLite a
 third server, the service with ``HEALTH_API_SQLITE_SYNCHRONOUS=normal`` on the same file, runs
-one more booking endpoint on slots of its own.
+one more booking endpoint on slots of its own. Last, the MCP server's tool calls are timed
+against the REST calls they wrap (:mod:`bench.mcp`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench import counters, dataset, endpoints, flow, load, scaling, server
+from bench import counters, dataset, endpoints, flow, load, mcp, scaling, server
 from health_api.config import load_settings
 from health_api.storage.factory import build_storage
 
@@ -162,6 +163,8 @@ def run_backend(backend: str, size: dataset.Size, opts: dict[str, Any], log) -> 
             )
             conversation["storage_calls"] = flow_calls
             log(_flow_line(backend, conversation))
+            # Last: it adds doctors and slots of its own, which nothing above should see.
+            tools = mcp.compare(backend, env, data, service_port, workdir, opts, log)
         shutil.rmtree(workdir, ignore_errors=True)  # kept when the run fails: server logs
         return {
             "data": {**size.as_dict(), "load_seconds": round(data.load_seconds, 1)},
@@ -169,10 +172,34 @@ def run_backend(backend: str, size: dataset.Size, opts: dict[str, Any], log) -> 
             "count_only": count_only,
             "flow": conversation,
             "scaling": scale,
+            "mcp": tools,
         }
     finally:
         if moto is not None:
             moto.__exit__(None, None, None)
+
+
+def run_mcp_only(backend: str, size: dataset.Size, opts: dict[str, Any], log) -> dict[str, Any]:
+    """Only the MCP comparison (``python -m bench --only mcp``): the data set, the service
+    under gunicorn and the MCP server beside it."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"bench-mcp-{backend}-"))
+    engine = opts.get("dynamodb_engine", "dynamodb-local")
+    with (
+        server.dynamodb_server(workdir, engine)
+        if backend == "dynamodb"
+        else contextlib.nullcontext(None)
+    ) as endpoint_url:
+        env = server.service_env(
+            _store_env(backend, workdir, endpoint_url, "big"), opts["max_requests"]
+        )
+        _, store = open_store(env)
+        log(f"[{backend}] loading {size.slots} slots, {size.doctors} doctors ...")
+        data = dataset.load(store, size)
+        store.close()
+        with server.gunicorn("wsgi:app", env, workdir, "service") as service_port:
+            tools = mcp.compare(backend, env, data, service_port, workdir, opts, log)
+    shutil.rmtree(workdir, ignore_errors=True)
+    return {"data": {**size.as_dict(), "load_seconds": round(data.load_seconds, 1)}, "mcp": tools}
 
 
 def _interleaved(

@@ -1,4 +1,5 @@
-"""Real servers for the benchmark: gunicorn with ``gunicorn.conf.py``, and moto's server.
+"""Real servers for the benchmark: gunicorn with ``gunicorn.conf.py``, the MCP server, and
+moto's server.
 
 Each runs in its own session (process group), so stopping it reaches the master and its
 workers together; its output goes to a file in the run's work directory.
@@ -95,11 +96,27 @@ def gunicorn(app: str, env: dict[str, str], workdir: Path, name: str) -> Iterato
     script = Path(sys.executable).with_name("gunicorn")
     command = [str(script)] if script.exists() else [sys.executable, "-m", "gunicorn"]
     log = workdir / f"{name}.log"
+    with _served([*command, "-c", "gunicorn.conf.py", app], dict(env, PORT=str(port)), log, port):
+        yield port
+
+
+@contextlib.contextmanager
+def mcp_http(env: dict[str, str], workdir: Path) -> Iterator[int]:
+    """``python -m health_api mcp`` (Streamable HTTP at /mcp, one uvicorn process) on a free
+    port, on the store and keys of ``env``; yields the port once /healthz answers."""
+    port = free_port()
+    command = [sys.executable, "-m", "health_api", "mcp", "--host", "127.0.0.1"]
+    with _served([*command, "--port", str(port)], env, workdir / "mcp.log", port):
+        yield port
+
+
+@contextlib.contextmanager
+def _served(command: list[str], env: dict[str, str], log: Path, port: int) -> Iterator[None]:
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [*command, "-c", "gunicorn.conf.py", app],
+            command,
             cwd=ROOT,
-            env=dict(env, PORT=str(port)),
+            env=env,
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -107,7 +124,7 @@ def gunicorn(app: str, env: dict[str, str], workdir: Path, name: str) -> Iterato
         )
     try:
         _wait(proc, port, log, timeout=60)
-        yield port
+        yield
     finally:
         _stop(proc)
 

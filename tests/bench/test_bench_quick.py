@@ -5,12 +5,13 @@ backends. Speed is never asserted here (a shared CI machine decides it); correct
 from __future__ import annotations
 
 import json
+import urllib.parse
 from pathlib import Path
 
 import pytest
 
-from bench import counters, dataset, endpoints, flow
-from bench.__main__ import main
+from bench import counters, dataset, endpoints, flow, mcp
+from bench.__main__ import main, table
 from bench.server import ADMIN_KEY, AGENT_KEY
 from health_api.config import load_settings
 from tests.conftest import is_dynamodb, storage_kind
@@ -227,3 +228,65 @@ def test_quick_mode_drives_the_conversation_flow_without_errors(quick_run) -> No
     for step in flow.STEPS:
         latency = conversation["steps"][step]
         assert 0 < latency["p50_ms"] <= latency["p99_ms"], (step, latency)
+
+
+MCP_PAIRS = {
+    "find_availability",
+    "list_doctor_slots",
+    "hold_slot",
+    "book_appointment",
+    "get_session",
+}
+
+
+def test_quick_mode_times_each_mcp_tool_against_the_rest_call_it_wraps(quick_run) -> None:
+    results = quick_run[0]
+    section = results["backends"]["sqlite"]["mcp"]
+
+    assert set(section["pairs"]) == MCP_PAIRS
+    for tool, pair in section["pairs"].items():
+        for side in ("mcp", "rest"):
+            run = pair[side]
+            assert run["errors"] == 0, (tool, side, run)
+            assert run["calls"] == section["calls"] > 0, (tool, side, run)
+            assert 0 < run["p50_ms"] <= run["p90_ms"], (tool, side, run)
+        assert pair["ratio"] > 0, tool
+    assert "one uvicorn process" in section["note"]
+    assert all(f"| {tool} |" in table(results) for tool in MCP_PAIRS)
+
+
+def _mcp_pairs(calls: int) -> dict[str, mcp.Pair]:
+    data = dataset.DataSet(SIZE, dataset.tomorrow(), ["bench-000", "bench-001"])
+    data.user_ids = ["bench-user-00000"]
+    slots = {kind: mcp.slot_times(data, 2 * calls) for kind in ("hold", "book")}
+    return {pair.tool: pair for pair in mcp.pairs(data, slots)}
+
+
+def test_mcp_read_pairs_ask_the_tool_what_the_rest_request_asks() -> None:
+    pairs = _mcp_pairs(calls=4)
+
+    for tool in ("find_availability", "list_doctor_slots"):
+        for i in range(4):
+            arguments, (method, path, body) = pairs[tool].call(i)
+            query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(path).query))
+            assert method == "GET"
+            assert body is None
+            assert query == {k: str(v) for k, v in arguments.items() if k != "doctor_id"}
+            if tool == "list_doctor_slots":
+                assert path.startswith(f"/api/v1/doctors/{arguments['doctor_id']}/schedules?")
+
+
+def test_every_mcp_write_call_and_its_rest_call_take_a_slot_of_their_own() -> None:
+    calls = 6
+    pairs = _mcp_pairs(calls)
+
+    for tool in ("hold_slot", "book_appointment"):
+        taken = []
+        for i in range(calls):
+            arguments, (_method, path, body) = pairs[tool].call(i)
+            taken.append(arguments["fecha_hora"])
+            taken.append(body.get("fecha_hora") or path.split("/schedules/")[1].split("/")[0])
+        assert len(set(taken)) == 2 * calls, tool
+    holds = [pairs["hold_slot"].call(i) for i in range(calls)]
+    holders = [args["user_id"] for args, _ in holds] + [body["user_id"] for _, (*_, body) in holds]
+    assert len(set(holders)) == 2 * calls  # one user per hold: the hold limit never bites
