@@ -59,27 +59,37 @@ def serve(settings: Settings, *, stdio: bool) -> int:
     """Open the storage and serve until stopped."""
     import anyio
 
-    from health_api.mcp.runtime import Caller, build_runtime
+    from health_api.mcp.runtime import build_runtime
     from health_api.mcp.server import build_server
     from health_api.storage.factory import build_storage
 
+    # A stdio server's key is checked before the storage is opened: a wrong key is a
+    # configuration error (2) whatever state the store is in.
+    stdio_caller = _stdio_caller(settings) if stdio else None
     storage = build_storage(settings)
     try:
-        runtime = build_runtime(settings, storage)
+        runtime = dataclasses.replace(build_runtime(settings, storage), stdio_caller=stdio_caller)
         if stdio:
-            api_key = authenticate(runtime.keys, f"Bearer {settings.mcp_key or ''}")
-            if api_key is None:
-                raise ConfigError(
-                    "HEALTH_API_MCP_KEY must be one of the API keys (agent or admin) "
-                    "for --stdio; `python -m health_api keys` shows the development keys"
-                )
-            runtime = dataclasses.replace(runtime, stdio_caller=Caller.of(api_key))
             anyio.run(build_server(runtime).run_stdio_async)
         else:
             _serve_http(runtime, build_server(runtime))
     finally:
         storage.close()
     return 0
+
+
+def _stdio_caller(settings: Settings):
+    from health_api.keys import resolve_keys
+    from health_api.mcp.runtime import Caller
+
+    keys, _path = resolve_keys(settings)
+    api_key = authenticate(keys, f"Bearer {settings.mcp_key or ''}")
+    if api_key is None:
+        raise ConfigError(
+            "HEALTH_API_MCP_KEY must be one of the API keys (agent or admin) for --stdio; "
+            "`python -m health_api keys` shows the development keys"
+        )
+    return Caller.of(api_key)
 
 
 def _serve_http(runtime, server) -> None:

@@ -2,7 +2,8 @@
 for clients that read only text); a failure is ``isError: true`` with text that tells an agent
 what happened and what to do next, and the REST problem document as ``structuredContent``.
 
-Failure texts never repeat what the caller sent (user ids, ``motivo``): the SDK may log them.
+Failures are returned, not raised, so neither the SDK nor this server logs their text; a
+malformed value (a time that does not parse) is quoted back to the caller, as REST does.
 """
 
 from __future__ import annotations
