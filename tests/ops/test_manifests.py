@@ -35,6 +35,9 @@ COMPOSE = ROOT / "docker-compose.yml"
 K8S = ROOT / "deploy" / "kubernetes"
 
 GUNICORN_CMD = ["gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]
+# A container's server must listen beyond its own loopback to be reachable at all.
+ALL_INTERFACES = "0.0.0.0"  # noqa: S104
+MCP_CMD = ["python", "-m", "health_api", "mcp", "--host", ALL_INTERFACES]
 SECRET_VARIABLES = {"HEALTH_API_KEYS", "HEALTH_API_CURSOR_SECRET", "AWS_SECRET_ACCESS_KEY"}
 CREDENTIAL_VARIABLES = SECRET_VARIABLES | {"AWS_ACCESS_KEY_ID", "AWS_SESSION_TOKEN"}
 # Every variable the service reads (DESIGN.md / README "Configuration"), plus gunicorn's.
@@ -212,9 +215,9 @@ def service_env(compose: dict, name: str, variables: dict[str, str] | None = Non
     return {key: interpolate(value, variables or {}) for key, value in env.items()}
 
 
-def test_compose_has_the_three_services(compose) -> None:
+def test_compose_has_the_four_services(compose) -> None:
     services = compose["services"]
-    assert set(services) == {"dynamodb-local", "setup-tables", "api"}
+    assert set(services) == {"dynamodb-local", "setup-tables", "api", "mcp"}
     local = services["dynamodb-local"]
     image, _, tag = local["image"].partition(":")
     assert image == "amazon/dynamodb-local"
@@ -224,11 +227,13 @@ def test_compose_has_the_three_services(compose) -> None:
     assert "-inMemory" in local["command"] or local.get("volumes")
 
 
-def test_compose_points_both_clients_at_the_dynamodb_local_service(compose) -> None:
+def test_compose_points_every_client_at_the_dynamodb_local_service(compose) -> None:
     services = compose["services"]
-    targets = {str(p).rsplit(":", 1)[-1] for p in services["dynamodb-local"].get("ports", [])}
-    assert targets == {"8000"}, "DynamoDB Local listens on 8000 inside its container"
-    for name in ("setup-tables", "api"):
+    published = [str(p) for p in services["dynamodb-local"].get("ports", [])]
+    assert {p.rsplit(":", 1)[-1] for p in published} == {"8000"}, "8000 inside its container"
+    # On the host: loopback only, and not 8001, the MCP server's default port.
+    assert published == ["127.0.0.1:8002:8000"]
+    for name in ("setup-tables", "api", "mcp"):
         env = service_env(compose, name)
         endpoint = urlsplit(env["AWS_ENDPOINT_URL_DYNAMODB"])
         assert (endpoint.scheme, endpoint.hostname, endpoint.port) == (
@@ -239,11 +244,13 @@ def test_compose_points_both_clients_at_the_dynamodb_local_service(compose) -> N
         assert env["HEALTH_API_STORAGE"] == "dynamodb"
         # Dummy credentials only: DynamoDB Local accepts any non-empty pair.
         assert env["AWS_ACCESS_KEY_ID"] == env["AWS_SECRET_ACCESS_KEY"] == "local"
-        assert "dynamodb-local" in services[name]["depends_on"] or name == "api"
-    # Both clients use the same region and prefix, so they see the same tables.
-    setup, api = service_env(compose, "setup-tables"), service_env(compose, "api")
-    for key in ("AWS_REGION", "HEALTH_API_TABLE_PREFIX", "ENVIRONMENT"):
-        assert setup[key] == api[key], key
+        assert "dynamodb-local" in services[name]["depends_on"] or name in {"api", "mcp"}
+    # Every client uses the same region and prefix, so they see the same tables.
+    setup = service_env(compose, "setup-tables")
+    for name in ("api", "mcp"):
+        env = service_env(compose, name)
+        for key in ("AWS_REGION", "HEALTH_API_TABLE_PREFIX", "ENVIRONMENT"):
+            assert setup[key] == env[key], (name, key)
 
 
 def test_compose_setup_tables_is_a_one_shot_create_then_validate(compose) -> None:
@@ -266,6 +273,28 @@ def test_compose_api_waits_for_the_tables_and_keeps_keys_out_of_the_file(compose
     raw = api["environment"]
     assert raw["HEALTH_API_KEYS"].startswith("${"), "keys come from .env, never a literal"
     assert service_env(compose, "api")["ENVIRONMENT"] == "development"
+
+
+def test_compose_mcp_serves_the_mcp_server_beside_the_api_with_its_keys(compose) -> None:
+    mcp, api = compose["services"]["mcp"], compose["services"]["api"]
+    env = service_env(compose, "mcp")
+    settings = load_settings(env)
+    assert mcp["image"] == api["image"]
+    # The MCP server, listening beyond the container's loopback on the port it publishes.
+    assert mcp["command"] == MCP_CMD
+    assert settings.mcp_port == 8001
+    assert [str(p) for p in mcp["ports"]] == [f"8081:{settings.mcp_port}"]
+    # The image's HEALTHCHECK probes $PORT, the compose one /readyz: both at the MCP server.
+    assert env["PORT"] == str(settings.mcp_port)
+    check = " ".join(mcp["healthcheck"]["test"])
+    assert f"http://127.0.0.1:{settings.mcp_port}/readyz" in check
+    assert mcp["depends_on"]["setup-tables"]["condition"] == "service_completed_successfully"
+    # The same keys: from .env, or the dev keys the api generates into the volume both mount.
+    assert mcp["environment"]["HEALTH_API_KEYS"] == api["environment"]["HEALTH_API_KEYS"]
+    assert mcp["depends_on"]["api"]["condition"] == "service_healthy", "dev keys written first"
+    api_data = [v for v in api["volumes"] if str(v).endswith(":/app/data")]
+    assert api_data
+    assert api_data[0] in mcp["volumes"]
 
 
 def test_env_example_is_committed_and_env_is_ignored() -> None:
@@ -312,8 +341,37 @@ def one(manifests: dict[str, list[dict]], kind: str) -> dict:
     return found[0]
 
 
+def selecting(manifests: dict[str, list[dict]], kind: str, component: str) -> dict:
+    """The one ``kind`` whose selector picks the pods of ``component`` (api, mcp)."""
+    found = []
+    for name, docs in manifests.items():
+        for doc in docs:
+            if name != "secret.example.yaml" and doc.get("kind") == kind:
+                selector = doc["spec"]["selector"]
+                labels = selector.get("matchLabels", selector)
+                if labels.get("app.kubernetes.io/component") == component:
+                    found.append(doc)
+    assert len(found) == 1, f"one {kind} for {component}, found {len(found)}"
+    return found[0]
+
+
+def pod_specs(manifests: dict[str, list[dict]]) -> dict[str, dict]:
+    """The pod template of every workload (the Deployments and the Job), by workload name."""
+    return {
+        doc["metadata"]["name"]: doc["spec"]["template"]["spec"]
+        for name, docs in manifests.items()
+        if name != "secret.example.yaml"
+        for doc in docs
+        if doc.get("kind") in {"Deployment", "Job"}
+    }
+
+
 def pod_containers(pod_spec: dict) -> list[dict]:
     return pod_spec.get("initContainers", []) + pod_spec["containers"]
+
+
+# component -> (its container's port name, number): gunicorn's PORT, the MCP server's port.
+SERVED = {"api": ("http", 8000), "mcp": ("mcp", 8001)}
 
 
 def test_kustomization_lists_every_manifest_but_the_secret_example(manifests) -> None:
@@ -323,19 +381,21 @@ def test_kustomization_lists_every_manifest_but_the_secret_example(manifests) ->
     assert listed == on_disk
     assert {"deployment.yaml", "service.yaml", "configmap.yaml", "serviceaccount.yaml"} <= listed
     assert "job-setup-tables.yaml" in listed
+    assert {"deployment-mcp.yaml", "service-mcp.yaml", "poddisruptionbudget-mcp.yaml"} <= listed
     images = {image["name"] for image in kustomization["images"]}
-    for kind in ("Deployment", "Job"):
-        for container in pod_containers(one(manifests, kind)["spec"]["template"]["spec"]):
-            assert container["image"] in images, container["name"]
+    for workload, pod in pod_specs(manifests).items():
+        for container in pod_containers(pod):
+            assert container["image"] in images, (workload, container["name"])
 
 
-def test_deployment_shape_probes_and_resources(manifests) -> None:
-    deployment = one(manifests, "Deployment")
-    spec = deployment["spec"]
+@pytest.mark.parametrize("component", sorted(SERVED))
+def test_deployment_shape_probes_and_resources(manifests, component) -> None:
+    port_name, port = SERVED[component]
+    spec = selecting(manifests, "Deployment", component)["spec"]
     assert spec["replicas"] == 2
     pod = spec["template"]["spec"]
     (container,) = pod["containers"]
-    assert {"name": "http", "containerPort": 8000, "protocol": "TCP"} in container["ports"]
+    assert container["ports"] == [{"name": port_name, "containerPort": port, "protocol": "TCP"}]
     probes = {
         kind: container[kind]["httpGet"]
         for kind in ("livenessProbe", "readinessProbe", "startupProbe")
@@ -343,16 +403,18 @@ def test_deployment_shape_probes_and_resources(manifests) -> None:
     assert probes["livenessProbe"]["path"] == "/healthz"
     assert probes["readinessProbe"]["path"] == "/readyz"
     assert probes["startupProbe"]["path"] == "/healthz"
-    assert {probe["port"] for probe in probes.values()} <= {"http", 8000}
+    assert {probe["port"] for probe in probes.values()} <= {port_name, port}, "the served port"
     for section in ("requests", "limits"):
         assert {"cpu", "memory"} <= set(container["resources"][section]), section
     assert spec["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    literal = {env["name"] for env in container["env"]}
+    assert literal <= SETTINGS_VARIABLES | {"PORT"}, "every variable is one the service reads"
 
 
 def test_pods_are_locked_down(manifests) -> None:
-    for kind in ("Deployment", "Job"):
-        pod = one(manifests, kind)["spec"]["template"]["spec"]
-        assert pod["securityContext"]["runAsNonRoot"] is True, kind
+    assert len(pod_specs(manifests)) == 3, "the api and mcp Deployments, the setup Job"
+    for workload, pod in pod_specs(manifests).items():
+        assert pod["securityContext"]["runAsNonRoot"] is True, workload
         assert pod["securityContext"]["runAsUser"] == 10001, "the image's uid"
         mounts_by_volume = {v["name"]: v for v in pod.get("volumes", [])}
         for container in pod_containers(pod):
@@ -367,7 +429,7 @@ def test_pods_are_locked_down(manifests) -> None:
 
 
 def test_graceful_shutdown_outlasts_gunicorn(manifests) -> None:
-    pod = one(manifests, "Deployment")["spec"]["template"]["spec"]
+    pod = selecting(manifests, "Deployment", "api")["spec"]["template"]["spec"]
     (container,) = pod["containers"]
     pre_stop = container["lifecycle"]["preStop"]["exec"]["command"]
     assert pre_stop[0] == "sleep"
@@ -437,18 +499,19 @@ def test_configmap_holds_valid_non_secret_settings(manifests) -> None:
 
 
 def test_no_literal_secret_anywhere(manifests) -> None:
-    deployment = one(manifests, "Deployment")
     secret_refs = {}
-    for kind in ("Deployment", "Job"):
-        for container in pod_containers(one(manifests, kind)["spec"]["template"]["spec"]):
+    for workload, pod in pod_specs(manifests).items():
+        for container in pod_containers(pod):
             for env in container.get("env", []):
                 if env["name"] in CREDENTIAL_VARIABLES:
-                    assert "value" not in env, f"{kind}: literal {env['name']}"
+                    assert "value" not in env, f"{workload}: literal {env['name']}"
                     secret_refs[env["name"]] = env["valueFrom"]["secretKeyRef"]
     assert "HEALTH_API_KEYS" in secret_refs
     assert "AWS_ACCESS_KEY_ID" not in secret_refs, "AWS credentials come from the IAM role"
-    (container,) = deployment["spec"]["template"]["spec"]["containers"]
-    assert "HEALTH_API_KEYS" in {e["name"] for e in container["env"]}
+    for component in SERVED:
+        deployment = selecting(manifests, "Deployment", component)
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        assert "HEALTH_API_KEYS" in {e["name"] for e in container["env"]}, component
     applied_secrets = [
         name
         for name, docs in manifests.items()
@@ -469,23 +532,65 @@ def test_pods_run_as_the_iam_role_service_account(manifests) -> None:
     account = one(manifests, "ServiceAccount")
     role = account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
     assert re.fullmatch(r"arn:aws:iam::<ACCOUNT_ID>:role/[\w+=,.@-]+", role), role
-    for kind in ("Deployment", "Job"):
-        pod = one(manifests, kind)["spec"]["template"]["spec"]
-        assert pod["serviceAccountName"] == account["metadata"]["name"], kind
+    for workload, pod in pod_specs(manifests).items():
+        assert pod["serviceAccountName"] == account["metadata"]["name"], workload
         for container in pod_containers(pod):
             refs = [e["configMapRef"]["name"] for e in container.get("envFrom", [])]
             assert refs == [one(manifests, "ConfigMap")["metadata"]["name"]], container["name"]
 
 
-def test_service_and_budget_select_the_api_pods(manifests) -> None:
-    labels = one(manifests, "Deployment")["spec"]["template"]["metadata"]["labels"]
-    service = one(manifests, "Service")["spec"]
-    assert service["selector"].items() <= labels.items()
-    assert service["ports"][0]["targetPort"] in {"http", 8000}
-    budget = one(manifests, "PodDisruptionBudget")["spec"]
-    assert budget["selector"]["matchLabels"].items() <= labels.items()
-    job_labels = one(manifests, "Job")["spec"]["template"]["metadata"]["labels"]
-    assert not service["selector"].items() <= job_labels.items(), "the Job's pod gets no traffic"
+@pytest.mark.parametrize("component", sorted(SERVED))
+def test_service_and_budget_select_their_deployments_pods(manifests, component) -> None:
+    labels = selecting(manifests, "Deployment", component)["spec"]["template"]["metadata"]
+    service = selecting(manifests, "Service", component)["spec"]
+    assert service["selector"].items() <= labels["labels"].items()
+    assert service["ports"][0]["targetPort"] in SERVED[component]
+    budget = selecting(manifests, "PodDisruptionBudget", component)["spec"]
+    assert budget["selector"]["matchLabels"].items() <= labels["labels"].items()
+    others = [
+        pod_labels
+        for name, docs in manifests.items()
+        for doc in docs
+        if doc.get("kind") in {"Deployment", "Job"}
+        for pod_labels in [doc["spec"]["template"]["metadata"]["labels"]]
+        if pod_labels != labels["labels"]
+    ]
+    assert len(others) == 2, "the other Deployment and the Job"
+    for pod_labels in others:
+        assert not service["selector"].items() <= pod_labels.items(), "no traffic to other pods"
+        assert not budget["selector"]["matchLabels"].items() <= pod_labels.items()
+
+
+def test_mcp_pods_run_the_mcp_server_on_the_port_the_probes_and_service_use(
+    manifests, monkeypatch, tmp_path
+) -> None:
+    """The container's command, run here with the pod's environment (the ConfigMap, the
+    container's env, a key for the Secret; the store swapped for a SQLite file), reaches
+    uvicorn with the address the probes use; the grace period outlasts its shutdown."""
+    import uvicorn
+
+    from health_api.cli import main
+
+    pod = selecting(manifests, "Deployment", "mcp")["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    env = {**configmap_env(manifests), "HEALTH_API_KEYS": f"agent={'a' * 20}"}
+    env |= {e["name"]: e["value"] for e in container["env"] if "value" in e}
+    env |= {"HEALTH_API_STORAGE": "sqlite", "HEALTH_API_SQLITE_PATH": str(tmp_path / "h.db")}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    served: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: served.update(options))
+    command = container["command"]
+    assert command == MCP_CMD
+
+    assert main(command[3:]) == 0
+
+    (port,) = container["ports"]
+    assert (served["host"], served["port"]) == (ALL_INTERFACES, port["containerPort"])
+    pre_stop = container["lifecycle"]["preStop"]["exec"]["command"]
+    assert pre_stop[0] == "sleep"
+    budget = int(pre_stop[1]) + served["timeout_graceful_shutdown"]
+    assert pod["terminationGracePeriodSeconds"] > budget
 
 
 def test_setup_job_creates_then_validates(manifests) -> None:
@@ -553,9 +658,14 @@ def test_kustomize_renders_the_manifests() -> None:
         pytest.skip("kubectl is not installed")
     result = run_tool([kubectl, "kustomize", "deploy/kubernetes"])
     assert result.returncode == 0, result.stderr
-    kinds = {doc["kind"] for doc in yaml.safe_load_all(result.stdout) if doc}
+    rendered = [
+        (doc["kind"], doc["metadata"]["name"]) for doc in yaml.safe_load_all(result.stdout) if doc
+    ]
+    kinds = {kind for kind, _ in rendered}
     assert kinds >= {"Deployment", "Service", "ConfigMap", "ServiceAccount", "Job"}
     assert "Secret" not in kinds
+    deployments = {name for kind, name in rendered if kind == "Deployment"}
+    assert deployments == {"health-api", "health-api-mcp"}
 
 
 def test_manifests_match_the_kubernetes_schemas() -> None:
