@@ -1,11 +1,14 @@
 """The compose wiring, run for real without a Docker engine: the ``setup-tables`` service's own
 entrypoint, command and environment create tables on DynamoDB Local (the engine the compose file
 starts; moto's server too) that ``--validate`` accepts, and the ``api`` service's environment
-then starts the app and finds it ready. Only the endpoint's host is swapped for the test's
-server (``dynamodb-local:8000`` is a name inside the compose network)."""
+then starts the app and finds it ready; the ``mcp`` service's command and environment serve the
+MCP tools on those tables with the api's keys. Only the endpoint's host is swapped for the
+test's server (``dynamodb-local:8000`` is a name inside the compose network)."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -13,11 +16,13 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import anyio
 import pytest
 import yaml
 
 from health_api.config import load_settings
 from health_api.storage.tables import LOGICAL_TABLES
+from tests.ops import procs
 from tests.ops.test_manifests import COMPOSE, ROOT, interpolate, service_env
 from tools.dynamodb_local import SERVER_VERSION
 
@@ -116,3 +121,73 @@ def test_compose_setup_tables_gives_up_on_an_endpoint_that_never_answers(compose
     assert "not reachable yet (attempt 1)" in result.stdout
     assert "attempt 2" not in result.stdout
     assert "Traceback" not in result.stderr
+
+
+async def list_tools_over_http(port: int, key: str) -> list[str]:
+    """``initialize`` then ``tools/list`` at ``/mcp`` with the official SDK's client."""
+    import httpx2
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
+    url = f"http://127.0.0.1:{port}/mcp"
+    headers = {"Authorization": f"Bearer {key}"}
+    async with (
+        httpx2.AsyncClient(headers=headers) as http,
+        streamable_http_client(url, http_client=http) as (read, write),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        return sorted(tool.name for tool in (await session.list_tools()).tools)
+
+
+def test_compose_mcp_serves_the_tools_with_the_keys_the_api_generated(
+    compose, dynamodb_local, table_prefix, tmp_path
+) -> None:
+    """After setup-tables and the api (its depends_on), the mcp service's own command and
+    environment, with the api-data volume at tmp_path, are ready and answer an agent key."""
+    variables = {"HEALTH_API_TABLE_PREFIX": table_prefix}
+    setup = run_setup_tables_service(
+        compose,
+        container_environment(service_env(compose, "setup-tables", variables), dynamodb_local),
+    )
+    assert setup.returncode == 0, setup.stdout + setup.stderr
+    volume = tmp_path / "data"  # api-data, mounted by both at /app/data
+    from health_api import create_app
+
+    api_env = container_environment(service_env(compose, "api", variables), dynamodb_local)
+    api_env["HEALTH_API_SQLITE_PATH"] = str(volume / "health_api.db")  # the image's, on the volume
+    create_app({"settings": load_settings(api_env)})
+    agent_key = json.loads((volume / "dev-keys.json").read_text())["agent"]
+    env = container_environment(service_env(compose, "mcp", variables), dynamodb_local)
+    port = procs.free_port()
+    env |= {"HEALTH_API_SQLITE_PATH": api_env["HEALTH_API_SQLITE_PATH"]}
+    env |= {"HEALTH_API_MCP_PORT": str(port)}  # a free port here; 8001 in the container
+    command = [interpolate(part, {}) for part in compose["services"]["mcp"]["command"]]
+    log = tmp_path / "mcp.log"
+
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out
+        )
+    try:
+
+        def ready() -> bool:
+            assert server.poll() is None, log.read_text()
+            with contextlib.suppress(OSError):
+                return procs.call(port, "GET", "/readyz").status == 200
+            return False
+
+        procs.wait_for(ready, 30, "the mcp service's /readyz")
+        anonymous = procs.call(port, "POST", "/mcp", {"jsonrpc": "2.0", "id": 1, "method": "ping"})
+        tools = anyio.run(list_tools_over_http, port, agent_key)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=5)
+
+    assert anonymous.status == 401
+    assert len(tools) == 11
+    assert {"find_availability", "hold_slot", "book_appointment", "get_session"} <= set(tools)
