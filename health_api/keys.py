@@ -8,6 +8,7 @@ the SQLite file (mode 0600), so a newcomer can call the API at once.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import hmac
@@ -41,17 +42,31 @@ def resolve_keys(settings: Settings) -> tuple[tuple[ApiKey, ...], Path | None]:
     path = Path(settings.sqlite_path).parent / DEV_KEYS_FILE
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        keys = {"admin": secrets.token_urlsafe(24), "agent": secrets.token_urlsafe(24)}
-        # O_EXCL: two workers starting at once must not overwrite each other's keys.
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "w") as handle:
-                json.dump(keys, handle, indent=2)
+        _publish_new_keys(path)
     stored = json.loads(path.read_text())
     return tuple(ApiKey(role, stored[role]) for role in ("admin", "agent")), path
+
+
+def _publish_new_keys(path: Path) -> None:
+    """Write a new key pair to ``path`` unless it exists, never leaving it half written.
+
+    Several processes may start at once (gunicorn workers; the REST and MCP servers on one
+    volume): each writes its own complete file under a unique name, then ``link``s it to
+    ``path``, which fails when another got there first. Readers never see an empty file.
+    """
+    keys = {"admin": secrets.token_urlsafe(24), "agent": secrets.token_urlsafe(24)}
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(keys, handle, indent=2)
+            handle.flush()
+            os.fsync(handle.fileno())
+        # Another process published first: everyone uses its keys.
+        with contextlib.suppress(FileExistsError):
+            os.link(draft, path)
+    finally:
+        draft.unlink(missing_ok=True)
 
 
 @functools.lru_cache(maxsize=64)

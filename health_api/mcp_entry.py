@@ -2,8 +2,10 @@
 server together (as ``create_app`` does for REST), then serves Streamable HTTP under uvicorn
 or, with ``--stdio``, the stdio transport.
 
-Exit codes: 0 after a clean stop; 2 for a configuration error (a bad setting, no keys where
-keys are required, a stdio key that is not one of them); 3 when the storage cannot be opened.
+Exit codes: 0 after a clean stop (Ctrl-C; after SIGTERM uvicorn re-raises the signal, so the
+process ends by it, 143 in a shell, the convention for a terminated process); 2 for a
+configuration error (a bad setting, no keys where keys are required, a stdio key that is not one
+of them); 3 when the storage cannot be opened.
 """
 
 from __future__ import annotations

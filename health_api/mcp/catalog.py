@@ -3,6 +3,7 @@ annotations every tool here shares (``openWorldHint: false``: only this clinic's
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -29,7 +30,12 @@ def make_tool(
     parameter that receives them (``from_``, declared with that alias).
     """
     tool = Tool.from_function(
-        fn, title=title, annotations=ToolAnnotations(**hints), structured_output=False
+        fn,
+        title=title,
+        # Without the docstring's indentation: the text is read by a model, not a human editor.
+        description=inspect.cleandoc(fn.__doc__ or ""),
+        annotations=ToolAnnotations(**hints),
+        structured_output=False,
     )
     # An argument the tool does not know is refused by name (an agent that passes ``motivo`` to
     # hold_slot must learn it was not kept), and the schema says so (additionalProperties).
