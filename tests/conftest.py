@@ -3,8 +3,9 @@ engine for the contract and API suites.
 
 Engines (``../shared/DESIGN.md``, "Engines the tests run on"): ``sqlite`` (the embedded store on a
 temp file), ``dynamodb-local`` (AWS's DynamoDB Local, one in-memory server for the whole test
-session, fresh tables per test) and ``moto`` (moto's in-process mock, kept for fault injection and
-what DynamoDB Local lacks, such as tags)."""
+session; each test gets an empty table set of its own, kept between tests by ``table_pool``) and
+``moto`` (moto's in-process mock, kept for fault injection and what DynamoDB Local lacks, such
+as tags)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import pytest
 from health_api.config import Settings, load_settings
 from health_api.storage.base import Storage
 from health_api.storage.factory import build_storage
+from tests.table_pool import TablePool, new_prefix
 
 AWS_VARIABLES = (
     "AWS_ACCESS_KEY_ID",
@@ -38,6 +40,21 @@ AWS_VARIABLES = (
     "HEALTH_API_STORAGE",
     "ENVIRONMENT",
 )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def shared_botocore_models() -> Iterator[None]:
+    """One botocore data loader for every client the tests build: each new boto3 session
+    otherwise reads and parses DynamoDB's service model again (~60 ms a client, two or three
+    clients a DynamoDB test). The service builds one client per process and is unaffected."""
+    import botocore.loaders
+    import botocore.session
+
+    shared = botocore.loaders.create_loader()
+    original = botocore.session.create_loader
+    botocore.session.create_loader = lambda *_args, **_kwargs: shared
+    yield
+    botocore.session.create_loader = original
 
 
 @pytest.fixture(autouse=True)
@@ -133,29 +150,53 @@ def backend(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
+@pytest.fixture(scope="session")
+def table_pool() -> TablePool:
+    """Empty table sets on the session's DynamoDB Local, handed from test to test."""
+    return TablePool()
+
+
+class _EngineSettings:
+    """``engine_settings``: settings for an engine from changes. On DynamoDB Local the test's
+    prefix is chosen at the first call: a kept (empty, existing) table set when ``make_storage``
+    asks first, else a new prefix with no tables (a test may want tables missing)."""
+
+    def __init__(self, base: dict, pool: TablePool | None) -> None:
+        self.base = base
+        self.pool = pool
+        self.pooled = False
+
+    def __call__(self, **changes) -> Settings:
+        return self.build(False, **changes)
+
+    def build(self, want_tables: bool, **changes) -> Settings:
+        if self.pool is not None and "table_prefix" not in self.base:
+            kept = self.pool.take() if want_tables and not _names_tables(changes) else None
+            self.pooled = kept is not None
+            self.base["table_prefix"] = kept or new_prefix()
+        return load_settings({}).replace(**{**self.base, **changes})
+
+
 @pytest.fixture
 def engine_settings(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> Callable[..., Settings]:
+) -> _EngineSettings:
     """Settings for ``backend`` from changes: SQLite on ``tmp_path``, DynamoDB Local with a
     table prefix of this test's own, moto with the default names."""
     base: dict = {"storage": storage_kind(backend), "sqlite_path": tmp_path / "health.db"}
+    pool = None
     if backend == "dynamodb-local":
         base["dynamodb_endpoint_url"] = request.getfixturevalue("dynamodb_local")
-        base["table_prefix"] = f"t{uuid.uuid4().hex[:10]}-"
-
-    def settings(**changes) -> Settings:
-        return load_settings({}).replace(**{**base, **changes})
-
-    return settings
+        pool = request.getfixturevalue("table_pool")
+    return _EngineSettings(base, pool)
 
 
 @pytest.fixture
 def make_storage(
-    backend: str, engine_settings: Callable[..., Settings]
+    backend: str, engine_settings: _EngineSettings, request: pytest.FixtureRequest
 ) -> Iterator[Callable[..., Storage]]:
-    """Build a store on ``backend`` from settings changes (tables created on DynamoDB, and
-    dropped again after the test on DynamoDB Local)."""
+    """Build a store on ``backend`` from settings changes (tables created on DynamoDB; on
+    DynamoDB Local emptied after the test and kept for the next, or dropped when changed)."""
     opened: list[Storage] = []
     created: list[Settings] = []
     context = None
@@ -166,9 +207,10 @@ def make_storage(
         context.start()
 
     def make(**changes) -> Storage:
-        settings = engine_settings(**changes)
+        settings = engine_settings.build(True, **changes)
         if is_dynamodb(backend):
-            create_dynamodb_tables(settings)
+            if not (engine_settings.pooled and not _names_tables(changes)):
+                create_dynamodb_tables(settings)
             created.append(settings)
         store = build_storage(settings)
         opened.append(store)
@@ -178,10 +220,34 @@ def make_storage(
     for store in opened:
         store.close()
     if backend == "dynamodb-local":
+        pool = request.getfixturevalue("table_pool")
         for settings in created:
-            drop_dynamodb_tables(settings)
+            if _names_tables(settings_changes(settings, engine_settings)):
+                drop_dynamodb_tables(settings)
+            else:
+                pool.give_back(settings)
     if context is not None:
         context.stop()
+
+
+def _names_tables(changes: dict) -> bool:
+    return any(name == "table_prefix" or name.startswith("table_") for name in changes)
+
+
+def settings_changes(settings: Settings, engine: _EngineSettings) -> dict:
+    """The table settings in which ``settings`` differs from the test's own."""
+    own = engine()
+    return {
+        name: getattr(settings, name)
+        for name in (
+            "table_prefix",
+            "table_doctores",
+            "table_horarios_doctores",
+            "table_user_sessions",
+            "table_idempotency_keys",
+        )
+        if getattr(settings, name) != getattr(own, name)
+    }
 
 
 @pytest.fixture
