@@ -16,7 +16,7 @@ import pytest
 
 from health_api import create_app
 from health_api.config import load_settings
-from tests.ops.procs import call, free_port, wait_for
+from tests.ops.procs import free_port, serving
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "agent_booking.py"
@@ -80,34 +80,9 @@ def test_the_example_books_over_stdio(store) -> None:
 def http_server(store, tmp_path) -> Iterator[int]:
     """``python -m health_api mcp`` on the store, on a free port, until the test ends."""
     port = free_port()
-    log = tmp_path / "mcp.log"
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "health_api", "mcp", "--port", str(port)],
-            cwd=ROOT,
-            env=store,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=out,
-        )
-    try:
-
-        def healthy() -> bool:
-            assert server.poll() is None, log.read_text()
-            try:
-                return call(port, "GET", "/healthz").status == 200
-            except OSError:
-                return False
-
-        wait_for(healthy, 30, "the MCP server's /healthz")
+    command = [sys.executable, "-m", "health_api", "mcp", "--port", str(port)]
+    with serving(command, store, port, tmp_path / "mcp.log", path="/healthz"):
         yield port
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=5)
 
 
 def test_the_example_books_over_streamable_http(store, http_server) -> None:

@@ -54,6 +54,36 @@ def wait_for(
         time.sleep(interval)
 
 
+@contextlib.contextmanager
+def serving(
+    command: list[str], env: dict[str, str], port: int, log: Path, path: str = "/readyz"
+) -> Iterator[subprocess.Popen]:
+    """Run ``command`` (output to ``log``) from the repository until ``path`` on ``port``
+    answers 200; stop it afterwards (SIGTERM, then kill). A process that exits while waited
+    for fails the test with its log."""
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out
+        )
+    try:
+
+        def answering() -> bool:
+            assert server.poll() is None, log.read_text()
+            with contextlib.suppress(OSError):
+                return call(port, "GET", path).status == 200
+            return False
+
+        wait_for(answering, 30, f"{path} on port {port}")
+        yield server
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=5)
+
+
 def sqlite_env(db_path: Path) -> dict[str, str]:
     """The storage variables for the embedded store at ``db_path``."""
     return {"HEALTH_API_STORAGE": "sqlite", "HEALTH_API_SQLITE_PATH": str(db_path)}

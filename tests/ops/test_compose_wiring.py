@@ -7,7 +7,6 @@ test's server (``dynamodb-local:8000`` is a name inside the compose network)."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import socket
@@ -163,30 +162,9 @@ def test_compose_mcp_serves_the_tools_with_the_keys_the_api_generated(
     env |= {"HEALTH_API_SQLITE_PATH": api_env["HEALTH_API_SQLITE_PATH"]}
     env |= {"HEALTH_API_MCP_PORT": str(port)}  # a free port here; 8001 in the container
     command = [interpolate(part, {}) for part in compose["services"]["mcp"]["command"]]
-    log = tmp_path / "mcp.log"
-
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out
-        )
-    try:
-
-        def ready() -> bool:
-            assert server.poll() is None, log.read_text()
-            with contextlib.suppress(OSError):
-                return procs.call(port, "GET", "/readyz").status == 200
-            return False
-
-        procs.wait_for(ready, 30, "the mcp service's /readyz")
+    with procs.serving(command, env, port, tmp_path / "mcp.log"):
         anonymous = procs.call(port, "POST", "/mcp", {"jsonrpc": "2.0", "id": 1, "method": "ping"})
         tools = anyio.run(list_tools_over_http, port, agent_key)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=5)
 
     assert anonymous.status == 401
     assert len(tools) == 11
