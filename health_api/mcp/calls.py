@@ -5,7 +5,8 @@ happened (tool, outcome, time, key id: never the arguments).
 
 Idempotency: the record key is the caller's key id plus ``idempotency_key`` (so an agent's keys
 never meet another's); the fingerprint is the tool name plus its canonical JSON arguments. A
-repeat replays the stored result (``_meta`` says so); another call under the same key is an
+repeat replays the stored result (``_meta`` says so; a failure replays as it is answered now:
+text, and the problem in ``_meta``); another call under the same key is an
 ``idempotency-key-reused`` failure; a repeat while the first runs is ``in-flight``. Successes
 and rule failures (404/409/422) are stored; argument errors and 5xx are not: a retry runs again.
 Without ``idempotency_key`` nothing is derived: each call runs.
@@ -23,11 +24,13 @@ from mcp.types import CallToolResult, TextContent
 
 from health_api.domain.errors import HealthApiError
 from health_api.mcp.results import (
+    PROBLEM_META,
     STORED_FAILURES,
     ArgumentError,
     argument_failure,
     domain_failure,
     failure,
+    problem_of,
     status_of,
     unexpected_failure,
 )
@@ -63,7 +66,7 @@ def run_tool(
     finally:
         runtime.storage.end_request()
     if result.is_error and outcome == "ok":
-        outcome = (result.structured_content or {}).get("type", "error").rsplit("/", 1)[-1]
+        outcome = problem_of(result).get("type", "error").rsplit("/", 1)[-1]
     log.info(
         "tool call",
         extra={
@@ -152,6 +155,8 @@ def _answer(result: CallToolResult, status: int) -> idempotency.Answer:
         "structured": result.structured_content,
         "is_error": bool(result.is_error),
     }
+    if result.is_error:
+        stored["problem"] = problem_of(result)
     body = json.dumps(stored, ensure_ascii=False, separators=(",", ":"))
     return idempotency.Answer(status=status, body=body, content_type=RESULT_CONTENT_TYPE)
 
@@ -166,9 +171,16 @@ def _replayed(answer: idempotency.Answer | None) -> CallToolResult:
             "A new intent needs a new idempotency_key.",
         )
     stored = json.loads(answer.body)
+    structured = stored.get("structured")
+    meta: dict[str, Any] = {REPLAYED_META: True}
+    if stored["is_error"]:
+        # Records written before v1.2 kept the problem as structured content: a failure
+        # never carries it there (TypeScript clients would drop the result), so it moves.
+        meta[PROBLEM_META] = stored.get("problem") or structured
+        structured = None
     return CallToolResult(
         content=[TextContent(type="text", text=stored["text"])],
-        structured_content=stored["structured"],
+        structured_content=structured,
         is_error=stored["is_error"],
-        _meta={REPLAYED_META: True},
+        meta=meta,
     )

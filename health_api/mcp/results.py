@@ -1,6 +1,9 @@
 """Tool results: a success carries the REST shape as ``structuredContent`` (and as JSON text,
 for clients that read only text); a failure is ``isError: true`` with text that tells an agent
-what happened and what to do next, and the REST problem document as ``structuredContent``.
+what happened and what to do next, and the REST problem document in
+``_meta["health-api/problem"]``, never as ``structuredContent``: clients built on the
+TypeScript SDK (the MCP Inspector, desktop hosts) validate ``structuredContent`` against the
+tool's ``outputSchema`` even on errors, and drop a result that does not match.
 
 Failures are returned, not raised, so neither the SDK nor this server logs their text; a
 malformed value (a time that does not parse) is quoted back to the caller, as REST does.
@@ -38,6 +41,8 @@ log = logging.getLogger("health_api.mcp")
 # stores them (as REST stores its 404/409/422). Others (5xx, arguments) are not stored.
 STORED_FAILURES = frozenset({404, 409, 422})
 
+PROBLEM_META = "health-api/problem"
+
 
 class ArgumentError(Exception):
     """An argument the input schema let through but that does not parse (a time, an id)."""
@@ -54,19 +59,27 @@ def success(data: dict[str, Any]) -> CallToolResult:
 
 
 def failure(status: int, kind: str, detail: str, advice: str, **extra: Any) -> CallToolResult:
-    """An ``isError`` result: ``detail`` and ``advice`` as text, the problem as structure."""
+    """An ``isError`` result: ``detail`` and ``advice`` as text, the problem in ``_meta``."""
     problem = {"type": f"/problems/{kind}", "status": status, "detail": detail, **extra}
     text = f"{detail}. {advice}".replace(".. ", ". ")
     return CallToolResult(
-        content=[TextContent(type="text", text=text)], structured_content=problem, is_error=True
+        content=[TextContent(type="text", text=text)],
+        is_error=True,
+        meta={PROBLEM_META: problem},
     )
+
+
+def problem_of(result: CallToolResult) -> dict[str, Any]:
+    """A failed result's problem document (empty for a success, or an error not built here)."""
+    found = (result.meta or {}).get(PROBLEM_META)
+    return found if isinstance(found, dict) else {}
 
 
 def status_of(result: CallToolResult) -> int:
     """The HTTP status a result stands for: 200, or its problem's ``status``."""
     if not result.is_error:
         return 200
-    return int((result.structured_content or {}).get("status", 500))
+    return int(problem_of(result).get("status", 500))
 
 
 def argument_failure(exc: ArgumentError) -> CallToolResult:

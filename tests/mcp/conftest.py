@@ -28,6 +28,7 @@ from mcp.types import CallToolResult
 from health_api.config import Settings
 from health_api.domain.models import Doctor
 from health_api.mcp.http import build_http_app
+from health_api.mcp.results import PROBLEM_META
 from health_api.mcp.runtime import Caller, Runtime, build_runtime
 from health_api.mcp.server import build_server
 from health_api.services import schedules
@@ -222,10 +223,13 @@ def ok(result: CallToolResult) -> dict[str, Any]:
 
 
 def problem(result: CallToolResult, kind: str, status: int | None = None) -> dict[str, Any]:
-    """A failed result of ``/problems/<kind>``: its problem, after checking it leaks no trace."""
+    """A failed result of ``/problems/<kind>``: its problem (from ``_meta``), after checking it
+    carries no ``structuredContent`` (TypeScript clients validate it against the output schema
+    even on errors) and its text leaks no trace."""
     text = result.content[0].text
     assert result.is_error, text
-    body = result.structured_content
+    assert result.structured_content is None, result.structured_content
+    body = (result.meta or {})[PROBLEM_META]
     assert body["type"] == f"/problems/{kind}", body
     if status is not None:
         assert body["status"] == status

@@ -4,11 +4,15 @@ And ``save_session`` as an upsert beside ``get_session``."""
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
 
-from health_api.mcp.calls import REPLAYED_META
+from health_api.mcp import calls
+from health_api.mcp.calls import REPLAYED_META, RESULT_CONTENT_TYPE
+from health_api.mcp.results import PROBLEM_META
+from health_api.services import idempotency
 from tests.api.conftest import ADMIN_KEY
 from tests.mcp.conftest import mcp_session, ok, problem, slot_arguments
 
@@ -75,9 +79,34 @@ async def test_a_stored_failure_is_replayed_too(stack, clinic) -> None:
         # The slot is free now, but the key answers what its call answered.
         second = await session.call_tool("book_appointment", taken)
 
-    problem(first, "slot-taken", 409)
     assert replayed(second)
-    assert second.structured_content == first.structured_content
+    assert problem(second, "slot-taken", 409) == problem(first, "slot-taken", 409)
+    assert second.content == first.content
+
+
+async def test_a_failure_stored_before_v1_2_replays_without_structured_content(
+    stack, clinic, monkeypatch
+) -> None:
+    # Records written by v1.1 (kept for a day) held the problem as structuredContent.
+    def v1_1_answer(result, status):
+        body = {
+            "text": result.content[0].text,
+            "structured": result.meta[PROBLEM_META],
+            "is_error": True,
+        }
+        return idempotency.Answer(status, json.dumps(body), RESULT_CONTENT_TYPE)
+
+    taken = {**slot_arguments(clinic, clinic.user("luis")), "idempotency_key": new_key()}
+    async with mcp_session(stack) as session:
+        ok(await session.call_tool("book_appointment", slot_arguments(clinic, clinic.user("ana"))))
+        with monkeypatch.context() as patched:
+            patched.setattr(calls, "_answer", v1_1_answer)
+            first = await session.call_tool("book_appointment", taken)
+        second = await session.call_tool("book_appointment", taken)
+
+    assert replayed(second)
+    assert problem(second, "slot-taken", 409) == problem(first, "slot-taken", 409)
+    assert second.content == first.content
 
 
 async def test_the_same_key_with_other_arguments_is_refused(stack, clinic) -> None:
