@@ -11,6 +11,8 @@
 - Each key may make ``HEALTH_API_RATE_LIMIT`` requests (as on REST; counted in this process):
   past it, a 429 with ``Retry-After``.
 - ``/healthz`` (process up) and ``/readyz`` (storage answers) need no key, for probes.
+- Every response (tool results, probes, refusals) carries ``Cache-Control: no-store`` and
+  ``X-Content-Type-Options: nosniff``, as REST does.
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ from typing import Any
 
 import anyio
 from mcp.server.transport_security import TransportSecuritySettings
+from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from health_api.domain.errors import StorageUnavailableError
 from health_api.keys import authenticate, key_id
@@ -58,7 +61,7 @@ def build_http_app(runtime: Runtime, server: HealthMCPServer) -> ASGIApp:
         # Host allow-list would refuse every name a load balancer or Service gives us.
         transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
     )
-    return Guard(app, runtime)
+    return NoStore(Guard(app, runtime))
 
 
 def _ready(runtime: Runtime) -> bool:
@@ -111,6 +114,28 @@ class Guard:
             return
         scope.setdefault("state", {})[SCOPE_KEY] = api_key
         await self.app(scope, receive, send)
+
+
+class NoStore:
+    """ASGI middleware, outermost: no cache may keep a response (tool results hold patient
+    data), and no browser may sniff one into another content type."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["Cache-Control"] = "no-store"
+                headers["X-Content-Type-Options"] = "nosniff"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def _under_mcp(path: str) -> bool:
