@@ -6,13 +6,23 @@ Exit codes: 0 after a clean stop (Ctrl-C; after SIGTERM uvicorn re-raises the si
 process ends by it, 143 in a shell, the convention for a terminated process); 2 for a
 configuration error (a bad setting, no keys where keys are required, a stdio key that is not one
 of them); 3 when the storage cannot be opened.
+
+A server that cannot start writes one line to stderr (what is wrong, how to fix it) before
+anything else. On stdio it then answers the client's first request (``initialize``) with that
+line as a JSON-RPC error before it exits: hosts show what the server answered ("MCP error
+-32603: health_api mcp: configuration error: ..."), seldom its stderr, and would otherwise
+report only "Connection closed".
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
+import os
+import select
 import sys
+import time
 from collections.abc import Sequence
 
 from health_api import logs
@@ -21,6 +31,9 @@ from health_api.domain.errors import StorageUnavailableError
 from health_api.keys import MissingKeysError, authenticate
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+# How long a stdio server that cannot start waits for the client's first request to answer it.
+REFUSAL_WAIT_SECONDS = 10.0
+INTERNAL_ERROR = -32603  # JSON-RPC: the server could not do what was asked
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -43,18 +56,51 @@ def main(argv: Sequence[str] | None = None) -> int:
                 labels={"mcp_host": "--host", "mcp_port": "--port"}, **changes
             )
     except ConfigError as exc:
-        print(f"health_api mcp: configuration error: {exc}", file=sys.stderr)
-        return 2
+        return refuse(f"configuration error: {exc}", 2, stdio=args.stdio)
     # On stdio, stdout is the protocol: every log line goes to stderr.
     logs.configure(settings.log_level, settings.environment, "stderr" if args.stdio else "stdout")
     try:
         return serve(settings, stdio=args.stdio)
     except (ConfigError, MissingKeysError) as exc:
-        print(f"health_api mcp: configuration error: {exc}", file=sys.stderr)
-        return 2
+        return refuse(f"configuration error: {exc}", 2, stdio=args.stdio)
     except StorageUnavailableError as exc:
-        print(f"health_api mcp: storage unavailable: {exc}", file=sys.stderr)
-        return 3
+        return refuse(f"storage unavailable: {exc}", 3, stdio=args.stdio)
+
+
+def refuse(problem: str, code: int, *, stdio: bool) -> int:
+    """Say why the server cannot start (stderr; on stdio, also to the client); ``code``."""
+    line = f"health_api mcp: {problem}"
+    print(line, file=sys.stderr, flush=True)
+    if stdio:
+        _answer_first_request(line)
+    return code
+
+
+def _answer_first_request(line: str) -> None:
+    """Answer the client's first request with ``line`` as an error, if one comes soon."""
+    if sys.stdin is None or sys.stdin.isatty():
+        return  # a person at a terminal has read the line already
+    fd = sys.stdin.fileno()
+    received = b""
+    deadline = time.monotonic() + REFUSAL_WAIT_SECONDS
+    while b"\n" not in received:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            return
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return  # the client went away
+        received += chunk
+    try:
+        request = json.loads(received.split(b"\n", 1)[0])
+    except ValueError:
+        return
+    if not isinstance(request, dict) or "id" not in request:
+        return
+    error = {"code": INTERNAL_ERROR, "message": line}
+    reply = {"jsonrpc": "2.0", "id": request["id"], "error": error}
+    sys.stdout.write(json.dumps(reply) + "\n")
+    sys.stdout.flush()
 
 
 def serve(settings: Settings, *, stdio: bool) -> int:
@@ -87,9 +133,15 @@ def _stdio_caller(settings: Settings):
     keys, _path = resolve_keys(settings)
     api_key = authenticate(keys, f"Bearer {settings.mcp_key or ''}")
     if api_key is None:
+        where = (
+            "`python -m health_api keys` prints the development keys"
+            if settings.is_development
+            else "the keys are those of HEALTH_API_KEYS"
+        )
+        state = "is not set" if not settings.mcp_key else "is not one of this server's API keys"
         raise ConfigError(
-            "HEALTH_API_MCP_KEY must be one of the API keys (agent or admin) for --stdio; "
-            "`python -m health_api keys` shows the development keys"
+            f"HEALTH_API_MCP_KEY {state}: set it to the agent (or admin) key in the server's "
+            f"environment (in a host's MCP server config: env); {where}"
         )
     return Caller.of(api_key)
 

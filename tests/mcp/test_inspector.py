@@ -208,3 +208,19 @@ def test_the_inspector_over_stdio_books_and_reads_every_error(inspector, store_e
     env = {**store_env, "HEALTH_API_MCP_KEY": AGENT_KEY}
 
     exercise(Client(inspector, [*SERVER, "--stdio"], env), new_clinic(store_env))
+
+
+def test_the_inspector_shows_why_a_stdio_server_with_a_wrong_key_did_not_start(
+    inspector, store_env
+) -> None:
+    env = {**store_env, "HEALTH_API_MCP_KEY": "agent-key-nobody-configured-0123"}
+
+    done = run(inspector, [*SERVER, "--stdio"], ["--method", "tools/list"], env)
+
+    assert done.returncode == 1, done.stdout
+    # Not only "Connection closed": the server's own line, as the error of initialize.
+    assert (
+        "Failed to connect to MCP server: MCP error -32603: health_api mcp: configuration "
+        "error: HEALTH_API_MCP_KEY is not one of this server's API keys"
+    ) in done.stderr
+    assert "agent-key-nobody-configured-0123" not in done.stderr + done.stdout

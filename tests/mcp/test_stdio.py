@@ -6,6 +6,7 @@ Each test spawns one Python process (about 1-2 s): keep them few."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -104,3 +105,69 @@ def test_a_stdio_server_whose_key_is_not_configured_exits_with_2(
     assert "HEALTH_API_MCP_KEY" in done.stderr
     assert wrong not in done.stderr + done.stdout
     assert done.stdout == ""
+    # One line: what is wrong and how to fix it.
+    assert done.stderr.splitlines() == [
+        "health_api mcp: configuration error: HEALTH_API_MCP_KEY is not one of this server's "
+        "API keys: set it to the agent (or admin) key in the server's environment (in a "
+        "host's MCP server config: env); the keys are those of HEALTH_API_KEYS"
+    ]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_stdio_server_without_a_key_says_it_is_not_set_and_where_the_keys_are(
+    engine_settings, aws_env
+) -> None:
+    env = stdio_env(engine_settings(), aws_env)
+    del env["HEALTH_API_MCP_KEY"]
+    env["ENVIRONMENT"] = "development"
+    del env["HEALTH_API_KEYS"]
+
+    done = subprocess.run(
+        [sys.executable, *COMMAND],
+        env=env,
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert done.returncode == 2, done.stderr
+    [line] = done.stderr.splitlines()
+    assert line.startswith("health_api mcp: configuration error: HEALTH_API_MCP_KEY is not set:")
+    assert line.endswith("`python -m health_api keys` prints the development keys")
+    assert done.stdout == ""
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_stdio_server_that_cannot_start_answers_the_hosts_first_request_with_why(
+    engine_settings, aws_env
+) -> None:
+    # Hosts show what the server answered, seldom its stderr ("Connection closed" otherwise).
+    env = stdio_env(engine_settings(), aws_env, mcp_key="agent-key-nobody-configured-0123")
+    initialize = {
+        "jsonrpc": "2.0",
+        "id": 0,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "a-host", "version": "1"},
+        },
+    }
+
+    done = subprocess.run(
+        [sys.executable, *COMMAND],
+        env=env,
+        cwd=ROOT,
+        input=json.dumps(initialize) + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert done.returncode == 2, done.stderr
+    [line] = done.stderr.splitlines()
+    [answer] = [json.loads(reply) for reply in done.stdout.splitlines()]
+    assert answer == {"jsonrpc": "2.0", "id": 0, "error": {"code": -32603, "message": line}}
+    assert "HEALTH_API_MCP_KEY is not one of this server's API keys" in line
