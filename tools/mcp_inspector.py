@@ -143,12 +143,13 @@ def command() -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     """``install`` or ``run``; see the module docstring."""
+    argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(prog="python -m tools.mcp_inspector", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("install", help="get Node and the pinned Inspector (idempotent)")
-    run = commands.add_parser("run", help="run the Inspector with the arguments that follow")
-    run.add_argument("arguments", nargs=argparse.REMAINDER)
-    args = parser.parse_args(argv)
+    commands.add_parser("run", help="run the Inspector with the arguments that follow")
+    # Everything after ``run`` is the Inspector's (its options would confuse argparse).
+    args = parser.parse_args(argv[:1])
     try:
         line = command()
     except (InspectorError, subprocess.CalledProcessError) as exc:
@@ -157,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "install":
         print(f"MCP Inspector {PACKAGE}@{VERSION}: {line[1]} (node: {line[0]})")
         return 0
-    os.execv(line[0], [*line, *args.arguments])  # noqa: S606 - our own command line
+    os.execv(line[0], [*line, *argv[1:]])  # noqa: S606 - our own command line
     return 0  # pragma: no cover - execv does not return
 
 
