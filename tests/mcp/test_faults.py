@@ -174,3 +174,18 @@ async def test_a_normal_conversation_logs_no_patient_data(sqlite_stack, clinic, 
     ]
     assert all(r.outcome == "ok" and r.key_id for r in calls)
     assert_no_patient_data(logged, user, MOTIVO)
+
+
+async def test_a_failed_call_is_logged_with_its_problem_kind_and_status(
+    sqlite_stack, clinic, logged
+) -> None:
+    async with mcp_session(sqlite_stack) as session:
+        ok(await session.call_tool("book_appointment", slot_arguments(clinic, clinic.user("a"))))
+        taken = await session.call_tool(
+            "book_appointment",
+            {**slot_arguments(clinic, clinic.user("b")), "idempotency_key": str(uuid.uuid4())},
+        )
+
+    problem(taken, "slot-taken", 409)
+    [record] = [r for r in logged.records if r.getMessage() == "tool call" and r.outcome != "ok"]
+    assert (record.tool, record.outcome, record.status) == ("book_appointment", "slot-taken", 409)
