@@ -16,6 +16,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -88,7 +89,7 @@ def new_clinic(env: dict[str, str]) -> Clinic:
 
 
 @pytest.fixture(scope="module")
-def mcp_url(store_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> str:
+def mcp_url(store_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``python -m health_api mcp`` on a free port, serving the module's store."""
     port = free_port()
     log = tmp_path_factory.mktemp("inspector-http") / "mcp.log"
