@@ -8,7 +8,14 @@ from flask.views import MethodView
 from health_api import clock
 from health_api.api.auth import require_role
 from health_api.api.blueprint import Blueprint
-from health_api.api.context import ParameterError, check_path_id, instant, settings, slot_key
+from health_api.api.context import (
+    ParameterError,
+    bound,
+    check_path_id,
+    instant,
+    settings,
+    slot_key,
+)
 from health_api.api.context import storage as store
 from health_api.api.cursors import EXTENSION, verify
 from health_api.api.views import clinic_zone, page_dict, slot_dict
@@ -43,7 +50,7 @@ class Schedules(MethodView):
     def post(self, body, doctor_id):
         """Add slots (admin): a list, or a weekly rule expanded in its zone; existing slots are
         skipped, never overwritten."""
-        doctor_id = check_path_id(doctor_id)
+        doctor_id = check_path_id(doctor_id, "doctor_id")
         if "slots" in body:
             pairs = [
                 (instant(s["fecha_hora"], f"slots.{i}.fecha_hora", status=422), s["duracion_min"])
@@ -67,9 +74,9 @@ class Schedules(MethodView):
         try:
             page = schedules.list_slots(
                 store(),
-                check_path_id(doctor_id),
-                instant(query["desde"], "desde"),
-                instant(query["hasta"], "hasta"),
+                check_path_id(doctor_id, "doctor_id"),
+                bound(query["desde"], "desde"),
+                bound(query["hasta"], "hasta", end=True),
                 query["estado"],
                 query["limit"],
                 verify(query["cursor"]),
