@@ -84,9 +84,7 @@ def test_an_encoded_plus_offset_is_read_as_that_instant(madrid) -> None:
     assert starts(madrid.get(url, headers=AGENT)) == [MAR_5_2330, MAR_6_0000]
 
 
-def test_a_value_that_is_no_time_is_a_400_that_shows_the_accepted_forms(
-    madrid, subtests
-) -> None:
+def test_a_value_that_is_no_time_is_a_400_that_shows_the_accepted_forms(madrid, subtests) -> None:
     for path, base, names in WINDOWS:
         for name in names:
             for value in ("tomorrow", "mañana", "05/03/2030", "2030-03-05T25:00", ""):
