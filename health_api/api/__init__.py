@@ -25,7 +25,7 @@ from health_api.api import (
 )
 
 API_TITLE = "Health Assistant API"
-API_VERSION = "1.0.0"
+API_VERSION = "1.2.0"
 DOCS_ASSETS = "/docs/assets/"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from health_api.api.blueprint import Blueprint
-from health_api.api.context import ParameterError, check_path_id, instant
+from health_api.api.context import ParameterError, bound, check_path_id, instant
 from health_api.api.context import storage as store
 from health_api.api.cursors import verify
 from health_api.api.views import clinic_zone, page_dict, slot_dict
@@ -63,8 +63,8 @@ class Appointments(MethodView):
         ``next_cursor`` is null.
         """
         page = store().slots.list_for_user(
-            check_path_id(user_id),
-            instant(query["desde"], "desde"),
+            check_path_id(user_id, "user_id"),
+            bound(query["desde"], "desde"),
             query["limit"],
             verify(query["cursor"]),
         )
@@ -91,7 +91,7 @@ class Availability(MethodView):
         """
         try:
             desde, hasta = availability.window(
-                instant(query["desde"], "desde"), instant(query["hasta"], "hasta")
+                bound(query["desde"], "desde"), bound(query["hasta"], "hasta", end=True)
             )
         except InvalidRequestError as exc:
             raise ParameterError("hasta", str(exc)) from None

@@ -7,10 +7,10 @@ from marshmallow import ValidationError
 
 from health_api.api.problems import ParameterError
 from health_api.config import Settings
-from health_api.domain.errors import InvalidRequestError, NotFoundError
+from health_api.domain.errors import InvalidRequestError
 from health_api.domain.models import SlotKey
 from health_api.schemas.common import check_id
-from health_api.services.times import normalize_instant
+from health_api.services.times import normalize_bound, normalize_instant
 from health_api.storage.base import Storage
 
 from .views import clinic_zone
@@ -41,17 +41,25 @@ def instant(value: str | None, field: str, *, status: int = 400) -> str | None:
         raise ParameterError(field, str(exc), status) from None
 
 
-def check_path_id(value: str) -> str:
-    """A path value that is not a valid id cannot name a resource: 404."""
+def bound(value: str | None, field: str, *, end: bool = False) -> str | None:
+    """A query window's ``desde`` / ``hasta`` (a date-time, or a date: its first second, or
+    with ``end`` its last) as canonical UTC; a bad one is a 400 naming ``field``."""
+    if value is None:
+        return None
+    try:
+        return normalize_bound(value, clinic_zone(), end=end)
+    except InvalidRequestError as exc:
+        raise ParameterError(field, str(exc)) from None
+
+
+def check_path_id(value: str, field: str) -> str:
+    """A path id (``doctor_id``, ``user_id``) that breaks the id rule: a 400 naming it."""
     try:
         return check_id(value)
-    except ValidationError:
-        raise NotFoundError("no such resource") from None
+    except ValidationError as exc:
+        raise ParameterError(field, " ".join(exc.messages)) from None
 
 
 def slot_key(doctor_id: str, fecha_hora: str) -> SlotKey:
-    """The slot named by a path; a time that does not parse names no slot (404)."""
-    try:
-        return SlotKey(check_path_id(doctor_id), _normalize(fecha_hora))
-    except InvalidRequestError:
-        raise NotFoundError("no such slot") from None
+    """The slot named by a path; an id or a time that does not parse is a 400 naming it."""
+    return SlotKey(check_path_id(doctor_id, "doctor_id"), instant(fecha_hora, "fecha_hora"))

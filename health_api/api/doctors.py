@@ -67,14 +67,18 @@ class Doctor(MethodView):
         """Read a doctor."""
         # Eventually consistent (half the read cost on DynamoDB): a moment's staleness is
         # harmless to a reader, and no write decision rests on this read.
-        return doctor_dict(storage().doctors.get(check_path_id(doctor_id), consistent=False))
+        return doctor_dict(
+            storage().doctors.get(check_path_id(doctor_id, "doctor_id"), consistent=False)
+        )
 
     @require_role("admin")
     @blp.arguments(DoctorUpdate)
     @blp.response(200, DoctorOut)
     def patch(self, changes, doctor_id):
         """Change some fields (admin); ``doctor_id`` cannot change."""
-        return doctor_dict(service.update_doctor(storage(), check_path_id(doctor_id), changes))
+        return doctor_dict(
+            service.update_doctor(storage(), check_path_id(doctor_id, "doctor_id"), changes)
+        )
 
     @require_role("admin")
     @blp.response(204, description="The doctor and their future slots are gone.")
@@ -99,7 +103,7 @@ class Doctor(MethodView):
     def delete(self, doctor_id):
         """Delete a doctor (admin) and their future slots, in bounded steps: 204 when done,
         202 while slots remain (repeat the DELETE), 409 at a future booked slot."""
-        result = service.delete_doctor(storage(), check_path_id(doctor_id))
+        result = service.delete_doctor(storage(), check_path_id(doctor_id, "doctor_id"))
         if result.done:
             return None
         body = {

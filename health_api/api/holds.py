@@ -36,7 +36,12 @@ class Holds(MethodView):
     @blp.alt_response(
         200, schema=HoldOut, description="This user's hold is still live: the same hold."
     )
-    @blp.alt_response(404, schema=Problem, description="No such slot.")
+    @blp.alt_response(
+        404,
+        schema=Problem,
+        description="``/problems/doctor-not-found``: no such doctor; ``/problems/not-found``: "
+        "the doctor has no slot at that time.",
+    )
     @blp.alt_response(
         409,
         schema=Problem,

@@ -15,6 +15,7 @@ from flask import Flask
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 
+from health_api.api.operations import OPERATION_IDS, PATH_PARAMETERS
 from health_api.api.problems import PROBLEM_JSON, TITLES
 from health_api.schemas.common import MAX_CURSOR_LENGTH, Problem
 
@@ -74,17 +75,17 @@ IDEMPOTENCY_KEY = {
 }
 
 ERRORS = {
-    400: "Malformed JSON body, or a bad or unknown query parameter (``errors`` names it), or a "
-    "bad cursor.",
+    400: "Malformed JSON body, a bad or unknown query parameter, or a path value that is not an "
+    "id or a time (``errors`` names it), or a bad cursor.",
     401: "No or unknown key.",
     403: "The key lacks the role.",
-    404: "No such resource (or a path value that cannot name one).",
+    404: "No such resource.",
     409: "State conflict.",
     413: "The body is over 1 MiB.",
     414: "The request line (method, path and query) is longer than the HTTP server accepts "
     "(gunicorn's ``limit_request_line``, 4094 bytes by default). Answered by the server before "
     "the application, as a short text/html page, not problem+json. The application's own "
-    f"limits (ids of 1-128 characters: 404; cursors of at most {MAX_CURSOR_LENGTH} characters: "
+    f"limits (ids of 1-128 characters: 400; cursors of at most {MAX_CURSOR_LENGTH} characters: "
     "400) are lower, so a request within them always reaches the application.",
     415: "The body is not application/json.",
     422: "Well-formed but invalid; ``errors`` names each field.",
@@ -177,9 +178,12 @@ def document(api: Api, app: Flask) -> None:
     for path, operations in SERVICE_PATHS.items():
         paths[path] = dict(operations)
     for path, operations in paths.items():
+        _describe_path_parameters(operations.get("parameters", []))
         for method, operation in operations.items():
             if method not in METHODS:
                 continue
+            if (method, path) in OPERATION_IDS:
+                operation["operationId"] = OPERATION_IDS[(method, path)]
             role = roles.get((method, path))
             statuses = _error_statuses(path, method, operation, role)
             if role is not None:
@@ -214,6 +218,12 @@ def required_roles(app: Flask) -> dict[tuple[str, str], str]:
             if view is not None:
                 roles[(method.lower(), path)] = getattr(view, "_required_role", "agent")
     return roles
+
+
+def _describe_path_parameters(parameters: list) -> None:
+    for parameter in parameters:
+        if isinstance(parameter, dict) and parameter.get("in") == "path":
+            parameter.update(PATH_PARAMETERS.get(parameter["name"], {}))
 
 
 def _split_forms(schemas: dict, name: str, forms: dict) -> None:

@@ -17,12 +17,14 @@ from werkzeug.exceptions import HTTPException
 from health_api.domain.errors import (
     AlreadyBookedError,
     ConflictError,
+    DoctorNotFoundError,
     HealthApiError,
     HoldInvalidError,
     HoldLimitError,
     InvalidCursorError,
     InvalidRequestError,
     NotFoundError,
+    NotYourBookingError,
     RescheduleError,
     SlotBlockedError,
     SlotTakenError,
@@ -123,6 +125,8 @@ def domain_problem(exc: HealthApiError) -> Response:
             kind="storage-unavailable",
             headers={"Retry-After": str(exc.retry_after)},
         )
+    if isinstance(exc, DoctorNotFoundError):
+        return problem(404, str(exc), kind="doctor-not-found")
     if isinstance(exc, NotFoundError):
         return problem(404, str(exc) or "not found", kind="not-found")
     if isinstance(exc, SlotTakenError):
@@ -131,6 +135,8 @@ def domain_problem(exc: HealthApiError) -> Response:
         return problem(
             409, str(exc), kind="slot-taken", alternativas=slot_public_list(exc.alternativas)
         )
+    if isinstance(exc, NotYourBookingError):
+        return problem(409, str(exc), kind="not-your-booking")
     if isinstance(exc, AlreadyBookedError):
         return problem(409, str(exc), kind="already-booked")
     if isinstance(exc, HoldLimitError):
@@ -204,8 +210,10 @@ def _internal(exc: BaseException) -> Response:
 
 
 def parameter_problem(exc: ParameterError) -> Response:
-    """A parameter that the schema accepted but that does not parse (a time, a zone)."""
+    """A parameter that the schema accepted but that does not parse (a time, a zone, a path
+    id); the detail names it and says why, so a client that shows only ``detail`` can fix it."""
     detail = "the request is malformed" if exc.status == 400 else "the request is invalid"
+    detail = f"{detail}: {exc.field}: {exc}"
     return problem(exc.status, detail, kind="validation", errors={exc.field: [str(exc)]})
 
 

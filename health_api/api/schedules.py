@@ -8,7 +8,14 @@ from flask.views import MethodView
 from health_api import clock
 from health_api.api.auth import require_role
 from health_api.api.blueprint import Blueprint
-from health_api.api.context import ParameterError, check_path_id, instant, settings, slot_key
+from health_api.api.context import (
+    ParameterError,
+    bound,
+    check_path_id,
+    instant,
+    settings,
+    slot_key,
+)
 from health_api.api.context import storage as store
 from health_api.api.cursors import EXTENSION, verify
 from health_api.api.views import clinic_zone, page_dict, slot_dict
@@ -25,6 +32,12 @@ from health_api.services import booking, holds, schedules
 from health_api.services.recurrence import WeeklyRule, weekday_numbers
 from health_api.services.times import parse_time_of_day, to_utc_string, zone
 
+DOCTOR_NOT_FOUND = "``/problems/doctor-not-found``: no such doctor."
+SLOT_NOT_FOUND = (
+    "``/problems/doctor-not-found``: no such doctor; ``/problems/not-found``: the doctor has no "
+    "slot at that time."
+)
+
 blp = Blueprint(
     "schedules",
     __name__,
@@ -40,10 +53,11 @@ class Schedules(MethodView):
     @require_role("admin")
     @blp.arguments(ScheduleCreate)
     @blp.response(201, ScheduleCreated)
+    @blp.alt_response(404, schema=Problem, description=DOCTOR_NOT_FOUND)
     def post(self, body, doctor_id):
         """Add slots (admin): a list, or a weekly rule expanded in its zone; existing slots are
         skipped, never overwritten."""
-        doctor_id = check_path_id(doctor_id)
+        doctor_id = check_path_id(doctor_id, "doctor_id")
         if "slots" in body:
             pairs = [
                 (instant(s["fecha_hora"], f"slots.{i}.fecha_hora", status=422), s["duracion_min"])
@@ -56,6 +70,12 @@ class Schedules(MethodView):
 
     @blp.arguments(ScheduleQuery, location="query")
     @blp.response(200, SlotPage)
+    @blp.alt_response(
+        404,
+        schema=Problem,
+        description=f"{DOCTOR_NOT_FOUND} (An existing doctor with no slots in the window "
+        "answers an empty page.)",
+    )
     def get(self, query, doctor_id):
         """Slots between ``desde`` and ``hasta`` (default: the next 7 days) in time order.
 
@@ -67,9 +87,9 @@ class Schedules(MethodView):
         try:
             page = schedules.list_slots(
                 store(),
-                check_path_id(doctor_id),
-                instant(query["desde"], "desde"),
-                instant(query["hasta"], "hasta"),
+                check_path_id(doctor_id, "doctor_id"),
+                bound(query["desde"], "desde"),
+                bound(query["hasta"], "hasta", end=True),
                 query["estado"],
                 query["limit"],
                 verify(query["cursor"]),
@@ -119,6 +139,7 @@ class Booking(MethodView):
     @blp.arguments(BookingIn)
     @blp.response(201, SlotFull, description="Booked.")
     @blp.alt_response(200, schema=SlotFull, description="Already booked by this user (retry).")
+    @blp.alt_response(404, schema=Problem, description=SLOT_NOT_FOUND)
     @blp.alt_response(
         409,
         schema=Problem,
@@ -142,7 +163,13 @@ class Booking(MethodView):
 
     @blp.arguments(CancelQuery, location="query")
     @blp.response(204)
-    @blp.alt_response(409, description="The slot is booked, or held live, by someone else.")
+    @blp.alt_response(404, schema=Problem, description=SLOT_NOT_FOUND)
+    @blp.alt_response(
+        409,
+        schema=Problem,
+        description="``/problems/not-your-booking``: the slot is booked, or held live, by "
+        "another user (nothing changed; no ``alternativas``).",
+    )
     def delete(self, query, doctor_id, fecha_hora):
         """Cancel the user's booking (or release the user's live hold); the slot is free again
         (409 if someone else booked or holds it)."""

@@ -30,7 +30,7 @@ class Session(MethodView):
         remembers its ``ttl_seconds`` for later PATCHes."""
         session = service.put_session(
             store(),
-            check_path_id(user_id),
+            check_path_id(user_id, "user_id"),
             body["data"],
             body["ttl_seconds"],
             settings().session_ttl_seconds,
@@ -40,7 +40,7 @@ class Session(MethodView):
     @blp.response(200, SessionOut)
     def get(self, user_id):
         """The live session; 404 when absent or expired."""
-        return _body(service.get_session(store(), check_path_id(user_id)))
+        return _body(service.get_session(store(), check_path_id(user_id, "user_id")))
 
     @blp.arguments(SessionPatch)
     @blp.response(200, SessionOut)
@@ -49,7 +49,7 @@ class Session(MethodView):
         ``ttl_seconds`` (or the one given here, then remembered); 404 when absent or expired."""
         session = service.patch_session(
             store(),
-            check_path_id(user_id),
+            check_path_id(user_id, "user_id"),
             body["data"],
             body["ttl_seconds"],
             settings().session_ttl_seconds,
@@ -59,7 +59,7 @@ class Session(MethodView):
     @blp.response(204)
     def delete(self, user_id):
         """Forget the session (204 also when absent)."""
-        service.delete_session(store(), check_path_id(user_id))
+        service.delete_session(store(), check_path_id(user_id, "user_id"))
 
 
 def _body(session):

@@ -15,6 +15,11 @@ class NotFoundError(HealthApiError):
     """The resource does not exist (or, for a session, has expired)."""
 
 
+class DoctorNotFoundError(NotFoundError):
+    """The doctor named by a slot operation does not exist: ``/problems/doctor-not-found``
+    (creating, listing, holding, booking or cancelling slots of an unknown doctor)."""
+
+
 class ConflictError(HealthApiError):
     """The resource's state forbids the change (exists already, booked, held by someone else)."""
 
@@ -26,6 +31,14 @@ class SlotTakenError(ConflictError):
     def __init__(self, message: str = "the slot is booked by another user") -> None:
         super().__init__(message)
         self.alternativas: list = []
+
+
+class NotYourBookingError(ConflictError):
+    """A cancel named a slot booked, or held live, by another user: ``/problems/not-your-booking``
+    (no ``alternativas``: the caller wanted to free a slot, not to find one)."""
+
+    def __init__(self, message: str = "the slot is booked or held by another user") -> None:
+        super().__init__(message)
 
 
 class AlreadyBookedError(ConflictError):

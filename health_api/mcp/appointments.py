@@ -20,9 +20,9 @@ from health_api.mcp.arguments import (
     SlotRef,
     SlotTime,
     UserId,
+    bound,
 )
 from health_api.mcp.arguments import HoldId as HoldIdArgument
-from health_api.mcp.arguments import instant as parse_instant
 from health_api.mcp.arguments import slot_key as parse_slot_key
 from health_api.mcp.calls import run_tool
 from health_api.mcp.catalog import READ, WRITE, make_tool
@@ -63,7 +63,7 @@ def tools(runtime: Runtime) -> list[Tool]:
         Booking the same slot again for the same user returns the same booking (safe to
         retry). Errors: slot-taken lists alternativas to offer the user instead; hold-invalid
         means the hold expired (call hold_slot again, then book); not-found means no such
-        slot; a past slot cannot be booked."""
+        slot, doctor-not-found no such doctor_id; a past slot cannot be booked."""
         caller = runtime.caller(ctx.request_context.request)
         arguments = {
             "doctor_id": doctor_id,
@@ -100,9 +100,10 @@ def tools(runtime: Runtime) -> list[Tool]:
         free again. Confirm with the user first: this cannot be undone, though the user may
         book the slot again if nobody took it.
 
-        Cancelling a slot that is already free succeeds. Errors: conflict means someone else
-        booked or holds that slot (check the doctor_id and fecha_hora with list_appointments);
-        past appointments cannot be cancelled."""
+        Cancelling a slot that is already free succeeds. Errors: not-your-booking means
+        someone else booked or holds that slot (check the doctor_id and fecha_hora with
+        list_appointments); doctor-not-found means no such doctor_id; past appointments cannot
+        be cancelled."""
         caller = runtime.caller(ctx.request_context.request)
         arguments = {"doctor_id": doctor_id, "fecha_hora": fecha_hora, "user_id": user_id}
 
@@ -170,7 +171,7 @@ def tools(runtime: Runtime) -> list[Tool]:
         caller = runtime.caller(ctx.request_context.request)
 
         def action() -> CallToolResult:
-            since = parse_instant(desde, "desde", tz) or to_utc_string(clock.now_utc())
+            since = bound(desde, "desde", tz) or to_utc_string(clock.now_utc())
             page = runtime.storage.slots.list_for_user(
                 user_id,
                 since,

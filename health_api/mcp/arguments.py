@@ -15,14 +15,18 @@ from health_api.mcp.results import ArgumentError
 from health_api.schemas.common import ID_PATTERN, MAX_CURSOR_LENGTH, MAX_LIMIT
 from health_api.schemas.sessions import MAX_TTL
 from health_api.services.holds import MAX_HOLD_ID_LENGTH
-from health_api.services.times import normalize_instant
+from health_api.services.times import normalize_bound, normalize_instant
 
-ID_RULE = "1-128 letters, digits or . _ - : @ + (no spaces or slashes)"
+ID_RULE = "1-128 ASCII letters, digits or . _ - : @ + (nothing else: no spaces or slashes)"
 TIME_RULE = (
     "ISO 8601 date-time. With an offset (Z, +01:00) it is that instant; without one it is read "
     "in the clinic's time zone."
 )
 EXAMPLE_TIME = "2026-12-01T10:30:00+01:00"
+BOUND_RULE = (
+    f"{TIME_RULE} Or a date (2026-12-05), read in the clinic's time zone: from its first "
+    "second for desde, to its last (23:59:59, inclusive) for hasta."
+)
 
 DoctorId = Annotated[
     str,
@@ -60,22 +64,22 @@ Especialidad = Annotated[
         examples=["cardiologia", "Dermatología", "pediatria"],
     ),
 ]
+# No minimum length: a short value ("tomorrow") reaches ``bound``, whose error shows the forms
+# it accepts, instead of the schema's bare length rule.
 Desde = Annotated[
     str | None,
     Field(
-        description=f"Window start (default: now). {TIME_RULE}",
-        min_length=10,
+        description=f"Window start (default: now). {BOUND_RULE}",
         max_length=40,
-        examples=["2026-12-01T08:00:00+01:00"],
+        examples=["2026-12-01T08:00:00+01:00", "2026-12-01"],
     ),
 ]
 Hasta = Annotated[
     str | None,
     Field(
-        description=f"Window end (default: desde plus 7 days). {TIME_RULE}",
-        min_length=10,
+        description=f"Window end (default: desde plus 7 days). {BOUND_RULE}",
         max_length=40,
-        examples=["2026-12-05T20:00:00+01:00"],
+        examples=["2026-12-05T20:00:00+01:00", "2026-12-05"],
     ),
 ]
 Limit = Annotated[
@@ -165,6 +169,18 @@ def instant(value: str | None, field: str, tz: ZoneInfo) -> str | None:
         return None
     try:
         return normalize_instant(value, tz)
+    except InvalidRequestError as exc:
+        raise ArgumentError(field, str(exc)) from None
+
+
+def bound(value: str | None, field: str, tz: ZoneInfo, *, end: bool = False) -> str | None:
+    """A window's ``desde`` / ``hasta`` (a date-time, or a date: its first second, or with
+    ``end`` its last) as canonical UTC; ``ArgumentError`` naming ``field`` when it does not
+    parse."""
+    if value is None:
+        return None
+    try:
+        return normalize_bound(value, tz, end=end)
     except InvalidRequestError as exc:
         raise ArgumentError(field, str(exc)) from None
 

@@ -38,7 +38,8 @@ def tools(runtime: Runtime) -> list[Tool]:
         Holding the same slot again for the same user while the hold lives returns the same
         hold (safe to retry). Errors: slot-taken lists alternativas to offer instead;
         hold-limit means the user holds too many slots (release one); already-booked means
-        the user booked it already; not-found means no such slot."""
+        the user booked it already; not-found means no such slot, doctor-not-found no such
+        doctor_id."""
         caller = runtime.caller(ctx.request_context.request)
         arguments = {
             "doctor_id": doctor_id,

@@ -21,12 +21,14 @@ from mcp.types import CallToolResult, TextContent
 from health_api.domain.errors import (
     AlreadyBookedError,
     ConflictError,
+    DoctorNotFoundError,
     HealthApiError,
     HoldInvalidError,
     HoldLimitError,
     InvalidCursorError,
     InvalidRequestError,
     NotFoundError,
+    NotYourBookingError,
     RescheduleError,
     SlotBlockedError,
     SlotTakenError,
@@ -127,6 +129,14 @@ def domain_failure(exc: HealthApiError, tz: ZoneInfo) -> CallToolResult:
             _alternatives_text(alternativas),
             alternativas=alternativas,
         )
+    if isinstance(exc, NotYourBookingError):
+        return failure(
+            409,
+            "not-your-booking",
+            "That slot is booked or held by another user, not by this user",
+            "Nothing was cancelled. Check this user's appointments with list_appointments and "
+            "cancel one of those (same doctor_id and fecha_hora).",
+        )
     if isinstance(exc, AlreadyBookedError):
         return failure(
             409,
@@ -161,6 +171,13 @@ def domain_failure(exc: HealthApiError, tz: ZoneInfo) -> CallToolResult:
 
 
 def _other_failure(exc: HealthApiError) -> CallToolResult:
+    if isinstance(exc, DoctorNotFoundError):
+        return failure(
+            404,
+            "doctor-not-found",
+            f"Not found: {exc}",
+            "Find the doctor_id with search_doctors or find_availability and use it as given.",
+        )
     if isinstance(exc, NotFoundError):
         return failure(
             404,

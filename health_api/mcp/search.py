@@ -8,8 +8,16 @@ from mcp.server.mcpserver.tools import Tool
 from mcp.types import CallToolResult
 
 from health_api.domain.errors import InvalidRequestError
-from health_api.mcp.arguments import Cursor, Desde, DoctorId, Especialidad, Estado, Hasta, Limit
-from health_api.mcp.arguments import instant as parse_instant
+from health_api.mcp.arguments import (
+    Cursor,
+    Desde,
+    DoctorId,
+    Especialidad,
+    Estado,
+    Hasta,
+    Limit,
+    bound,
+)
 from health_api.mcp.calls import run_tool
 from health_api.mcp.catalog import READ, make_tool
 from health_api.mcp.outputs import output_schema
@@ -70,7 +78,7 @@ def tools(runtime: Runtime) -> list[Tool]:
 
         def action() -> CallToolResult:
             desde_utc, hasta_utc = _window(
-                parse_instant(desde, "desde", tz), parse_instant(hasta, "hasta", tz)
+                bound(desde, "desde", tz), bound(hasta, "hasta", tz, end=True)
             )
             page = availability.find_availability(
                 runtime.storage,
@@ -104,8 +112,9 @@ def tools(runtime: Runtime) -> list[Tool]:
         days), in time order, optionally only those in one estado ("disponible" = free,
         "retenido" = held for someone for a few minutes, "reservado" = booked, "bloqueado").
 
-        Use it when the user wants a particular doctor. A doctor that does not exist gives an
-        empty list. A page may be short while next_cursor is set: call again with it."""
+        Use it when the user wants a particular doctor. A doctor that does not exist is a
+        doctor-not-found error. A page may be short while next_cursor is set: call again with
+        it."""
         caller = runtime.caller(ctx.request_context.request)
 
         def action() -> CallToolResult:
@@ -113,8 +122,8 @@ def tools(runtime: Runtime) -> list[Tool]:
                 page = schedules.list_slots(
                     runtime.storage,
                     doctor_id,
-                    parse_instant(desde, "desde", tz),
-                    parse_instant(hasta, "hasta", tz),
+                    bound(desde, "desde", tz),
+                    bound(hasta, "hasta", tz, end=True),
                     estado,
                     limit,
                     verify_cursor(runtime.secret, cursor),

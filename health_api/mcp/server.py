@@ -23,9 +23,10 @@ Book medical appointments at one clinic for the user you are talking to.
 Typical flow: find_availability (or search_doctors, then list_doctor_slots) -> offer times ->
 hold_slot while the user confirms -> book_appointment with the hold_id -> save_session.
 Times: pass doctor_id and fecha_hora exactly as listed; show users fecha_hora_local. Input
-times without an offset are read in the clinic's zone ({zone}). Give write tools an
-idempotency_key (a new UUID per intended change) so that a retry after a time-out never acts
-twice. A failed call says what to do next (a taken slot lists alternatives)."""
+times without an offset are read in the clinic's zone ({zone}); desde and hasta may be plain
+dates (the clinic's whole day). Give write tools an idempotency_key (a new UUID per intended
+change) so that a retry after a time-out never acts twice. A failed call says what to do next
+(a taken slot lists alternatives)."""
 
 
 class HealthMCPServer(MCPServer):

@@ -8,19 +8,27 @@ from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
 
 from health_api.domain.models import ESTADOS
 
-ID_PATTERN = re.compile(r"^[\w.@:+-]{1,128}$")
-ID_MESSAGE = "1-128 letters, digits or . _ - : @ + (no spaces, slashes or control characters)"
+# ASCII only, and the whole value: with ``\w`` a look-alike letter (a Cyrillic a) made another
+# id, and ``$`` also matches before a final newline ("u2\n" was a second patient). The pattern
+# keeps its anchors for JSON Schema (OpenAPI, MCP input schemas), where they mean the same.
+ID_PATTERN = re.compile(r"^[A-Za-z0-9._@:+-]{1,128}$")
+ID_MESSAGE = (
+    "1-128 ASCII letters, digits or . _ - : @ + and nothing else (no spaces, slashes, accents "
+    "or line breaks)"
+)
 MAX_LIMIT = 100
 # A cursor as clients see it (the storage cursor, a dot and its signature). The longest the
-# service issues is about 1,550 characters (ids of 128 four-byte letters); with the longest ids
+# service issues is about 1,550 characters (ids of 128 four-byte letters, which ids stored
+# before the ASCII rule may still have); with the longest ids
 # and every other parameter, a request line stays under gunicorn's limit_request_line (4,094),
 # so an over-long cursor or id is answered by the app (400 / 404 problem+json), not gunicorn.
 MAX_CURSOR_LENGTH = 2048
 
 
 def check_id(value: str) -> str:
-    """Path ids (doctor_id, user_id): bounded and free of separators and control characters."""
-    if not isinstance(value, str) or not ID_PATTERN.match(value):
+    """Ids (doctor_id, user_id): the whole value matches ``ID_PATTERN``, else
+    ``ValidationError``."""
+    if not isinstance(value, str) or not ID_PATTERN.fullmatch(value):
         raise ValidationError(ID_MESSAGE)
     return value
 
@@ -34,6 +42,9 @@ class Id(fields.String):
         )
 
 
+MAX_TIME_LENGTH = 40
+
+
 class Instant(fields.String):
     """An ISO 8601 date-time; any UTC offset, or none (read in the clinic zone)."""
 
@@ -44,7 +55,30 @@ class Instant(fields.String):
             "description": "ISO 8601, any UTC offset (none: the clinic zone); years 1900-2999.",
             **kwargs.pop("metadata", {}),
         }
-        super().__init__(validate=validate.Length(min=10, max=40), metadata=metadata, **kwargs)
+        super().__init__(validate=_TIME_LENGTH, metadata=metadata, **kwargs)
+
+
+class WindowBound(fields.String):
+    """A query window's ``desde`` / ``hasta``: a date-time (any UTC offset, or none: the clinic
+    zone) or a date. No minimum length: a short value ("tomorrow") is answered by the parser,
+    whose message shows the accepted forms."""
+
+    def __init__(self, **kwargs) -> None:
+        metadata = {
+            "example": "2026-12-01T10:30:00+01:00",
+            "description": "ISO 8601: a date-time with a UTC offset (in a URL, ``+`` is sent as "
+            "``%2B``), a date-time without one (the clinic zone), or a date ``YYYY-MM-DD`` "
+            "(the clinic zone: from 00:00:00 for ``desde``, to 23:59:59 inclusive for "
+            "``hasta``); years 1900-2999. Anything else is a 400 that shows these forms.",
+            **kwargs.pop("metadata", {}),
+        }
+        super().__init__(validate=_TIME_LENGTH, metadata=metadata, **kwargs)
+
+
+_TIME_LENGTH = validate.Length(
+    max=MAX_TIME_LENGTH,
+    error="at most {max} characters, e.g. 2026-12-01T10:30:00+01:00 or 2026-12-01T10:30:00",
+)
 
 
 class PageQuery(Schema):

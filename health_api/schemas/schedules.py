@@ -7,7 +7,7 @@ from datetime import date
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from health_api.domain.models import ESTADOS
-from health_api.schemas.common import Id, Instant, PageQuery, SlotFull, SlotPublic
+from health_api.schemas.common import Id, Instant, PageQuery, SlotFull, SlotPublic, WindowBound
 from health_api.services.holds import MAX_HOLD_ID_LENGTH
 
 DURATION = validate.Range(5, 480)
@@ -70,8 +70,8 @@ class ScheduleCreated(Schema):
 class ScheduleQuery(PageQuery):
     """A doctor's slots between two instants (default: now to a week later)."""
 
-    desde = Instant(load_default=None)
-    hasta = Instant(load_default=None)
+    desde = WindowBound(load_default=None)
+    hasta = WindowBound(load_default=None)
     estado = fields.String(load_default=None, validate=validate.OneOf(ESTADOS))
 
 
@@ -116,15 +116,15 @@ class RescheduleIn(Schema):
 class AppointmentQuery(PageQuery):
     """GET /users/{user_id}/appointments."""
 
-    desde = Instant(load_default=None)
+    desde = WindowBound(load_default=None)
 
 
 class AvailabilityQuery(PageQuery):
     """GET /availability (default range: now to a week later; at most 31 days)."""
 
     especialidad = fields.String(required=True, validate=validate.Length(1, 100))
-    desde = Instant(load_default=None)
-    hasta = Instant(load_default=None)
+    desde = WindowBound(load_default=None)
+    hasta = WindowBound(load_default=None)
 
 
 class FreeSlotOut(SlotPublic):

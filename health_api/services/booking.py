@@ -9,8 +9,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from health_api import clock
-from health_api.domain.errors import InvalidRequestError, SlotTakenError
+from health_api.domain.errors import (
+    InvalidRequestError,
+    NotFoundError,
+    NotYourBookingError,
+    SlotTakenError,
+)
 from health_api.domain.models import DISPONIBLE, BookingResult, Slot, SlotKey
+from health_api.services.schedules import require_doctor
 from health_api.services.times import from_utc_string, to_utc_string
 from health_api.storage.base import Storage
 
@@ -36,12 +42,16 @@ def book_slot(
     someone else raises ``SlotTakenError`` carrying up to three ``alternativas`` of the same
     doctor. A slot this user holds live is booked and the hold consumed; given ``hold_nonce``,
     a slot not held live by this user under it is ``HoldInvalidError`` unless this user booked
-    it already (a safe retry). ``services.holds.book_with_hold`` takes a client's ``hold_id``."""
+    it already (a safe retry). ``services.holds.book_with_hold`` takes a client's ``hold_id``.
+    No such slot: ``DoctorNotFoundError`` when the doctor does not exist, else ``NotFoundError``."""
     now_text = _require_future(key)
     try:
         return storage.slots.book(key, user_id, motivo, now_text, hold_nonce=hold_nonce)
     except SlotTakenError as exc:
         exc.alternativas = next_free_slots(storage, key.doctor_id, after=key.fecha_hora)
+        raise
+    except NotFoundError:
+        require_doctor(storage, key.doctor_id)
         raise
 
 
@@ -60,9 +70,17 @@ def next_free_slots(
 
 
 def cancel_booking(storage: Storage, key: SlotKey, user_id: str) -> Slot:
-    """Free the user's booking of ``key``; past appointments cannot be cancelled."""
+    """Free the user's booking of ``key``; past appointments cannot be cancelled. A slot
+    booked or held live by another user is ``NotYourBookingError``; no such slot is
+    ``DoctorNotFoundError`` when the doctor does not exist, else ``NotFoundError``."""
     now_text = _require_future(key, "the appointment")
-    return storage.slots.cancel(key, user_id, now_text)
+    try:
+        return storage.slots.cancel(key, user_id, now_text)
+    except SlotTakenError:
+        raise NotYourBookingError() from None
+    except NotFoundError:
+        require_doctor(storage, key.doctor_id)
+        raise
 
 
 def reschedule_booking(storage: Storage, user_id: str, source: SlotKey, target: SlotKey) -> Slot:

@@ -25,6 +25,7 @@ from health_api.config import HOLD_TTL_RANGE, Settings
 from health_api.domain.errors import InvalidRequestError, NotFoundError, SlotTakenError
 from health_api.domain.models import BookingResult, Hold, SlotKey
 from health_api.services import booking
+from health_api.services.schedules import require_doctor
 from health_api.services.times import from_utc_string, to_utc_string
 from health_api.storage.base import Storage
 
@@ -106,7 +107,9 @@ def hold_slot(
     past the slot's start. A past slot, or a ``ttl_seconds`` outside 30-1800, is an
     ``InvalidRequestError``; a slot booked or held live by someone else raises
     ``SlotTakenError`` with up to three ``alternativas``. This user's live hold comes back
-    unchanged (``created=False``); the result carries the ``hold_id`` signed with ``secret``."""
+    unchanged (``created=False``); the result carries the ``hold_id`` signed with ``secret``.
+    No such slot: ``DoctorNotFoundError`` when the doctor does not exist, else
+    ``NotFoundError``."""
     ttl = settings.hold_ttl_seconds if ttl_seconds is None else ttl_seconds
     low, high = HOLD_TTL_RANGE
     if not low <= ttl <= high:
@@ -122,6 +125,9 @@ def hold_slot(
         )
     except SlotTakenError as exc:
         exc.alternativas = booking.next_free_slots(storage, key.doctor_id, after=key.fecha_hora)
+        raise
+    except NotFoundError:
+        require_doctor(storage, key.doctor_id)
         raise
     return IssuedHold(hold_id_of(secret, result.hold), result.hold, result.created)
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from health_api import clock
-from health_api.domain.errors import InvalidRequestError
+from health_api.domain.errors import DoctorNotFoundError, InvalidRequestError, NotFoundError
 from health_api.domain.models import AddSlotsResult, Page, Slot
 from health_api.services.recurrence import WeeklyRule, expand
 from health_api.services.times import from_utc_string, to_utc_string
@@ -26,7 +26,10 @@ def add_slots(storage: Storage, doctor_id: str, slots: Iterable[tuple[str, int]]
     """
     # An unknown doctor is a 404 before the slots are judged. An eventual read is enough: the
     # writes below check the doctor again, consistently, in the same transactions.
-    storage.doctors.get(doctor_id, consistent=False)
+    try:
+        storage.doctors.get(doctor_id, consistent=False)
+    except NotFoundError:
+        raise DoctorNotFoundError(f"doctor {doctor_id} not found") from None
     now = to_utc_string(clock.now_utc())
     unique: dict[str, int] = {}
     for fecha_hora, duracion in slots:
@@ -35,9 +38,13 @@ def add_slots(storage: Storage, doctor_id: str, slots: Iterable[tuple[str, int]]
         unique.setdefault(fecha_hora, duracion)
     if len(unique) > MAX_SLOTS_PER_REQUEST:
         raise InvalidRequestError(f"at most {MAX_SLOTS_PER_REQUEST} slots per request")
-    return storage.slots.add_for_doctor(
-        doctor_id, [Slot(doctor_id, t, d) for t, d in sorted(unique.items())]
-    )
+    try:
+        return storage.slots.add_for_doctor(
+            doctor_id, [Slot(doctor_id, t, d) for t, d in sorted(unique.items())]
+        )
+    except NotFoundError:
+        # Its only NotFoundError: the doctor was deleted since the read above.
+        raise DoctorNotFoundError(f"doctor {doctor_id} not found") from None
 
 
 def add_rule(storage: Storage, doctor_id: str, rule: WeeklyRule) -> AddSlotsResult:
@@ -59,13 +66,27 @@ def list_slots(
     cursor: str | None,
 ) -> Page[Slot]:
     """A doctor's slots in a range: ``desde`` defaults to now, ``hasta`` to a week later; the
-    window (defaults included) spans at most ``MAX_RANGE`` (``InvalidRequestError``)."""
+    window (defaults included) spans at most ``MAX_RANGE`` (``InvalidRequestError``). An empty
+    page of a doctor that does not exist is ``DoctorNotFoundError``."""
     start = desde or to_utc_string(clock.now_utc())
     end = hasta or to_utc_string(from_utc_string(start) + DEFAULT_RANGE)
     if start > end:
         raise InvalidRequestError("desde is after hasta")
     if from_utc_string(end) - from_utc_string(start) > MAX_RANGE:
         raise InvalidRequestError(f"the window may span at most {MAX_RANGE.days} days")
-    return storage.slots.list_range(
+    page = storage.slots.list_range(
         doctor_id, start, end, estado=estado, limit=limit, cursor=cursor
     )
+    if not page.items:
+        # Only an empty page costs this read: a doctor with slots needs no check.
+        require_doctor(storage, doctor_id)
+    return page
+
+
+def require_doctor(storage: Storage, doctor_id: str) -> None:
+    """``DoctorNotFoundError`` unless the doctor exists (a consistent read). Called after a
+    slot operation found nothing, to tell an unknown doctor from an unknown slot."""
+    try:
+        storage.doctors.get(doctor_id)
+    except NotFoundError:
+        raise DoctorNotFoundError(f"doctor {doctor_id} not found") from None

@@ -22,6 +22,16 @@ _ISO = re.compile(
     r"(Z|z|[+-]\d{2}:?\d{2})?$"
 )
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# A date-time whose offset lost its "+": form encoding reads an unescaped "+" in a query as a
+# space, so "...T10:00:00+01:00" arrives as "...T10:00:00 01:00".
+_PLUS_AS_SPACE = re.compile(
+    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)? \d{2}:?\d{2}", re.ASCII
+)
+BOUND_EXAMPLES = (
+    "send a date-time with an offset (2026-12-05T10:00:00+01:00, the '+' as %2B in a URL, or "
+    "2026-12-05T09:00:00Z), one without (2026-12-05T10:00:00, the clinic's time zone), or a "
+    "date (2026-12-05)"
+)
 _CANONICAL = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 
 
@@ -42,6 +52,32 @@ def normalize_instant(value: str, default_zone: ZoneInfo) -> str:
     return to_utc_string(moment)
 
 
+def normalize_bound(value: str, default_zone: ZoneInfo, *, end: bool = False) -> str:
+    """A query window's bound (``desde``, ``hasta``) as canonical UTC: a date-time as
+    ``normalize_instant`` reads it, or a date ``YYYY-MM-DD`` in ``default_zone``, from its first
+    second (``end=False``) or to its last, 23:59:59, inclusive (``end=True``). Anything else is
+    an ``InvalidRequestError`` that shows the accepted forms, and names the lost ``+`` when an
+    offset arrived after a space."""
+    text = value.strip() if isinstance(value, str) else ""
+    if _DATE.fullmatch(text):
+        day = parse_date(text)
+        if not YEARS[0] <= day.year <= YEARS[1]:
+            raise InvalidRequestError(f"the year must be {YEARS[0]}-{YEARS[1]}")
+        wall = datetime.combine(day, time(23, 59, 59) if end else time(0))
+        # No round-trip check here: where midnight is skipped by a DST jump, fold=0 reads it
+        # with the old offset, which is the day's first instant; at a repeated hour, the end of
+        # the day takes its second occurrence, so the whole day is inside the window.
+        return to_utc_string(wall.replace(tzinfo=default_zone, fold=1 if end else 0))
+    if _PLUS_AS_SPACE.fullmatch(text):
+        raise InvalidRequestError(
+            "the offset lost its '+': in a URL query a '+' means a space, so send it as %2B "
+            "(2026-12-05T10:00:00%2B01:00)"
+        )
+    if not _ISO.match(text):
+        raise InvalidRequestError(f"not a date-time or a date: {BOUND_EXAMPLES}")
+    return normalize_instant(text, default_zone)
+
+
 def zone(name: str) -> ZoneInfo:
     """The IANA zone ``name``; ``InvalidRequestError`` when unknown."""
     try:
@@ -56,7 +92,10 @@ def parse_instant(value: str, default_zone: ZoneInfo) -> datetime:
     ``InvalidRequestError``."""
     match = _ISO.match(value.strip()) if isinstance(value, str) else None
     if not match:
-        raise InvalidRequestError(f"{value!r} is not an ISO 8601 date-time")
+        raise InvalidRequestError(
+            f"{value!r} is not an ISO 8601 date-time: send e.g. 2026-12-05T10:00:00+01:00, "
+            "2026-12-05T09:00:00Z, or 2026-12-05T10:00:00 (the clinic's time zone)"
+        )
     year, month, day, hour, minute = (int(match.group(i)) for i in range(1, 6))
     second = int(match.group(6) or 0)
     offset = match.group(7)

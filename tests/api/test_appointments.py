@@ -122,6 +122,8 @@ def test_an_invalid_reschedule_body_is_a_422_on_the_dotted_field(client, booked,
         ({"to": {"doctor_id": "doc-ana", "fecha_hora": MON_1000, "estado": "x"}}, "to.estado"),
         ({"to": "doc-ana"}, "to"),
         ({"user_id": None}, "user_id"),
+        ({"user_id": "user-1\n"}, "user_id"),
+        ({"to": {"doctor_id": "doc-\u0430na", "fecha_hora": MON_1000}}, "to.doctor_id"),
         ({"extra": 1}, "extra"),
     ]
     for change, field in cases:

@@ -113,16 +113,28 @@ def test_an_offset_time_books_the_utc_slot(client, doctor) -> None:
     assert slot_as_admin(client, MON_0930)["estado"] == "reservado"
 
 
-def test_booking_an_unknown_slot_is_a_404(client, doctor, subtests) -> None:
-    for doctor_id, fecha_hora in (
-        ("doc-ana", MON_1000),
-        ("doc-nobody", MON_0900),
-        ("doc-ana", "2030-02-30T09:00:00Z"),
-    ):
-        with subtests.test(doctor_id=doctor_id, fecha_hora=fecha_hora):
-            response = book(client, doctor_id, fecha_hora, "user-1")
+def test_booking_an_unknown_slot_is_a_404(client, doctor) -> None:
+    response = book(client, "doc-ana", MON_1000, "user-1")
 
-            assert_problem(response, 404)
+    assert assert_problem(response, 404)["type"] == "/problems/not-found"
+
+
+def test_booking_a_slot_of_an_unknown_doctor_is_a_doctor_not_found_404(client, doctor) -> None:
+    response = book(client, "doc-nobody", MON_0900, "user-1")
+
+    body = assert_problem(response, 404)
+    assert body["type"] == "/problems/doctor-not-found"
+    assert "doc-nobody" in body["detail"]
+
+
+def test_booking_at_a_path_time_that_is_not_a_real_time_is_a_400_naming_it(
+    client, doctor, subtests
+) -> None:
+    for fecha_hora in ("2030-02-30T09:00:00Z", "tomorrow"):
+        with subtests.test(fecha_hora=fecha_hora):
+            response = book(client, "doc-ana", fecha_hora, "user-1")
+
+            assert list(assert_problem(response, 400)["errors"]) == ["fecha_hora"]
 
 
 def test_booking_a_slot_in_the_past_is_a_422(client, app, doctor) -> None:
@@ -187,7 +199,9 @@ def test_cancelling_someone_elses_booking_is_a_409_and_keeps_it(client, doctor) 
         slot_url("doc-ana", MON_0900, "booking"), query_string={"user_id": "user-2"}, headers=AGENT
     )
 
-    assert_problem(response, 409)
+    body = assert_problem(response, 409)
+    assert body["type"] == "/problems/not-your-booking"
+    assert "alternativas" not in body
     assert slot_as_admin(client, MON_0900)["user_id"] == "user-1"
 
 
@@ -205,4 +219,42 @@ def test_cancelling_an_unknown_slot_is_a_404(client, doctor) -> None:
         slot_url("doc-ana", MON_1000, "booking"), query_string={"user_id": "user-1"}, headers=AGENT
     )
 
-    assert_problem(response, 404)
+    assert assert_problem(response, 404)["type"] == "/problems/not-found"
+
+
+def test_cancelling_a_slot_of_an_unknown_doctor_is_a_doctor_not_found_404(client, doctor) -> None:
+    response = client.delete(
+        slot_url("doc-nobody", MON_0900, "booking"),
+        query_string={"user_id": "user-1"},
+        headers=AGENT,
+    )
+
+    assert assert_problem(response, 404)["type"] == "/problems/doctor-not-found"
+
+
+def test_cancelling_with_a_user_id_that_is_not_an_id_is_a_400_naming_it(
+    client, doctor, subtests
+) -> None:
+    book(client, "doc-ana", MON_0900, "user-1")
+
+    for user_id in ("user-1\n", "us\u0435r-1", "user 1", ""):
+        with subtests.test(user_id=user_id):
+            response = client.delete(
+                slot_url("doc-ana", MON_0900, "booking"),
+                query_string={"user_id": user_id},
+                headers=AGENT,
+            )
+
+            assert list(assert_problem(response, 400)["errors"]) == ["user_id"]
+    assert slot_as_admin(client, MON_0900)["user_id"] == "user-1"
+
+
+def test_booking_with_a_user_id_that_is_not_an_id_is_a_422_naming_it(
+    client, doctor, subtests
+) -> None:
+    for user_id in ("user-1\n", "us\u0435r-1", "\u00fcser-1", "user 1", "x" * 129):
+        with subtests.test(user_id=user_id):
+            response = book(client, "doc-ana", MON_0900, user_id)
+
+            assert list(assert_problem(response, 422)["errors"]) == ["user_id"]
+    assert slot_as_admin(client, MON_0900)["estado"] == "disponible"

@@ -84,12 +84,16 @@ def test_create_without_required_fields_is_a_422_per_field(client) -> None:
     assert set(problem["errors"]) == {"nombre", "especialidad"}
 
 
-def test_create_with_an_invalid_id_is_a_422(client) -> None:
-    body = {"doctor_id": "has space/slash", "nombre": "X", "especialidad": "Y"}
+def test_create_with_an_invalid_id_is_a_422(client, subtests) -> None:
+    # A separator, a trailing newline, a Cyrillic look-alike, an accent: none is an id.
+    for doctor_id in ("has space/slash", "doc-ana\n", "doc-\u0430na", "doc-\u00e1na"):
+        with subtests.test(doctor_id=doctor_id):
+            body = {"doctor_id": doctor_id, "nombre": "X", "especialidad": "Y"}
 
-    response = client.post("/api/v1/doctors", json=body, headers=ADMIN)
+            response = client.post("/api/v1/doctors", json=body, headers=ADMIN)
 
-    assert "doctor_id" in assert_problem(response, 422)["errors"]
+            assert list(assert_problem(response, 422)["errors"]) == ["doctor_id"]
+    assert client.get("/api/v1/doctors", headers=AGENT).get_json()["items"] == []
 
 
 def test_get_one_answers_the_doctor(client) -> None:

@@ -341,7 +341,7 @@ def test_cancel_and_admin_delete_respect_a_live_hold(client, doctor, frozen) -> 
     )
     delete = client.delete(slot_url("doc-ana", MON_0900), headers=ADMIN)
 
-    assert_problem(cancel, 409)
+    assert assert_problem(cancel, 409)["type"] == "/problems/not-your-booking"
     assert_problem(delete, 409)
     assert listed(client)["estado"] == "retenido"
 
@@ -354,11 +354,31 @@ def test_an_invalid_hold_body_is_a_422_naming_the_field(client, doctor, subtests
         ({**good, "fecha_hora": "mañana"}, "fecha_hora"),
         ({**good, "ttl_seconds": "five"}, "ttl_seconds"),
         ({**good, "retenido_por": "user-9"}, "retenido_por"),
+        ({**good, "user_id": "user-1\n"}, "user_id"),
+        ({**good, "user_id": "us\u0435r-1"}, "user_id"),
+        ({**good, "doctor_id": "doc-\u0430na"}, "doctor_id"),
     ]
     for body, field in cases:
         with subtests.test(body=body):
             problem = assert_problem(client.post(HOLDS, json=body, headers=AGENT), 422)
             assert field in problem["errors"]
+    assert listed(client)["estado"] == "disponible"
+
+
+def test_holding_a_slot_of_an_unknown_doctor_is_a_doctor_not_found_404(
+    client, doctor, frozen
+) -> None:
+    response = hold(client, doctor_id="doc-nobody")
+
+    assert assert_problem(response, 404)["type"] == "/problems/doctor-not-found"
+
+
+def test_holding_an_unknown_slot_of_a_known_doctor_stays_a_plain_404(
+    client, doctor, frozen
+) -> None:
+    response = hold(client, fecha_hora="2030-03-04T12:00:00Z")
+
+    assert assert_problem(response, 404)["type"] == "/problems/not-found"
 
 
 @pytest.mark.parametrize("doctor_id", ["doc-ana", "a" * 128, "ñ" * 128, "\U00020000" * 128])

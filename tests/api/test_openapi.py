@@ -41,6 +41,36 @@ CONTRACT = {
     ("post", f"{V1}/admin/seed"): "admin",
     ("delete", f"{V1}/admin/seed"): "admin",
 }
+# API.md v1.2: every operation's operationId (the service endpoints named by their path).
+OPERATION_IDS = {
+    "healthz",
+    "readyz",
+    "openapi",
+    "docs",
+    "create_doctor",
+    "list_doctors",
+    "get_doctor",
+    "update_doctor",
+    "delete_doctor",
+    "add_slots",
+    "list_slots",
+    "delete_slot",
+    "book_slot",
+    "cancel_booking",
+    "reschedule_appointment",
+    "list_user_appointments",
+    "list_availability",
+    "create_hold",
+    "get_hold",
+    "release_hold",
+    "put_session",
+    "get_session",
+    "patch_session",
+    "delete_session",
+    "get_tables",
+    "load_seed",
+    "remove_seed",
+}
 METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 # Answered by gunicorn itself (request line / header fields too large), before the app.
 SERVER_ERRORS = ("414", "431")
@@ -71,6 +101,60 @@ def test_the_document_lists_exactly_the_operations_of_the_contract(document) -> 
 
     assert sorted(listed - CONTRACT.keys()) == [], "in the document, not in API.md"
     assert sorted(CONTRACT.keys() - listed) == [], "in API.md, not in the document"
+
+
+def test_the_document_is_version_1_2_0(document) -> None:
+    assert document["info"]["version"] == "1.2.0"
+
+
+def test_every_operation_has_its_contract_operation_id_once(document) -> None:
+    ids = [
+        operation.get("operationId")
+        for operations in document["paths"].values()
+        for method, operation in operations.items()
+        if method in METHODS
+    ]
+
+    assert len(ids) == len(set(ids))
+    assert set(ids) == OPERATION_IDS
+
+
+def test_the_operation_ids_name_the_contracts_operations(document) -> None:
+    paths = document["paths"]
+
+    assert (
+        paths[f"{V1}/doctors/{{doctor_id}}/schedules/{{fecha_hora}}/booking"]["put"]["operationId"]
+        == "book_slot"
+    )
+    assert paths[f"{V1}/users/{{user_id}}/appointments"]["get"]["operationId"] == (
+        "list_user_appointments"
+    )
+
+
+def test_path_ids_carry_the_id_rule_and_a_bad_path_value_is_a_documented_400(document) -> None:
+    for path, operations in document["paths"].items():
+        for parameter in operations.get("parameters", []):
+            if parameter["name"] in ("doctor_id", "user_id"):
+                assert parameter["schema"]["pattern"] == "^[A-Za-z0-9._@:+-]{1,128}$", path
+                assert "ASCII" in parameter["description"]
+        for method, operation in operations.items():
+            if method in METHODS and "{" in path:
+                assert "400" in operation["responses"], (method, path)
+
+
+def test_unknown_doctor_and_not_your_booking_are_documented(document) -> None:
+    schedules = document["paths"][f"{V1}/doctors/{{doctor_id}}/schedules"]
+    booking = document["paths"][f"{V1}/doctors/{{doctor_id}}/schedules/{{fecha_hora}}/booking"]
+    holds = document["paths"][f"{V1}/holds"]
+
+    for operation in (schedules["post"], schedules["get"], booking["put"], booking["delete"]):
+        assert "doctor-not-found" in operation["responses"]["404"]["description"]
+    assert "doctor-not-found" in holds["post"]["responses"]["404"]["description"]
+    assert "not-your-booking" in booking["delete"]["responses"]["409"]["description"]
+    for name in ("desde", "hasta"):
+        [parameter] = [p for p in schedules["get"]["parameters"] if p["name"] == name]
+        assert "%2B" in parameter["description"]
+        assert "YYYY-MM-DD" in parameter["description"]
 
 
 def test_the_document_is_valid_openapi_3(document) -> None:

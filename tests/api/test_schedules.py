@@ -140,14 +140,24 @@ def test_a_rule_with_a_bad_value_is_a_422_naming_it(client, doctor, subtests) ->
     }
 
 
-def test_slots_for_an_unknown_doctor_are_a_404(client) -> None:
-    response = client.post(
-        "/api/v1/doctors/doc-nobody/schedules",
-        json={"slots": [{"fecha_hora": MON_0900}]},
-        headers=ADMIN,
-    )
+def test_slots_for_an_unknown_doctor_are_a_doctor_not_found_404(client, subtests) -> None:
+    for body in ({"slots": [{"fecha_hora": MON_0900}]}, RULE):
+        with subtests.test(body=body):
+            response = client.post("/api/v1/doctors/doc-nobody/schedules", json=body, headers=ADMIN)
 
-    assert_problem(response, 404)
+            assert assert_problem(response, 404)["type"] == "/problems/doctor-not-found"
+
+
+def test_listing_the_slots_of_an_unknown_doctor_is_a_doctor_not_found_404(client) -> None:
+    response = client.get("/api/v1/doctors/doc-nobody/schedules", query_string=WEEK, headers=AGENT)
+
+    body = assert_problem(response, 404)
+    assert body["type"] == "/problems/doctor-not-found"
+    assert "doc-nobody" in body["detail"]
+
+
+def test_listing_a_known_doctor_without_slots_is_an_empty_page(client, doctor) -> None:
+    assert listing(client) == {"items": [], "next_cursor": None}
 
 
 def test_a_slot_in_the_past_is_a_422(client, doctor) -> None:
@@ -291,15 +301,22 @@ def test_deleting_a_booked_slot_is_a_409_and_keeps_the_booking(client, doctor) -
 def test_deleting_an_unknown_slot_is_a_404(client, doctor, subtests) -> None:
     add_slots(client, "doc-ana", MON_0900)
 
-    for doctor_id, fecha_hora in (
-        ("doc-ana", MON_1000),
-        ("doc-ana", "not-a-time"),
-        ("doc-nobody", MON_0900),
-    ):
+    for doctor_id, fecha_hora in (("doc-ana", MON_1000), ("doc-nobody", MON_0900)):
         with subtests.test(doctor_id=doctor_id, fecha_hora=fecha_hora):
             response = client.delete(slot_url(doctor_id, fecha_hora), headers=ADMIN)
 
             assert_problem(response, 404)
+    assert [s["fecha_hora"] for s in listing(client)["items"]] == [MON_0900]
+
+
+def test_deleting_at_a_path_time_that_is_not_a_time_is_a_400_naming_it(client, doctor) -> None:
+    add_slots(client, "doc-ana", MON_0900)
+
+    response = client.delete(slot_url("doc-ana", "not-a-time"), headers=ADMIN)
+
+    body = assert_problem(response, 400)
+    assert list(body["errors"]) == ["fecha_hora"]
+    assert "2026-12-05T10:00:00+01:00" in body["errors"]["fecha_hora"][0]
     assert [s["fecha_hora"] for s in listing(client)["items"]] == [MON_0900]
 
 

@@ -27,12 +27,12 @@ def _get(port: int, path: str, **headers: str) -> procs.Response:
     return call(port, "GET", path, headers={**AGENT, **headers})
 
 
-def test_an_over_long_id_inside_the_request_line_is_the_apps_404(port: int) -> None:
+def test_an_over_long_id_inside_the_request_line_is_the_apps_400(port: int) -> None:
     response = _get(port, "/api/v1/doctors/" + "d" * 3000)
 
-    assert response.status == 404
+    assert response.status == 400
     assert response.headers["content-type"] == PROBLEM_JSON
-    assert response.body["status"] == 404
+    assert "doctor_id" in response.body["errors"]
 
 
 def test_an_over_long_cursor_inside_the_request_line_is_the_apps_400(port: int) -> None:
