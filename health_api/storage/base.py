@@ -43,16 +43,27 @@ class FreeSlots:
 
 
 @dataclass(frozen=True)
-class FreeSlotsDeletion:
-    """What one ``SlotRepository.delete_free_from`` step did.
+class FutureSchedule:
+    """What ``SlotRepository.read_future`` found of one doctor's slots from a time on.
 
-    ``removed``: free slots this step deleted. ``booked_at``: the first booked slot met (the step
-    stopped there), else None. ``more``: slots may remain after the ones this step looked at.
+    ``free``: the slots neither booked nor held live, in time order. ``taken_at``: the first
+    slot booked or held live (the read stopped there, so ``free`` is then partial), else None.
+    """
+
+    free: list[str] = field(default_factory=list)
+    taken_at: str | None = None
+
+
+@dataclass(frozen=True)
+class FreeSlotsDeletion:
+    """What one ``SlotRepository.delete_free`` step did.
+
+    ``removed``: slots this step deleted. ``taken_at``: the first of the step's slots found
+    booked or held live (left in place), else None.
     """
 
     removed: int
-    booked_at: str | None = None
-    more: bool = False
+    taken_at: str | None = None
 
 
 class DoctorRepository(Protocol):
@@ -113,11 +124,16 @@ class SlotRepository(Protocol):
         slot appears under a doctor once it is marked (DynamoDB writes 99 slots + the check per
         transaction, so chunks committed before the mark stay, as if added just before it)."""
 
-    def delete_free_from(self, doctor_id: str, desde: str, limit: int) -> FreeSlotsDeletion:
-        """Delete up to ``limit`` of the doctor's slots with ``fecha_hora >= desde``, in time
-        order, each with a condition that fails on a booked one; stop at the first booked slot
-        (``booked_at``), leaving it and what follows. Bounded work: one key-range read of at
-        most ``limit + 1`` items and at most ``limit`` conditional deletes."""
+    def read_future(self, doctor_id: str, desde: str, now: str) -> FutureSchedule:
+        """The doctor's slots with ``fecha_hora >= desde`` as they are at ``now``, read in time
+        order (key-range reads, strongly consistent, as many pages as it takes) until the first
+        one booked or held live. Only slot times and states are read."""
+
+    def delete_free(self, doctor_id: str, fechas: Sequence[str], now: str) -> FreeSlotsDeletion:
+        """Delete the doctor's slots at ``fechas`` (at most 100), each with a condition that it
+        is neither booked nor held live at ``now``; one found taken stays (``taken_at``). Slots
+        already gone count for nothing. Bounded work: at most ``len(fechas)`` conditional
+        deletes."""
 
     def get(self, key: SlotKey, *, now: str | None = None) -> Slot:
         """The slot as it is at ``now``, or ``NotFoundError``."""
