@@ -277,6 +277,21 @@ class SessionRepository(Protocol):
         ``InvalidRequestError`` when the merged data would exceed ``MAX_SESSION_DATA_BYTES``.
         Concurrent merges never lose a key."""
 
+    def upsert(
+        self,
+        user_id: str,
+        changes: Mapping[str, Any],
+        ttl_seconds: int | None,
+        now: int,
+        *,
+        default_ttl: int,
+    ) -> Session:
+        """``merge`` into the live session, or, when there is none (absent or expired), create
+        it with ``changes`` as its data and ``ttl_seconds`` (else ``default_ttl``) as its
+        remembered lifetime: one atomic write decided on the state it read, so concurrent first
+        saves never lose a key (SQLite: one transaction; DynamoDB: one conditional write,
+        retried on a lost race). ``InvalidRequestError`` as ``merge``."""
+
     def delete(self, user_id: str) -> None:
         """Remove the session; absent is fine (idempotent)."""
 

@@ -11,6 +11,8 @@ from freezegun import freeze_time
 from health_api import clock
 from health_api.domain.errors import InvalidRequestError, NotFoundError
 from health_api.domain.models import MAX_SESSION_DATA_BYTES
+from health_api.services import sessions
+from tests.races import race
 
 START = "2026-12-01T10:00:00Z"
 
@@ -198,3 +200,69 @@ def test_a_put_replaces_the_remembered_lifetime(storage, frozen) -> None:
 
     assert merged.ttl_seconds == 60
     assert merged.expires_at == "2026-12-01T10:01:00Z"
+
+
+# --- save_session: create, or merge into the live session, in one atomic write --------------
+
+
+def test_saving_without_a_session_creates_it_with_the_default_lifetime(storage, frozen) -> None:
+    saved = sessions.save_session(storage, "user-a", {"paso": "inicio"}, None, 1800)
+
+    now = clock.epoch_seconds()
+    assert (saved.data, saved.ttl, saved.ttl_seconds) == ({"paso": "inicio"}, now + 1800, 1800)
+    assert storage.sessions.get("user-a", now) == saved
+
+
+def test_saving_into_a_live_session_merges_and_slides_by_its_lifetime(storage, frozen) -> None:
+    storage.sessions.put("user-a", {"paso": "inicio", "idioma": "es"}, 600, clock.epoch_seconds())
+    frozen.tick(timedelta(seconds=100))
+
+    saved = sessions.save_session(storage, "user-a", {"paso": "confirmar"}, None, 1800)
+
+    assert saved.data == {"paso": "confirmar", "idioma": "es"}
+    assert (saved.ttl, saved.ttl_seconds) == (clock.epoch_seconds() + 600, 600)
+    assert saved.created_at == START
+
+
+def test_saving_over_an_expired_session_starts_a_new_one(storage, frozen) -> None:
+    storage.sessions.put("user-a", {"viejo": 1}, 60, clock.epoch_seconds())
+    frozen.tick(timedelta(seconds=60))
+
+    saved = sessions.save_session(storage, "user-a", {"nuevo": 2}, 300, 1800)
+
+    assert saved.data == {"nuevo": 2}
+    assert (saved.ttl, saved.ttl_seconds) == (clock.epoch_seconds() + 300, 300)
+    assert saved.created_at != START
+
+
+def test_saving_past_the_size_limit_is_refused_and_changes_nothing(storage, frozen) -> None:
+    storage.sessions.put(
+        "user-a", {"a": "x" * (MAX_SESSION_DATA_BYTES - 200)}, 60, clock.epoch_seconds()
+    )
+
+    with pytest.raises(InvalidRequestError):
+        sessions.save_session(storage, "user-a", {"b": "y" * 300}, None, 1800)
+
+    assert set(storage.sessions.get("user-a", clock.epoch_seconds()).data) == {"a"}
+
+
+def test_concurrent_first_saves_never_lose_a_key(storage, backend) -> None:
+    if backend == "moto":
+        pytest.skip(
+            "in-process moto is not atomic under threads (read-check-write without a lock); "
+            "DynamoDB Local runs this race for real"
+        )
+    count = 8
+
+    def save(n: int) -> None:
+        try:
+            sessions.save_session(storage, "user-a", {f"k{n}": n}, None, 1800)
+        finally:
+            storage.release()
+
+    results, errors = race(count, save)
+
+    assert errors == []
+    assert len(results) == count
+    data = storage.sessions.get("user-a", clock.epoch_seconds()).data
+    assert data == {f"k{n}": n for n in range(count)}
