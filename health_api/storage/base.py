@@ -197,6 +197,7 @@ class SlotRepository(Protocol):
         *,
         after: tuple[str, str] | None = None,
         now: str | None = None,
+        read_budget: int | None = None,
     ) -> FreeSlots:
         """The slots free at ``now`` (``disponible``, or held with the hold expired) of any of
         ``doctor_ids`` with ``desde <= fecha_hora <= hasta`` (and, given ``after``,
@@ -205,7 +206,9 @@ class SlotRepository(Protocol):
         Each doctor counts once however often it is named; no ids finds nothing; up to 200 ids
         work. ``desde > hasta`` or ``limit < 1`` is ``InvalidRequestError``. Reads may be
         eventually consistent. When a doctor's read stops at its read budget, the result stops
-        at the least-advanced such doctor (``FreeSlots.stopped_at``); SQLite never stops early."""
+        at the least-advanced such doctor (``FreeSlots.stopped_at``); SQLite never stops early.
+        ``read_budget``: the items the whole call may read, shared evenly by the doctors
+        (DynamoDB; None: each doctor's read alone is bounded); SQLite reads only matches."""
 
     def book(
         self,

@@ -265,10 +265,19 @@ class DynamoSlotRepository:
         *,
         after: tuple[str, str] | None = None,
         now: str | None = None,
+        read_budget: int | None = None,
     ) -> FreeSlots:
         """Free slots of several doctors, merged (see :func:`slot_queries.list_free_of_doctors`)."""
         return slot_queries.list_free_of_doctors(
-            self._client, self._table, doctor_ids, desde, hasta, limit, after, now=resolve_now(now)
+            self._client,
+            self._table,
+            doctor_ids,
+            desde,
+            hasta,
+            limit,
+            after,
+            now=resolve_now(now),
+            read_budget=read_budget,
         )
 
     def list_for_user(

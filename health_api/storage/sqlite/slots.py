@@ -182,10 +182,13 @@ class SqliteSlotRepository:
         *,
         after: tuple[str, str] | None = None,
         now: str | None = None,
+        read_budget: int | None = None,
     ) -> FreeSlots:
         """The free slots of ``doctor_ids`` in ``[desde, hasta]`` (after ``after``), in
         ``(fecha_hora, doctor_id)`` order, at most ``limit``: one statement for every doctor,
-        which reads only matching rows, so it never stops early (``stopped_at`` is None)."""
+        which reads only matching rows, so it never stops early (``stopped_at`` is None) and
+        needs no ``read_budget``."""
+        del read_budget  # at most ``limit`` rows are read
         check_limit(limit)
         if desde > hasta:
             raise InvalidRequestError("desde must not be after hasta")
