@@ -352,9 +352,10 @@ class Storage(Protocol):
         (``/admin/tables``, ``setup_tables.py --validate``)."""
 
     def check_ready(self) -> list[TableReport]:
-        """Readiness (``/readyz``), cheap enough for every probe: one data-plane read per call
-        and table checks the backend may cache (DynamoDB: DescribeTable, never the tag or TTL
-        reads); ``StorageUnavailableError`` when the storage does not answer."""
+        """Readiness (``/readyz``), cheap enough for every probe: one data-plane read of every
+        served table per call (a missing table shows at once) and table checks the backend may
+        cache for at most 10 s (DynamoDB: DescribeTable, never the tag or TTL reads);
+        ``StorageUnavailableError`` when the storage does not answer."""
 
     def end_request(self) -> None:
         """A request ended (the app's teardown): drop what must not outlive it. SQLite keeps
