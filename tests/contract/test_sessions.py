@@ -14,7 +14,7 @@ from health_api.domain.models import MAX_SESSION_DATA_BYTES
 from health_api.services import sessions
 from tests.races import race
 
-START = "2026-12-01T10:00:00Z"
+START = "2030-12-01T10:00:00Z"
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def test_put_then_get_returns_the_data_and_times(storage, frozen) -> None:
     assert fetched == stored
     assert fetched.data == data
     assert fetched.created_at == fetched.updated_at == START
-    assert fetched.expires_at == "2026-12-01T10:30:00Z"
+    assert fetched.expires_at == "2030-12-01T10:30:00Z"
     assert fetched.ttl == clock.epoch_seconds() + 1800
 
 
@@ -55,7 +55,7 @@ def test_put_replaces_the_whole_session(storage, frozen) -> None:
 
     assert storage.sessions.get("user-a", clock.epoch_seconds()) == replaced
     assert replaced.data == {"c": 3}
-    assert replaced.expires_at == "2026-12-01T10:10:10Z"
+    assert replaced.expires_at == "2030-12-01T10:10:10Z"
 
 
 def test_put_revives_an_expired_session(storage, frozen) -> None:
@@ -77,8 +77,8 @@ def test_merge_is_shallow_and_slides_the_expiry(storage, frozen) -> None:
 
     assert merged.data == {"a": 1, "b": 2, "nested": {"z": 3}}
     assert merged.created_at == START
-    assert merged.updated_at == "2026-12-01T10:00:50Z"
-    assert merged.expires_at == "2026-12-01T10:01:50Z"
+    assert merged.updated_at == "2030-12-01T10:00:50Z"
+    assert merged.expires_at == "2030-12-01T10:01:50Z"
     frozen.tick(timedelta(seconds=59))
     assert storage.sessions.get("user-a", clock.epoch_seconds()).data == merged.data
 
@@ -170,7 +170,7 @@ def test_a_session_remembers_its_lifetime_and_merge_slides_by_it(storage, frozen
 
     assert stored.ttl_seconds == 60
     assert merged.ttl_seconds == 60
-    assert merged.expires_at == "2026-12-01T10:01:30Z"
+    assert merged.expires_at == "2030-12-01T10:01:30Z"
     frozen.tick(timedelta(seconds=60))
     with pytest.raises(NotFoundError):
         storage.sessions.get("user-a", clock.epoch_seconds())
@@ -186,7 +186,7 @@ def test_a_lifetime_given_to_merge_replaces_the_remembered_one(storage, frozen) 
     )
 
     assert merged.ttl_seconds == 600
-    assert merged.expires_at == "2026-12-01T10:11:40Z"
+    assert merged.expires_at == "2030-12-01T10:11:40Z"
     assert storage.sessions.get("user-a", clock.epoch_seconds()) == merged
 
 
@@ -199,7 +199,7 @@ def test_a_put_replaces_the_remembered_lifetime(storage, frozen) -> None:
     )
 
     assert merged.ttl_seconds == 60
-    assert merged.expires_at == "2026-12-01T10:01:00Z"
+    assert merged.expires_at == "2030-12-01T10:01:00Z"
 
 
 # --- save_session: create, or merge into the live session, in one atomic write --------------
