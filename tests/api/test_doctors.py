@@ -270,6 +270,29 @@ def test_delete_while_a_slot_is_held_live_is_a_409_that_keeps_the_hold(client) -
     assert hold.status_code == 200
 
 
+def test_a_booking_landing_mid_delete_is_a_409_that_counts_the_removed_slots(
+    app, client, monkeypatch
+) -> None:
+    create_doctor(client, "doc-ana")
+    add_slots(client, "doc-ana", MON_0900, MON_0930, MON_1000)
+    slots = app.extensions["health_api.storage"].slots
+    read_future = slots.read_future
+
+    def read_then_a_booking_lands(doctor_id, desde, now):
+        future = read_future(doctor_id, desde, now)
+        assert book(client, "doc-ana", MON_1000, "user-1").status_code == 201
+        return future
+
+    monkeypatch.setattr(slots, "read_future", read_then_a_booking_lands)
+
+    body = assert_problem(client.delete("/api/v1/doctors/doc-ana", headers=ADMIN), 409)
+
+    assert body["type"] == "/problems/conflict"
+    assert body["slots_eliminados"] == 2
+    assert schedule_of(client, "doc-ana") == [(MON_1000, "reservado")]
+    assert client.get("/api/v1/doctors/doc-ana", headers=AGENT).status_code == 200
+
+
 def test_a_delete_past_its_budget_is_a_202_until_a_repeat_finishes_with_204(
     client, monkeypatch
 ) -> None:
