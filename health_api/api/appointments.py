@@ -79,15 +79,22 @@ class Availability(MethodView):
     @blp.arguments(AvailabilityQuery, location="query")
     @blp.response(200, FreeSlotPage)
     def get(self, query):
-        """Free future slots of every doctor of the specialty, merged in time order (default
-        window: the next 7 days; at most 31 days).
+        """Free future slots of every doctor of the specialty (default window: the next 7 days;
+        at most 31 days), by doctor group, then in time order.
+
+        Order: doctors are taken in ``doctor_id`` order, 200 to a group, and each request reads
+        one group only. The pages show the first group's free slots in time order (ties by
+        ``doctor_id``) over the whole window, then the next group's, again in time order from
+        the window's start, and so on: a specialty of at most 200 doctors is one group, in one
+        time order. Paging until ``next_cursor`` is null reaches every free slot of every
+        doctor exactly once; the time order restarts at each group's first page.
 
         Doctors come from the specialty index, which follows the table after a short delay: a
         doctor just created may be missing for a moment. Free slots are read eventually
-        consistent (one just booked may still be offered; booking it is then a 409). When a
-        doctor's read stops at the per-request read budget, the page stops there: it may hold
-        fewer than ``limit`` slots, even none, while ``next_cursor`` is set; keep paging until
-        ``next_cursor`` is null.
+        consistent (one just booked may still be offered; booking it is then a 409). When the
+        reads stop at the per-request read budget, or a group ends, the page stops there: it
+        may hold fewer than ``limit`` slots, even none, while ``next_cursor`` is set; keep
+        paging until ``next_cursor`` is null.
         """
         try:
             desde, hasta = availability.window(

@@ -11,6 +11,7 @@ from health_api.api.blueprint import Blueprint
 from health_api.api.context import check_path_id, storage
 from health_api.api.cursors import verify
 from health_api.api.views import doctor_dict, page_dict
+from health_api.schemas.common import Problem
 from health_api.schemas.doctors import (
     DoctorCreate,
     DoctorDeletion,
@@ -95,14 +96,20 @@ class Doctor(MethodView):
     )
     @blp.alt_response(
         409,
+        schema=Problem,
         description=(
-            "The doctor has future booked slots: cancel them first (free slots before the "
-            "first booked one may already be gone; the doctor is no longer marked)."
+            "``/problems/conflict``: a future slot of the doctor is booked or held live. When "
+            "it was so as the DELETE arrived, nothing changed (``slots_eliminados``: 0). Only "
+            "a booking or hold that lands while the deletion runs stops it part-way: "
+            "``slots_eliminados`` is then how many free future slots this request had removed "
+            "(earlier 202 answers of the same deletion gave theirs). Either way the doctor "
+            "stays, is no longer marked, and takes slots again: cancel the bookings (a hold "
+            "lapses by itself), then repeat the DELETE."
         ),
     )
     def delete(self, doctor_id):
         """Delete a doctor (admin) and their future slots, in bounded steps: 204 when done,
-        202 while slots remain (repeat the DELETE), 409 at a future booked slot."""
+        202 while slots remain (repeat the DELETE), 409 at a future slot booked or held live."""
         result = service.delete_doctor(storage(), check_path_id(doctor_id, "doctor_id"))
         if result.done:
             return None

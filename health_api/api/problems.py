@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 from health_api.domain.errors import (
     AlreadyBookedError,
     ConflictError,
+    DoctorDeletionStoppedError,
     DoctorNotFoundError,
     HealthApiError,
     HoldInvalidError,
@@ -145,6 +146,8 @@ def domain_problem(exc: HealthApiError) -> Response:
         return problem(409, str(exc), kind="hold-invalid")
     if isinstance(exc, RescheduleError):
         return problem(409, str(exc), kind="reschedule-failed", reason=exc.reason)
+    if isinstance(exc, DoctorDeletionStoppedError):
+        return problem(409, str(exc), kind="conflict", slots_eliminados=exc.slots_eliminados)
     if isinstance(exc, ConflictError):
         return problem(409, str(exc), kind="conflict")
     if isinstance(exc, SlotBlockedError):

@@ -81,6 +81,16 @@ class RescheduleError(ConflictError):
         self.reason = reason
 
 
+class DoctorDeletionStoppedError(ConflictError):
+    """A doctor DELETE met a future slot booked or held live and called the deletion off (the
+    doctor is no longer marked). ``slots_eliminados``: the free future slots this request had
+    removed before it stopped (0 when the slot was taken before the request began)."""
+
+    def __init__(self, message: str, slots_eliminados: int = 0) -> None:
+        super().__init__(message)
+        self.slots_eliminados = slots_eliminados
+
+
 class InvalidCursorError(HealthApiError):
     """A pagination cursor was tampered with or belongs to another query."""
 

@@ -98,6 +98,12 @@ def hold_is_live(slot: Slot, now: str) -> bool:
     return slot.estado == RETENIDO and slot.retenido_hasta is not None and slot.retenido_hasta > now
 
 
+def blocks_doctor_deletion(slot: Slot, now: str) -> bool:
+    """Whether ``slot`` keeps its doctor from being deleted at ``now``: booked, or held live
+    (the same slots a slot DELETE refuses)."""
+    return slot.estado == RESERVADO or hold_is_live(slot, now)
+
+
 def slot_at(slot: Slot, now: str) -> Slot:
     """The slot as it is at instant ``now``: a ``retenido`` slot whose hold has expired
     (``retenido_hasta <= now``) is ``disponible`` without the hold fields; else unchanged."""

@@ -29,11 +29,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from health_api.domain.errors import StorageUnavailableError
 from health_api.keys import authenticate, key_id
 from health_api.mcp.runtime import SCOPE_KEY, Runtime
 from health_api.mcp.server import HealthMCPServer
 from health_api.ratelimit import FixedWindowLimiter
+from health_api.services import readiness
 
 MCP_PATH = "/mcp"
 PROBLEM_JSON = "application/problem+json"
@@ -48,10 +48,10 @@ def build_http_app(runtime: Runtime, server: HealthMCPServer) -> ASGIApp:
 
     @server.custom_route("/readyz", methods=["GET"])
     async def readyz(_request: Request) -> Response:
-        ok = await anyio.to_thread.run_sync(_ready, runtime)
-        if ok:
+        ready = await anyio.to_thread.run_sync(_ready, runtime)
+        if ready.ok:
             return JSONResponse({"status": "ready"})
-        return _problem(503, "not-ready", "storage unreachable", {"Retry-After": "5"})
+        return _problem(503, "not-ready", ready.detail, {"Retry-After": "5"})
 
     app = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
@@ -64,11 +64,9 @@ def build_http_app(runtime: Runtime, server: HealthMCPServer) -> ASGIApp:
     return NoStore(Guard(app, runtime))
 
 
-def _ready(runtime: Runtime) -> bool:
+def _ready(runtime: Runtime) -> readiness.Readiness:
     try:
-        return all(report.ok for report in runtime.storage.check_ready())
-    except StorageUnavailableError:
-        return False
+        return readiness.check_readiness(runtime.storage)
     finally:
         runtime.storage.end_request()
 

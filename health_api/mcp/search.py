@@ -67,8 +67,9 @@ def tools(runtime: Runtime) -> list[Tool]:
         limit: Limit = 20,
         cursor: Cursor = None,
     ) -> CallToolResult:
-        """Free appointment slots of every doctor of a specialty, merged in time order, with the
-        doctor's name (default window: the next 7 days; at most 31 days).
+        """Free appointment slots of every doctor of a specialty in time order, with the doctor's
+        name (default window: the next 7 days; at most 31 days). Over 200 doctors, the time
+        order restarts for each further group of 200 (by doctor_id): page on to see them.
 
         Use it to offer the user concrete times. Each item has doctor_id and fecha_hora (UTC)
         plus fecha_hora_local in the clinic's zone: show the local time to the user, and pass

@@ -64,17 +64,9 @@ def tools(runtime: Runtime) -> list[Tool]:
         arguments = {"user_id": user_id, "data": data, "ttl_seconds": ttl_seconds}
 
         def action() -> CallToolResult:
-            try:
-                session = sessions.patch_session(
-                    runtime.storage, user_id, data, ttl_seconds, default_ttl
-                )
-            except NotFoundError:
-                # None live: create it. Two first saves racing here both write; the later
-                # one's data wins (a merge needs a session to merge into).
-                session = sessions.put_session(
-                    runtime.storage, user_id, data, ttl_seconds, default_ttl
-                )
-            return answer(session)
+            return answer(
+                sessions.save_session(runtime.storage, user_id, data, ttl_seconds, default_ttl)
+            )
 
         return run_tool(
             runtime,

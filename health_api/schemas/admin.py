@@ -40,8 +40,20 @@ class SeedOut(Schema):
     slots = fields.Integer(required=True)
 
 
+class ReadyTableOut(Schema):
+    """One table as public ``/readyz`` shows it: which, whether it serves, and what differs,
+    without key attribute names (those are in ``/api/v1/admin/tables``)."""
+
+    logical = fields.String(required=True)
+    name = fields.String(required=True)
+    exists = fields.Boolean(required=True)
+    status = fields.String(allow_none=True)
+    ok = fields.Boolean(required=True)
+    differences = fields.List(fields.String(), required=True)
+
+
 class Health(Schema):
     """Liveness / readiness."""
 
     status = fields.String(required=True)
-    tables = fields.List(fields.Nested(TableReportOut))
+    tables = fields.List(fields.Nested(ReadyTableOut))

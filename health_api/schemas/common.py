@@ -150,6 +150,14 @@ class Problem(Schema):
         metadata={"description": "A slot taken by someone else: up to 3 free slots instead."},
     )
     reason = fields.String(metadata={"description": "Why a reschedule changed nothing."})
+    slots_eliminados = fields.Integer(
+        metadata={
+            "description": (
+                "A doctor DELETE that met a booked or held slot: the free future slots this "
+                "request had removed before it stopped (0: nothing changed)."
+            )
+        }
+    )
     tables = fields.List(
         fields.Dict(), metadata={"description": "/readyz: each table's report when not ready."}
     )

@@ -6,10 +6,13 @@ worker after 30 s), and deleting the doctor first would leave bookable orphan sl
 1. mark the doctor as being deleted (``eliminando_desde``; repeated DELETEs share the first
    mark); from then on no slot can be added to it (every slot creation checks the mark in the
    same write);
-2. delete the doctor's future slots in time order, a step of ``STEP`` at a time, each with a
-   condition that fails on a booked slot; past slots stay (the users' history);
-3. a booked future slot met: the mark is cleared and the answer is a 409 (the free slots before
-   it may already be gone); the step budget spent with slots left: :class:`DoctorDeletion` with
+2. read the doctor's whole future schedule (strongly consistent): a slot booked, or held live,
+   is a 409 that changed nothing (the mark is cleared, no slot was touched);
+3. delete the free future slots read, in time order, a step of ``STEP`` at a time, each with the
+   slot DELETE's condition (neither booked nor held live); past slots stay (the users' history);
+4. a slot booked or held between the read and its delete stays and stops the deletion: the mark
+   is cleared and the answer is a 409 that says how many free slots this request had removed
+   (``slots_eliminados``); the step budget spent with slots left: :class:`DoctorDeletion` with
    ``done=False`` (a 202: repeat the DELETE); no future slot left: the doctor item is deleted
    last, only while it carries this deletion's mark, and the deletion is ``done`` (a 204).
 
@@ -26,12 +29,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from health_api import clock
-from health_api.domain.errors import ConflictError
+from health_api.domain.errors import ConflictError, DoctorDeletionStoppedError
 from health_api.domain.models import Doctor
 from health_api.services.times import to_utc_string
 from health_api.storage.base import Storage
 
-STEP = 100  # slots per storage step (one Query of STEP + 1, then STEP deletes in parallel)
+STEP = 100  # slots per storage step (STEP conditional deletes in parallel)
 MAX_REMOVED_PER_REQUEST = 2000  # then a 202: repeat the DELETE
 MAX_SECONDS_PER_REQUEST = 10.0  # well inside gunicorn's 30 s, with a step's worst case after it
 
@@ -88,30 +91,50 @@ def delete_doctor(
     max_seconds: float | None = None,
 ) -> DoctorDeletion:
     """One request's share of deleting a doctor (see the module doc): ``NotFoundError`` when
-    absent, ``ConflictError`` at a future booking, else how far it got. The budget defaults to
-    ``MAX_REMOVED_PER_REQUEST`` slots and ``MAX_SECONDS_PER_REQUEST``."""
+    absent, ``DoctorDeletionStoppedError`` at a future slot booked or held live, else how far
+    it got. The budget defaults to ``MAX_REMOVED_PER_REQUEST`` slots and
+    ``MAX_SECONDS_PER_REQUEST``."""
     max_removed = max_removed or MAX_REMOVED_PER_REQUEST
     max_seconds = max_seconds or MAX_SECONDS_PER_REQUEST
     now = to_utc_string(clock.now_utc())
     # The mark carries its start and a random part: a deletion restarted after a 409 gets a
     # new one, so the doctor item is only ever deleted by the deletion that marked it.
-    mark = storage.doctors.mark_deletion(doctor_id, f"{now} {uuid.uuid4().hex[:8]}")
+    proposed = f"{now} {uuid.uuid4().hex[:8]}"
+    mark = storage.doctors.mark_deletion(doctor_id, proposed)
+    # Read after the mark: no slot can be added behind this read.
+    future = storage.slots.read_future(doctor_id, now, now)
+    if future.taken_at is not None:
+        storage.doctors.unmark_deletion(doctor_id, mark)
+        earlier = (
+            " (earlier DELETEs of this deletion had removed free slots: see their 202 answers)"
+            if mark != proposed
+            else ""
+        )
+        raise DoctorDeletionStoppedError(
+            f"the doctor has future slots booked or held (the first at {future.taken_at}); "
+            "cancel them first (a hold also lapses by itself). This request deleted nothing"
+            f"{earlier}."
+        )
     # A budget of wall time, not of the clock: time.monotonic is what bounds a request.
     started = time.monotonic()
-    removed = 0
-    while True:
-        step = storage.slots.delete_free_from(doctor_id, now, min(STEP, max_removed - removed))
-        removed += step.removed
-        if step.booked_at is not None:
-            storage.doctors.unmark_deletion(doctor_id, mark)
-            raise ConflictError(
-                f"the doctor has future booked appointments (the first at {step.booked_at}); "
-                "cancel them first. Free future slots before it may already have been removed."
-            )
-        if not step.more:
-            break
-        if removed >= max_removed or time.monotonic() - started >= max_seconds:
+    pending, tried, removed = future.free, 0, 0
+    while pending:
+        if tried >= max_removed or time.monotonic() - started >= max_seconds:
             return DoctorDeletion(doctor_id, done=False, removed=removed)
+        fechas = pending[: min(STEP, max_removed - tried)]
+        pending = pending[len(fechas) :]
+        tried += len(fechas)
+        # Each step's own now: a hold that lapsed meanwhile no longer protects its slot.
+        step = storage.slots.delete_free(doctor_id, fechas, to_utc_string(clock.now_utc()))
+        removed += step.removed
+        if step.taken_at is not None:
+            storage.doctors.unmark_deletion(doctor_id, mark)
+            raise DoctorDeletionStoppedError(
+                f"a slot was booked or held while the deletion ran (at {step.taken_at}); the "
+                f"deletion stopped after removing {removed} free future slots and the doctor "
+                "stays. Cancel the bookings, then repeat the DELETE.",
+                slots_eliminados=removed,
+            )
     try:
         storage.doctors.delete(doctor_id, mark=mark)
     except ConflictError:

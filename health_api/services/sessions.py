@@ -1,4 +1,5 @@
-"""Session rules: size and lifetime limits, expiry read from the clock, sliding PATCH."""
+"""Session rules: size and lifetime limits, expiry read from the clock, sliding PATCH, and
+the atomic create-or-merge of MCP's ``save_session``."""
 
 from __future__ import annotations
 
@@ -66,6 +67,23 @@ def patch_session(
     _check_size(changes)
     return storage.sessions.merge(
         user_id, changes, ttl_seconds, clock.epoch_seconds(), default_ttl=_ttl(None, default)
+    )
+
+
+def save_session(
+    storage: Storage,
+    user_id: str,
+    changes: Mapping[str, Any],
+    ttl_seconds: int | None,
+    default: int,
+) -> Session:
+    """Create the user's session with ``changes`` as its data, or shallow-merge them into the
+    live one (an expired session counts as absent), and slide the expiry as ``patch_session``
+    does: one atomic upsert, so concurrent first saves never lose each other's keys."""
+    ttl = _ttl(ttl_seconds, default) if ttl_seconds is not None else None
+    _check_size(changes)
+    return storage.sessions.upsert(
+        user_id, changes, ttl, clock.epoch_seconds(), default_ttl=_ttl(None, default)
     )
 
 

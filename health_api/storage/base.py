@@ -43,16 +43,27 @@ class FreeSlots:
 
 
 @dataclass(frozen=True)
-class FreeSlotsDeletion:
-    """What one ``SlotRepository.delete_free_from`` step did.
+class FutureSchedule:
+    """What ``SlotRepository.read_future`` found of one doctor's slots from a time on.
 
-    ``removed``: free slots this step deleted. ``booked_at``: the first booked slot met (the step
-    stopped there), else None. ``more``: slots may remain after the ones this step looked at.
+    ``free``: the slots neither booked nor held live, in time order. ``taken_at``: the first
+    slot booked or held live (the read stopped there, so ``free`` is then partial), else None.
+    """
+
+    free: list[str] = field(default_factory=list)
+    taken_at: str | None = None
+
+
+@dataclass(frozen=True)
+class FreeSlotsDeletion:
+    """What one ``SlotRepository.delete_free`` step did.
+
+    ``removed``: slots this step deleted. ``taken_at``: the first of the step's slots found
+    booked or held live (left in place), else None.
     """
 
     removed: int
-    booked_at: str | None = None
-    more: bool = False
+    taken_at: str | None = None
 
 
 class DoctorRepository(Protocol):
@@ -113,11 +124,16 @@ class SlotRepository(Protocol):
         slot appears under a doctor once it is marked (DynamoDB writes 99 slots + the check per
         transaction, so chunks committed before the mark stay, as if added just before it)."""
 
-    def delete_free_from(self, doctor_id: str, desde: str, limit: int) -> FreeSlotsDeletion:
-        """Delete up to ``limit`` of the doctor's slots with ``fecha_hora >= desde``, in time
-        order, each with a condition that fails on a booked one; stop at the first booked slot
-        (``booked_at``), leaving it and what follows. Bounded work: one key-range read of at
-        most ``limit + 1`` items and at most ``limit`` conditional deletes."""
+    def read_future(self, doctor_id: str, desde: str, now: str) -> FutureSchedule:
+        """The doctor's slots with ``fecha_hora >= desde`` as they are at ``now``, read in time
+        order (key-range reads, strongly consistent, as many pages as it takes) until the first
+        one booked or held live. Only slot times and states are read."""
+
+    def delete_free(self, doctor_id: str, fechas: Sequence[str], now: str) -> FreeSlotsDeletion:
+        """Delete the doctor's slots at ``fechas`` (at most 100), each with a condition that it
+        is neither booked nor held live at ``now``; one found taken stays (``taken_at``). Slots
+        already gone count for nothing. Bounded work: at most ``len(fechas)`` conditional
+        deletes."""
 
     def get(self, key: SlotKey, *, now: str | None = None) -> Slot:
         """The slot as it is at ``now``, or ``NotFoundError``."""
@@ -181,6 +197,7 @@ class SlotRepository(Protocol):
         *,
         after: tuple[str, str] | None = None,
         now: str | None = None,
+        read_budget: int | None = None,
     ) -> FreeSlots:
         """The slots free at ``now`` (``disponible``, or held with the hold expired) of any of
         ``doctor_ids`` with ``desde <= fecha_hora <= hasta`` (and, given ``after``,
@@ -189,7 +206,9 @@ class SlotRepository(Protocol):
         Each doctor counts once however often it is named; no ids finds nothing; up to 200 ids
         work. ``desde > hasta`` or ``limit < 1`` is ``InvalidRequestError``. Reads may be
         eventually consistent. When a doctor's read stops at its read budget, the result stops
-        at the least-advanced such doctor (``FreeSlots.stopped_at``); SQLite never stops early."""
+        at the least-advanced such doctor (``FreeSlots.stopped_at``); SQLite never stops early.
+        ``read_budget``: the items the whole call may read, shared evenly by the doctors
+        (DynamoDB; None: each doctor's read alone is bounded); SQLite reads only matches."""
 
     def book(
         self,
@@ -261,6 +280,21 @@ class SessionRepository(Protocol):
         ``InvalidRequestError`` when the merged data would exceed ``MAX_SESSION_DATA_BYTES``.
         Concurrent merges never lose a key."""
 
+    def upsert(
+        self,
+        user_id: str,
+        changes: Mapping[str, Any],
+        ttl_seconds: int | None,
+        now: int,
+        *,
+        default_ttl: int,
+    ) -> Session:
+        """``merge`` into the live session, or, when there is none (absent or expired), create
+        it with ``changes`` as its data and ``ttl_seconds`` (else ``default_ttl``) as its
+        remembered lifetime: one atomic write decided on the state it read, so concurrent first
+        saves never lose a key (SQLite: one transaction; DynamoDB: one conditional write,
+        retried on a lost race). ``InvalidRequestError`` as ``merge``."""
+
     def delete(self, user_id: str) -> None:
         """Remove the session; absent is fine (idempotent)."""
 
@@ -318,9 +352,10 @@ class Storage(Protocol):
         (``/admin/tables``, ``setup_tables.py --validate``)."""
 
     def check_ready(self) -> list[TableReport]:
-        """Readiness (``/readyz``), cheap enough for every probe: one data-plane read per call
-        and table checks the backend may cache (DynamoDB: DescribeTable, never the tag or TTL
-        reads); ``StorageUnavailableError`` when the storage does not answer."""
+        """Readiness (``/readyz``), cheap enough for every probe: one data-plane read of every
+        served table per call (a missing table shows at once) and table checks the backend may
+        cache for at most 10 s (DynamoDB: DescribeTable, never the tag or TTL reads);
+        ``StorageUnavailableError`` when the storage does not answer."""
 
     def end_request(self) -> None:
         """A request ended (the app's teardown): drop what must not outlive it. SQLite keeps

@@ -35,9 +35,11 @@ def encode(query: str, position: Mapping[str, str]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode(cursor: str, query: str, fields: Sequence[str]) -> dict[str, str]:
+def decode(
+    cursor: str, query: str, fields: Sequence[str], *, optional: Sequence[str] = ()
+) -> dict[str, str]:
     """The position in ``cursor``, checked to belong to ``query`` and to hold exactly
-    ``fields`` as non-empty strings."""
+    ``fields`` (plus any of ``optional``) as non-empty strings."""
     if not isinstance(cursor, str) or not cursor or len(cursor) > MAX_CURSOR_LENGTH:
         raise InvalidCursorError("the cursor is not valid")
     try:
@@ -52,7 +54,7 @@ def decode(cursor: str, query: str, fields: Sequence[str]) -> dict[str, str]:
     position = document.get("p")
     if (
         not isinstance(position, dict)
-        or set(position) != set(fields)
+        or not set(fields) <= set(position) <= {*fields, *optional}
         or not all(isinstance(v, str) and v and len(v) <= 1024 for v in position.values())
     ):
         raise InvalidCursorError("the cursor is not valid")

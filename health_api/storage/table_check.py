@@ -39,6 +39,26 @@ class TableReport:
         """The JSON shape shared by ``--json`` and ``/admin/tables``."""
         return {**asdict(self), "ok": self.ok}
 
+    def public_dict(self) -> dict[str, Any]:
+        """What public ``/readyz`` may say: which table, whether it exists, its status and
+        what differs, with no key attribute names (a difference in keys is only named as
+        such; the names are ``/admin/tables``'s, behind an admin key)."""
+        differences: list[str] = []
+        for difference in self.differences:
+            where, _, what = difference.partition(": ")
+            if what.startswith(("HASH key", "RANGE key")):
+                difference = f"{where}: keys differ from the spec (see /api/v1/admin/tables)"
+            if difference not in differences:
+                differences.append(difference)
+        return {
+            "logical": self.logical,
+            "name": self.name,
+            "exists": self.exists,
+            "status": self.status,
+            "ok": self.ok,
+            "differences": differences,
+        }
+
 
 def missing_report(spec: TableSpec) -> TableReport:
     """The report for a table that does not exist."""

@@ -231,17 +231,70 @@ def test_delete_while_a_future_booking_exists_is_a_409(client) -> None:
     assert client.get("/api/v1/doctors/doc-ana", headers=AGENT).status_code == 200
 
 
-def test_delete_while_a_future_booking_exists_says_what_to_do_and_unmarks(client) -> None:
+def schedule_of(client, doctor_id: str) -> list[tuple[str, str]]:
+    window = "desde=2030-03-04T00:00:00Z&hasta=2030-03-05T00:00:00Z"
+    response = client.get(f"/api/v1/doctors/{doctor_id}/schedules?{window}", headers=ADMIN)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return [(slot["fecha_hora"], slot["estado"]) for slot in response.get_json()["items"]]
+
+
+def test_delete_while_a_future_booking_exists_says_what_to_do_and_changes_nothing(
+    client,
+) -> None:
     create_doctor(client, "doc-ana")
     add_slots(client, "doc-ana", MON_0900, MON_1000)
     book(client, "doc-ana", MON_1000, "user-1")
 
     body = assert_problem(client.delete("/api/v1/doctors/doc-ana", headers=ADMIN), 409)
 
+    assert body["type"] == "/problems/conflict"
     assert "cancel them first" in body["detail"]
-    assert "may already have been removed" in body["detail"]
+    assert body["slots_eliminados"] == 0
+    # The free slot before the booked one is still there.
+    assert schedule_of(client, "doc-ana") == [(MON_0900, "disponible"), (MON_1000, "reservado")]
     # Called off: the doctor takes slots again.
     assert add_slots(client, "doc-ana", MON_1100)["created"] == 1
+
+
+def test_delete_while_a_slot_is_held_live_is_a_409_that_keeps_the_hold(client) -> None:
+    create_doctor(client, "doc-ana")
+    add_slots(client, "doc-ana", MON_0900, MON_1000)
+    held = client.post(
+        "/api/v1/holds",
+        json={"doctor_id": "doc-ana", "fecha_hora": MON_1000, "user_id": "user-1"},
+        headers=AGENT,
+    )
+    assert held.status_code == 201, held.get_data(as_text=True)
+
+    body = assert_problem(client.delete("/api/v1/doctors/doc-ana", headers=ADMIN), 409)
+
+    assert body["slots_eliminados"] == 0
+    assert schedule_of(client, "doc-ana") == [(MON_0900, "disponible"), (MON_1000, "retenido")]
+    hold = client.get(held.headers["Location"], headers=AGENT)
+    assert hold.status_code == 200
+
+
+def test_a_booking_landing_mid_delete_is_a_409_that_counts_the_removed_slots(
+    app, client, monkeypatch
+) -> None:
+    create_doctor(client, "doc-ana")
+    add_slots(client, "doc-ana", MON_0900, MON_0930, MON_1000)
+    slots = app.extensions["health_api.storage"].slots
+    read_future = slots.read_future
+
+    def read_then_a_booking_lands(doctor_id, desde, now):
+        future = read_future(doctor_id, desde, now)
+        assert book(client, "doc-ana", MON_1000, "user-1").status_code == 201
+        return future
+
+    monkeypatch.setattr(slots, "read_future", read_then_a_booking_lands)
+
+    body = assert_problem(client.delete("/api/v1/doctors/doc-ana", headers=ADMIN), 409)
+
+    assert body["type"] == "/problems/conflict"
+    assert body["slots_eliminados"] == 2
+    assert schedule_of(client, "doc-ana") == [(MON_1000, "reservado")]
+    assert client.get("/api/v1/doctors/doc-ana", headers=AGENT).status_code == 200
 
 
 def test_a_delete_past_its_budget_is_a_202_until_a_repeat_finishes_with_204(
@@ -287,3 +340,8 @@ def test_the_openapi_document_describes_the_202_of_a_delete(client) -> None:
     assert "Retry-After" in accepted["headers"]
     schema = accepted["content"]["application/json"]["schema"]
     assert schema == {"$ref": "#/components/schemas/DoctorDeletion"}
+    conflict = responses["409"]
+    assert "slots_eliminados" in conflict["description"]
+    assert conflict["content"]["application/problem+json"]["schema"] == {
+        "$ref": "#/components/schemas/Problem"
+    }

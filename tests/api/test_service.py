@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
+
 from freezegun import freeze_time
 
 from health_api.api import service
 from health_api.domain.errors import StorageUnavailableError
+from health_api.storage.dynamodb.client import build_client
+from health_api.storage.tables import USER_SESSIONS, table_specs
+from tests.api.helpers import assert_problem
 
 
 def test_healthz_answers_ok_without_a_key(client) -> None:
@@ -92,3 +98,50 @@ def test_a_burst_of_probes_costs_one_storage_check(app, client, monkeypatch) -> 
 
     assert statuses == [200, 200, 200, 200]
     assert len(checks) == 2
+
+
+def drop_table(app, backend: str, logical: str) -> str:
+    """Delete one of the app's tables behind its back (an operator's mistake); its name."""
+    settings = app.extensions["health_api.settings"]
+    name = table_specs(settings)[logical].name
+    if backend == "sqlite":
+        with contextlib.closing(sqlite3.connect(settings.sqlite_path)) as conn:
+            conn.execute(f'DROP TABLE "{name}"')
+            conn.commit()
+    else:
+        client = build_client(settings.aws_region, settings.dynamodb_endpoint_url)
+        client.delete_table(TableName=name)
+        client.close()
+    return name
+
+
+def test_readyz_names_a_deleted_sessions_table_within_ten_seconds(app, client, backend) -> None:
+    with freeze_time("2030-01-01T00:00:00Z") as clock:
+        assert client.get("/readyz").status_code == 200
+        name = drop_table(app, backend, USER_SESSIONS)
+        clock.tick(service.READY_CACHE_SECONDS + 0.5)
+        assert service.READY_CACHE_SECONDS + 0.5 <= 10
+
+        response = client.get("/readyz")
+
+    body = assert_problem(response, 503)
+    assert response.headers["Retry-After"] == "5"
+    assert name in body["detail"]
+    wrong = [t for t in body["tables"] if not t["ok"]]
+    assert [(t["logical"], t["name"], t["exists"]) for t in wrong] == [(USER_SESSIONS, name, False)]
+
+
+def test_readyz_never_shows_key_attribute_names(app, client, backend) -> None:
+    ready = client.get("/readyz")
+    drop_table(app, backend, USER_SESSIONS)
+    app.extensions.pop("health_api.ready", None)  # the next probe checks afresh
+
+    not_ready = client.get("/readyz")
+
+    assert (ready.status_code, not_ready.status_code) == (200, 503)
+    for response in (ready, not_ready):
+        for table in response.get_json()["tables"]:
+            assert set(table) == {"logical", "name", "exists", "status", "ok", "differences"}
+        text = response.get_data(as_text=True)
+        for key_attribute in ("doctor_id", "fecha_hora", "user_id", "clave"):
+            assert key_attribute not in text

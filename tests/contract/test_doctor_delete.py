@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from freezegun import freeze_time
 
-from health_api.domain.errors import ConflictError, NotFoundError
+from health_api.domain.errors import ConflictError, DoctorDeletionStoppedError, NotFoundError
 from health_api.domain.models import RESERVADO, Doctor, Slot, SlotKey
 from health_api.services import booking, doctors, schedules
 
@@ -123,34 +123,56 @@ def test_the_doctor_is_deleted_only_under_its_own_mark(clinic) -> None:
         clinic.doctors.delete("doc-1", mark=MARK)
 
 
-def test_deleting_free_slots_goes_in_time_order_up_to_the_limit(clinic) -> None:
+def test_reading_the_future_schedule_lists_free_slots_in_time_order(clinic) -> None:
     times = future_slots(5)
 
-    step = clinic.slots.delete_free_from("doc-1", NOW, 3)
+    future = clinic.slots.read_future("doc-1", NOW, NOW)
 
-    assert (step.removed, step.booked_at, step.more) == (3, None, True)
+    assert (future.free, future.taken_at) == (times, None)  # the past slot is not in it
+
+
+def test_reading_the_future_schedule_stops_at_a_booked_or_live_held_slot(clinic) -> None:
+    times = future_slots(5)
+    clinic.slots.hold(SlotKey("doc-1", times[1]), "user-b", "n1", at(1, 8, 5), NOW, 3)
+    clinic.slots.book(SlotKey("doc-1", times[3]), "user-a", None, NOW)
+
+    held = clinic.slots.read_future("doc-1", NOW, NOW)
+    after_the_hold = clinic.slots.read_future("doc-1", NOW, at(1, 8, 5))
+
+    assert (held.free, held.taken_at) == (times[:1], times[1])
+    assert (after_the_hold.free, after_the_hold.taken_at) == (times[:3], times[3])
+
+
+def test_deleting_free_slots_removes_the_ones_named(clinic) -> None:
+    times = future_slots(5)
+
+    step = clinic.slots.delete_free("doc-1", times[:3], NOW)
+
+    assert (step.removed, step.taken_at) == (3, None)
     assert remaining(clinic) == [at(1, 7), *times[3:]]
-    last = clinic.slots.delete_free_from("doc-1", NOW, 3)
-    assert (last.removed, last.booked_at, last.more) == (2, None, False)
-    assert remaining(clinic) == [at(1, 7)]  # the past slot stays
     assert remaining(clinic, "doc-2") == [at(2, 9)]
 
 
-def test_deleting_free_slots_stops_at_the_first_booked_one(clinic) -> None:
+def test_deleting_free_slots_leaves_booked_and_live_held_ones(clinic) -> None:
     times = future_slots(5)
+    clinic.slots.hold(SlotKey("doc-1", times[4]), "user-b", "n1", at(1, 8, 5), NOW, 3)
     clinic.slots.book(SlotKey("doc-1", times[2]), "user-a", None, NOW)
 
-    step = clinic.slots.delete_free_from("doc-1", NOW, 10)
+    step = clinic.slots.delete_free("doc-1", times, NOW)
 
-    assert (step.removed, step.booked_at) == (2, times[2])
-    assert remaining(clinic) == [at(1, 7), *times[2:]]
+    assert (step.removed, step.taken_at) == (3, times[2])
+    assert remaining(clinic) == [at(1, 7), times[2], times[4]]
     assert clinic.slots.get(SlotKey("doc-1", times[2])).estado == RESERVADO
 
 
-def test_deleting_free_slots_with_none_left_removes_nothing(clinic) -> None:
-    step = clinic.slots.delete_free_from("doc-1", at(20, 0), 10)
+def test_deleting_free_slots_takes_a_lapsed_hold_and_ignores_a_gone_slot(clinic) -> None:
+    times = future_slots(5)
+    clinic.slots.hold(SlotKey("doc-1", times[0]), "user-b", "n1", at(1, 8, 5), NOW, 3)
 
-    assert (step.removed, step.booked_at, step.more) == (0, None, False)
+    step = clinic.slots.delete_free("doc-1", [*times[:2], at(20, 0)], at(1, 8, 5))
+
+    assert (step.removed, step.taken_at) == (2, None)
+    assert remaining(clinic) == [at(1, 7), *times[2:]]
 
 
 # --- the service --------------------------------------------------------------------------
@@ -184,28 +206,74 @@ def test_a_deletion_past_its_budget_is_unfinished_and_refuses_new_slots(clinic, 
         clinic.doctors.get("doc-1")
 
 
-def test_a_future_booking_is_a_conflict_that_calls_the_deletion_off(clinic, frozen) -> None:
+def test_a_future_booking_is_a_conflict_that_changes_nothing(clinic, frozen) -> None:
     times = future_slots(5)
     booking.book_slot(clinic, SlotKey("doc-1", times[3]), "user-a", None)
 
-    with pytest.raises(ConflictError, match="cancel them first"):
+    with pytest.raises(DoctorDeletionStoppedError, match="cancel them first") as stopped:
         doctors.delete_doctor(clinic, "doc-1")
 
-    assert remaining(clinic) == [at(1, 7), times[3], times[4]]
+    assert stopped.value.slots_eliminados == 0
+    assert remaining(clinic) == [at(1, 7), *times]
     assert clinic.doctors.get("doc-1").nombre == "Dra. Uno"
     # The mark is gone: the doctor takes slots again.
     assert schedules.add_slots(clinic, "doc-1", [(at(9, 9), 30)]).created == 1
 
 
-def test_a_booking_made_while_the_deletion_runs_stops_it(clinic, frozen) -> None:
+def test_a_live_hold_is_a_conflict_that_changes_nothing(clinic, frozen) -> None:
+    times = future_slots(5)
+    clinic.slots.hold(SlotKey("doc-1", times[2]), "user-b", "n1", at(1, 8, 5), NOW, 3)
+
+    with pytest.raises(DoctorDeletionStoppedError) as stopped:
+        doctors.delete_doctor(clinic, "doc-1")
+
+    assert stopped.value.slots_eliminados == 0
+    assert remaining(clinic) == [at(1, 7), *times]
+    assert clinic.slots.get(SlotKey("doc-1", times[2])).retenido_por == "user-b"
+
+
+def test_a_lapsed_hold_does_not_stop_the_deletion(clinic, frozen) -> None:
+    times = future_slots(5)
+    clinic.slots.hold(SlotKey("doc-1", times[2]), "user-b", "n1", at(1, 8, 5), NOW, 3)
+    frozen.move_to(at(1, 8, 5))
+
+    assert doctors.delete_doctor(clinic, "doc-1").done
+
+    assert remaining(clinic) == [at(1, 7)]
+
+
+def test_a_booking_landing_during_the_deletion_stops_it_and_says_what_it_removed(
+    clinic, frozen
+) -> None:
+    times = future_slots(5)
+    read_future = clinic.slots.read_future
+
+    def read_then_a_booking_lands(doctor_id: str, desde: str, now: str):
+        future = read_future(doctor_id, desde, now)
+        clinic.slots.book(SlotKey("doc-1", times[3]), "user-a", None, NOW)
+        return future
+
+    clinic.slots.read_future = read_then_a_booking_lands
+
+    with pytest.raises(DoctorDeletionStoppedError) as stopped:
+        doctors.delete_doctor(clinic, "doc-1")
+
+    assert stopped.value.slots_eliminados == 4
+    assert remaining(clinic) == [at(1, 7), times[3]]
+    assert clinic.slots.get(SlotKey("doc-1", times[3])).user_id == "user-a"
+    assert schedules.add_slots(clinic, "doc-1", [(at(9, 9), 30)]).created == 1
+
+
+def test_a_booking_made_between_two_requests_of_a_deletion_stops_it(clinic, frozen) -> None:
     times = future_slots(5)
     assert not doctors.delete_doctor(clinic, "doc-1", max_removed=2).done
     booking.book_slot(clinic, SlotKey("doc-1", times[4]), "user-a", None)
 
-    with pytest.raises(ConflictError):
+    with pytest.raises(DoctorDeletionStoppedError, match="earlier DELETEs") as stopped:
         doctors.delete_doctor(clinic, "doc-1")
 
-    assert remaining(clinic) == [at(1, 7), times[4]]
+    assert stopped.value.slots_eliminados == 0
+    assert remaining(clinic) == [at(1, 7), times[2], times[3], times[4]]
 
 
 def test_a_deletion_called_off_meanwhile_leaves_the_doctor(clinic, frozen) -> None:

@@ -11,8 +11,10 @@ from freezegun import freeze_time
 from health_api import clock
 from health_api.domain.errors import InvalidRequestError, NotFoundError
 from health_api.domain.models import MAX_SESSION_DATA_BYTES
+from health_api.services import sessions
+from tests.races import race
 
-START = "2026-12-01T10:00:00Z"
+START = "2030-12-01T10:00:00Z"
 
 
 @pytest.fixture
@@ -30,7 +32,7 @@ def test_put_then_get_returns_the_data_and_times(storage, frozen) -> None:
     assert fetched == stored
     assert fetched.data == data
     assert fetched.created_at == fetched.updated_at == START
-    assert fetched.expires_at == "2026-12-01T10:30:00Z"
+    assert fetched.expires_at == "2030-12-01T10:30:00Z"
     assert fetched.ttl == clock.epoch_seconds() + 1800
 
 
@@ -53,7 +55,7 @@ def test_put_replaces_the_whole_session(storage, frozen) -> None:
 
     assert storage.sessions.get("user-a", clock.epoch_seconds()) == replaced
     assert replaced.data == {"c": 3}
-    assert replaced.expires_at == "2026-12-01T10:10:10Z"
+    assert replaced.expires_at == "2030-12-01T10:10:10Z"
 
 
 def test_put_revives_an_expired_session(storage, frozen) -> None:
@@ -75,8 +77,8 @@ def test_merge_is_shallow_and_slides_the_expiry(storage, frozen) -> None:
 
     assert merged.data == {"a": 1, "b": 2, "nested": {"z": 3}}
     assert merged.created_at == START
-    assert merged.updated_at == "2026-12-01T10:00:50Z"
-    assert merged.expires_at == "2026-12-01T10:01:50Z"
+    assert merged.updated_at == "2030-12-01T10:00:50Z"
+    assert merged.expires_at == "2030-12-01T10:01:50Z"
     frozen.tick(timedelta(seconds=59))
     assert storage.sessions.get("user-a", clock.epoch_seconds()).data == merged.data
 
@@ -168,7 +170,7 @@ def test_a_session_remembers_its_lifetime_and_merge_slides_by_it(storage, frozen
 
     assert stored.ttl_seconds == 60
     assert merged.ttl_seconds == 60
-    assert merged.expires_at == "2026-12-01T10:01:30Z"
+    assert merged.expires_at == "2030-12-01T10:01:30Z"
     frozen.tick(timedelta(seconds=60))
     with pytest.raises(NotFoundError):
         storage.sessions.get("user-a", clock.epoch_seconds())
@@ -184,7 +186,7 @@ def test_a_lifetime_given_to_merge_replaces_the_remembered_one(storage, frozen) 
     )
 
     assert merged.ttl_seconds == 600
-    assert merged.expires_at == "2026-12-01T10:11:40Z"
+    assert merged.expires_at == "2030-12-01T10:11:40Z"
     assert storage.sessions.get("user-a", clock.epoch_seconds()) == merged
 
 
@@ -197,4 +199,70 @@ def test_a_put_replaces_the_remembered_lifetime(storage, frozen) -> None:
     )
 
     assert merged.ttl_seconds == 60
-    assert merged.expires_at == "2026-12-01T10:01:00Z"
+    assert merged.expires_at == "2030-12-01T10:01:00Z"
+
+
+# --- save_session: create, or merge into the live session, in one atomic write --------------
+
+
+def test_saving_without_a_session_creates_it_with_the_default_lifetime(storage, frozen) -> None:
+    saved = sessions.save_session(storage, "user-a", {"paso": "inicio"}, None, 1800)
+
+    now = clock.epoch_seconds()
+    assert (saved.data, saved.ttl, saved.ttl_seconds) == ({"paso": "inicio"}, now + 1800, 1800)
+    assert storage.sessions.get("user-a", now) == saved
+
+
+def test_saving_into_a_live_session_merges_and_slides_by_its_lifetime(storage, frozen) -> None:
+    storage.sessions.put("user-a", {"paso": "inicio", "idioma": "es"}, 600, clock.epoch_seconds())
+    frozen.tick(timedelta(seconds=100))
+
+    saved = sessions.save_session(storage, "user-a", {"paso": "confirmar"}, None, 1800)
+
+    assert saved.data == {"paso": "confirmar", "idioma": "es"}
+    assert (saved.ttl, saved.ttl_seconds) == (clock.epoch_seconds() + 600, 600)
+    assert saved.created_at == START
+
+
+def test_saving_over_an_expired_session_starts_a_new_one(storage, frozen) -> None:
+    storage.sessions.put("user-a", {"viejo": 1}, 60, clock.epoch_seconds())
+    frozen.tick(timedelta(seconds=60))
+
+    saved = sessions.save_session(storage, "user-a", {"nuevo": 2}, 300, 1800)
+
+    assert saved.data == {"nuevo": 2}
+    assert (saved.ttl, saved.ttl_seconds) == (clock.epoch_seconds() + 300, 300)
+    assert saved.created_at != START
+
+
+def test_saving_past_the_size_limit_is_refused_and_changes_nothing(storage, frozen) -> None:
+    storage.sessions.put(
+        "user-a", {"a": "x" * (MAX_SESSION_DATA_BYTES - 200)}, 60, clock.epoch_seconds()
+    )
+
+    with pytest.raises(InvalidRequestError):
+        sessions.save_session(storage, "user-a", {"b": "y" * 300}, None, 1800)
+
+    assert set(storage.sessions.get("user-a", clock.epoch_seconds()).data) == {"a"}
+
+
+def test_concurrent_first_saves_never_lose_a_key(storage, backend) -> None:
+    if backend == "moto":
+        pytest.skip(
+            "in-process moto is not atomic under threads (read-check-write without a lock); "
+            "DynamoDB Local runs this race for real"
+        )
+    count = 8
+
+    def save(n: int) -> None:
+        try:
+            sessions.save_session(storage, "user-a", {f"k{n}": n}, None, 1800)
+        finally:
+            storage.release()
+
+    results, errors = race(count, save)
+
+    assert errors == []
+    assert len(results) == count
+    data = storage.sessions.get("user-a", clock.epoch_seconds()).data
+    assert data == {f"k{n}": n for n in range(count)}

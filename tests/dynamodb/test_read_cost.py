@@ -139,3 +139,38 @@ def test_a_budget_spent_without_a_match_is_an_empty_page_with_a_cursor(on_moto, 
         )
 
     assert (rest.items, rest.next_cursor) == ([], None)
+
+
+def test_one_availability_request_reads_at_most_its_budget_over_all_doctors(
+    on_moto, monkeypatch
+) -> None:
+    storage, client, _table = on_moto
+    monkeypatch.setattr(availability, "READ_BUDGET", 20)
+    for n in range(10):
+        storage.doctors.create(Doctor(f"d{n}", f"Dr. {n}", "Cardiología"))
+        storage.slots.add_many(
+            [Slot(f"d{n}", f"2030-01-02T{h:02d}:00:00Z", estado="bloqueado") for h in range(20)]
+            + [Slot(f"d{n}", "2030-01-02T21:00:00Z")]
+        )
+    scanned: list[int] = []
+    client.meta.events.register(
+        "after-call.dynamodb.Query",
+        lambda parsed, **_: scanned.append(int(parsed.get("ScannedCount", 0))),
+    )
+
+    with freeze_time(NOW):
+        cursor, pages = None, 0
+        while True:
+            scanned.clear()
+            page = availability.find_availability(
+                storage, "cardiologia", NOW, "2030-01-03T00:00:00Z", 20, cursor
+            )
+            pages += 1
+            # The specialty index's doctors, then the slot items: 20 at most over 10 doctors.
+            assert scanned[0] == 10
+            assert sum(scanned[1:]) <= 20
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+
+    assert pages > 1

@@ -1,5 +1,6 @@
-"""What start-up and ``/readyz`` ask of DynamoDB: DescribeTable only (cached) and one GetItem per
-probe, never ``ListTagsOfResource`` (10 calls/s per account, shared by every worker of every pod).
+"""What start-up and ``/readyz`` ask of DynamoDB: DescribeTable only (cached 10 s at most) and one
+GetItem per served table per probe, never ``ListTagsOfResource`` (10 calls/s per account, shared
+by every worker of every pod).
 
 The calls are counted with a ``before-call`` hook on the client, on moto in-process; a failure
 is injected with a ``before-send`` hook or a Stubber, as real DynamoDB would answer.
@@ -22,7 +23,7 @@ from health_api.domain.errors import StorageUnavailableError
 from health_api.storage.dynamodb import storage as dynamo_storage
 from health_api.storage.dynamodb.client import build_client
 from health_api.storage.dynamodb.storage import DynamoStorage
-from health_api.storage.tables import DOCTORES, LOGICAL_TABLES, table_specs
+from health_api.storage.tables import DOCTORES, LOGICAL_TABLES, USER_SESSIONS, table_specs
 
 # Tables with a TTL attribute (user_sessions, idempotency_keys): one DescribeTimeToLive each.
 TTL_TABLES = 2
@@ -73,19 +74,22 @@ def test_start_up_sends_one_describe_table_per_table_and_nothing_else(client, se
     assert calls.take() == {"DescribeTable": len(LOGICAL_TABLES)}
 
 
-def test_a_probe_is_one_get_item_while_the_described_tables_are_fresh(client, settings) -> None:
+def test_a_probe_is_one_get_item_per_table_while_the_described_tables_are_fresh(
+    client, settings
+) -> None:
     with freeze_time(START):
         storage = DynamoStorage.on_client(client, settings)
         calls = CallLog(client)
 
         reports = [storage.check_ready() for _ in range(5)]
 
-    assert calls.take() == {"GetItem": 5}
+    assert calls.take() == {"GetItem": 5 * len(LOGICAL_TABLES)}
     assert all(report.ok for probe in reports for report in probe)
     assert [r.logical for r in reports[0]] == list(table_specs(settings))
 
 
-def test_the_tables_are_described_again_after_a_minute(client, settings) -> None:
+def test_the_tables_are_described_again_after_ten_seconds(client, settings) -> None:
+    assert dynamo_storage.DESCRIBE_CACHE_SECONDS <= 10
     with freeze_time(START) as clock:
         storage = DynamoStorage.on_client(client, settings)
         calls = CallLog(client)
@@ -94,10 +98,15 @@ def test_the_tables_are_described_again_after_a_minute(client, settings) -> None
         storage.check_ready()
         storage.check_ready()
 
-    assert calls.take() == {"GetItem": 2, "DescribeTable": len(LOGICAL_TABLES)}
+    assert calls.take() == {
+        "GetItem": 2 * len(LOGICAL_TABLES),
+        "DescribeTable": len(LOGICAL_TABLES),
+    }
 
 
-def test_the_probe_reads_eventually_consistently_an_absent_doctor(client, settings) -> None:
+def test_the_probe_reads_eventually_consistently_an_absent_item_of_every_table(
+    client, settings
+) -> None:
     storage = DynamoStorage.on_client(client, settings)
     sent = []
     client.meta.events.register(
@@ -106,12 +115,16 @@ def test_the_probe_reads_eventually_consistently_an_absent_doctor(client, settin
 
     storage.check_ready()
 
+    absent = {"S": dynamo_storage.PROBE_KEY}
     assert sent == [
+        {"TableName": "doctores", "Key": {"doctor_id": absent}, "ConsistentRead": False},
         {
-            "TableName": "doctores",
-            "Key": {"doctor_id": {"S": dynamo_storage.PROBE_KEY}},
+            "TableName": "horarios_doctores",
+            "Key": {"doctor_id": absent, "fecha_hora": absent},
             "ConsistentRead": False,
-        }
+        },
+        {"TableName": "user_sessions", "Key": {"user_id": absent}, "ConsistentRead": False},
+        {"TableName": "idempotency_keys", "Key": {"clave": absent}, "ConsistentRead": False},
     ]
 
 
@@ -154,7 +167,10 @@ def test_an_endpoint_that_fails_is_unavailable_and_recovery_describes_again(
 
     # Whatever happened while it was down (a restarted DynamoDB Local has no tables), the
     # first answer after an outage is judged on fresh DescribeTable calls.
-    assert calls.take() == {"GetItem": 1, "DescribeTable": len(LOGICAL_TABLES)}
+    assert calls.take() == {
+        "GetItem": len(LOGICAL_TABLES),
+        "DescribeTable": len(LOGICAL_TABLES),
+    }
     assert all(r.ok for r in reports)
 
 
@@ -168,6 +184,21 @@ def test_a_table_deleted_while_serving_is_reported_missing_at_the_next_probe(
 
     assert not reports[DOCTORES].exists
     assert reports[DOCTORES].differences == ["table doctores does not exist"]
+
+
+def test_a_deleted_sessions_table_is_missing_at_the_next_probe_while_the_cache_is_fresh(
+    client, settings
+) -> None:
+    with freeze_time(START) as clock:
+        storage = DynamoStorage.on_client(client, settings)
+        assert all(r.ok for r in storage.check_ready())
+        client.delete_table(TableName="user_sessions")
+        clock.tick(1)
+
+        reports = {r.logical: r for r in storage.check_ready()}
+
+    assert not reports[USER_SESSIONS].exists
+    assert [r.logical for r in reports.values() if not r.ok] == [USER_SESSIONS]
 
 
 def test_a_difference_is_not_cached_so_a_fix_is_seen_at_the_next_probe(client, settings) -> None:

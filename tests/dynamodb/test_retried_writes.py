@@ -101,9 +101,9 @@ def test_a_retried_doctor_delete_is_not_a_404_for_its_own_delete(clinic) -> None
 
 def test_a_retried_deletion_step_counts_the_slots_its_first_attempts_deleted(clinic) -> None:
     with first_answer_lost(clinic, "DeleteItem"):
-        step = clinic.slots.delete_free_from("doc-1", NOW, 10)
+        step = clinic.slots.delete_free("doc-1", [SLOT.fecha_hora], NOW)
 
-    assert (step.removed, step.booked_at) == (1, None)
+    assert (step.removed, step.taken_at) == (1, None)
 
 
 def test_a_retried_mark_keeps_the_mark_it_wrote(clinic) -> None:

@@ -12,7 +12,7 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from health_api.domain.errors import NotFoundError
+from health_api.domain.errors import NotFoundError, StorageUnavailableError
 from health_api.storage.dynamodb import sessions as module
 from health_api.storage.dynamodb.items import TableRef
 from health_api.storage.dynamodb.sessions import DynamoSessionRepository
@@ -161,3 +161,70 @@ def test_an_item_stored_before_lifetimes_were_remembered_slides_by_the_default(
     assert params["ExpressionAttributeValues"][":ttl"] == {"N": str(NOW + 1800)}
     assert ":ttl_seconds" not in params["ExpressionAttributeValues"]  # still the default's
     assert session.ttl_seconds is None
+
+
+CREATE = "attribute_not_exists(#user_id) OR attribute_not_exists(#ttl) OR #ttl <= :now"
+
+
+def test_a_first_save_that_loses_the_race_merges_into_the_winners_session(
+    repo_and_stubber,
+) -> None:
+    repo, stubber, sent = repo_and_stubber
+    # Nothing there when read; another first save creates the session before this write.
+    stubber.add_response("get_item", {}, _read(consistent=False))
+    winner = _item({"a": 1}, 1)
+    stubber.add_client_error(
+        "update_item",
+        service_error_code="ConditionalCheckFailedException",
+        expected_params=_update(CREATE),
+        modeled_fields={"Item": winner},
+    )
+    merged = {**winner, "data": {"S": '{"a":1,"b":2}'}, "version": {"N": "2"}}
+    stubber.add_response("update_item", {"Attributes": merged}, _update("#version = :version"))
+
+    session = repo.upsert("u1", {"b": 2}, None, NOW, default_ttl=1800)
+
+    assert session.data == {"a": 1, "b": 2}
+    create, merge = sent
+    assert _written_data(create) == {"b": 2}
+    assert create["ExpressionAttributeValues"][":now"] == {"N": str(NOW)}
+    assert merge["ExpressionAttributeValues"][":version"] == {"N": "1"}
+    assert _written_data(merge) == {"a": 1, "b": 2}
+
+
+def test_a_save_over_an_expired_item_creates_only_while_it_is_still_expired(
+    repo_and_stubber,
+) -> None:
+    repo, stubber, sent = repo_and_stubber
+    stubber.add_response(
+        "get_item", {"Item": _item({"viejo": 1}, 4, ttl=NOW)}, _read(consistent=False)
+    )
+    created = _item({"b": 2}, 5, ttl_seconds=1800, ttl=NOW + 1800)
+    stubber.add_response("update_item", {"Attributes": created}, _update(CREATE))
+
+    session = repo.upsert("u1", {"b": 2}, None, NOW, default_ttl=1800)
+
+    assert session.data == {"b": 2}
+    (create,) = sent
+    assert _written_data(create) == {"b": 2}  # the expired data is not merged
+    assert create["ExpressionAttributeValues"][":ttl_seconds"] == {"N": "1800"}
+
+
+def test_a_save_that_keeps_losing_races_is_a_503_after_bounded_attempts(
+    repo_and_stubber,
+) -> None:
+    repo, stubber, sent = repo_and_stubber
+    stubber.add_response("get_item", {}, _read(consistent=False))
+    for version in range(1, module.MERGE_ATTEMPTS + 1):
+        condition = CREATE if version == 1 else "#version = :version"
+        stubber.add_client_error(
+            "update_item",
+            service_error_code="ConditionalCheckFailedException",
+            expected_params=_update(condition),
+            modeled_fields={"Item": _item({"a": version}, version)},
+        )
+
+    with pytest.raises(StorageUnavailableError):
+        repo.upsert("u1", {"b": 2}, None, NOW, default_ttl=1800)
+
+    assert len(sent) == module.MERGE_ATTEMPTS

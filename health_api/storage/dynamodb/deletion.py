@@ -1,7 +1,9 @@
 """Deleting a doctor on DynamoDB in bounded steps, without making bookings transactions.
 
-The service (``services/doctors.py``) marks the doctor item (``eliminando_desde``), deletes the
-doctor's future slots a step at a time with conditional deletes that fail on a booked slot, and
+The service (``services/doctors.py``) marks the doctor item (``eliminando_desde``), reads the
+doctor's whole future schedule (:func:`read_future`; a booked or live-held slot there is a 409 that
+changed nothing), deletes the free slots a step at a time with conditional deletes that fail on a
+slot booked or held since (:func:`delete_free`), and
 deletes the doctor item last, only while it still carries its mark. Every slot creation of the
 service is a transaction that holds a ``ConditionCheck`` on the doctor item (:func:`doctor_guard`),
 so once the mark is written no slot can appear behind the deletion; a booking stays one
@@ -14,11 +16,18 @@ own work done: "already gone" then counts as done (``ConditionFailed.retried``).
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from typing import Any
 
 from health_api.domain.errors import ConflictError, NotFoundError
-from health_api.domain.models import RESERVADO
-from health_api.storage.base import FreeSlotsDeletion
+from health_api.domain.models import (
+    DISPONIBLE,
+    RESERVADO,
+    RETENIDO,
+    Slot,
+    blocks_doctor_deletion,
+)
+from health_api.storage.base import FreeSlotsDeletion, FutureSchedule
 from health_api.storage.dynamodb import fan_out
 from health_api.storage.dynamodb.items import ConditionFailed, TableRef, call, values
 
@@ -119,52 +128,71 @@ def refusal(client: Any, doctors: TableRef, doctor_id: str) -> Exception:
     return ConflictError(f"doctor {doctor_id} is being deleted; no slots can be added")
 
 
-def delete_free_from(
-    client: Any, slots: TableRef, doctor_id: str, desde: str, limit: int
+def read_future(
+    client: Any, slots: TableRef, doctor_id: str, desde: str, now: str
+) -> FutureSchedule:
+    """The doctor's slots from ``desde`` up to the first one booked or held live at ``now``:
+    consistent Query pages (a slot created just before the mark is seen), times and states only."""
+    free: list[str] = []
+    request: dict[str, Any] = {
+        "KeyConditionExpression": "#doctor_id = :doctor_id AND #fecha_hora >= :desde",
+        "ProjectionExpression": "#fecha_hora, #estado, #retenido_hasta",
+        "ExpressionAttributeNames": slots.names(
+            "doctor_id", "fecha_hora", "estado", "retenido_hasta"
+        ),
+        "ExpressionAttributeValues": values(doctor_id=doctor_id, desde=desde),
+        "ConsistentRead": True,
+    }
+    while True:
+        response = call(client, "query", slots, **request)
+        for item in response.get("Items", []):
+            found = slots.from_item(item)
+            slot = Slot(
+                doctor_id,
+                found["fecha_hora"],
+                estado=found.get("estado", DISPONIBLE),
+                retenido_hasta=found.get("retenido_hasta"),
+            )
+            if blocks_doctor_deletion(slot, now):
+                return FutureSchedule(free, taken_at=slot.fecha_hora)
+            free.append(slot.fecha_hora)
+        if "LastEvaluatedKey" not in response:
+            return FutureSchedule(free)
+        request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def delete_free(
+    client: Any, slots: TableRef, doctor_id: str, fechas: Sequence[str], now: str
 ) -> FreeSlotsDeletion:
-    """One bounded step: read up to ``limit + 1`` of the doctor's slots from ``desde`` (one
-    consistent Query, so a slot created just before the mark is seen) and delete the free ones
-    before the first booked one, in parallel, each with a condition that fails on a booking."""
-    response = call(
-        client,
-        "query",
-        slots,
-        KeyConditionExpression="#doctor_id = :doctor_id AND #fecha_hora >= :desde",
-        ProjectionExpression="#fecha_hora, #estado",
-        ExpressionAttributeNames=slots.names("doctor_id", "fecha_hora", "estado"),
-        ExpressionAttributeValues=values(doctor_id=doctor_id, desde=desde),
-        ConsistentRead=True,
-        Limit=limit + 1,
-    )
-    found = [slots.from_item(item) for item in response.get("Items", [])]
-    more = len(found) > limit or "LastEvaluatedKey" in response
-    booked = [s["fecha_hora"] for s in found[:limit] if s.get("estado") == RESERVADO]
-    free = [s["fecha_hora"] for s in found[:limit] if not booked or s["fecha_hora"] < booked[0]]
-    outcomes = fan_out.map_calls(lambda t: _delete_free(client, slots, doctor_id, t), free)
-    booked += [t for t, outcome in zip(free, outcomes, strict=True) if outcome == "booked"]
+    """Delete the slots at ``fechas`` in parallel, each with a condition that fails on a slot
+    booked or held live since it was read (see :func:`read_future`)."""
+    outcomes = fan_out.map_calls(lambda t: _delete_free(client, slots, doctor_id, t, now), fechas)
+    taken = [t for t, outcome in zip(fechas, outcomes, strict=True) if outcome == "taken"]
     return FreeSlotsDeletion(
-        removed=outcomes.count("deleted"),
-        booked_at=min(booked) if booked else None,
-        more=more,
+        removed=outcomes.count("deleted"), taken_at=min(taken) if taken else None
     )
 
 
-def _delete_free(client: Any, slots: TableRef, doctor_id: str, fecha_hora: str) -> str:
+def _delete_free(client: Any, slots: TableRef, doctor_id: str, fecha_hora: str, now: str) -> str:
     try:
         call(
             client,
             "delete_item",
             slots,
             Key=slots.key(doctor_id=doctor_id, fecha_hora=fecha_hora),
-            # A slot booked since the Query stays, and stops the deletion (a 409).
-            ConditionExpression="attribute_exists(#fecha_hora) AND #estado <> :reservado",
-            ExpressionAttributeNames=slots.names("fecha_hora", "estado"),
-            ExpressionAttributeValues=values(reservado=RESERVADO),
+            # The slot DELETE's condition: a slot booked, or held live, since it was read
+            # stays, and stops the deletion (a 409); an expired hold is free to delete.
+            ConditionExpression=(
+                "attribute_exists(#fecha_hora) AND #estado <> :reservado"
+                " AND NOT (#estado = :retenido AND #retenido_hasta > :now)"
+            ),
+            ExpressionAttributeNames=slots.names("fecha_hora", "estado", "retenido_hasta"),
+            ExpressionAttributeValues=values(reservado=RESERVADO, retenido=RETENIDO, now=now),
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
     except ConditionFailed as failed:
         if failed.item is not None:
-            return "booked"
+            return "taken"
         # Gone: our own retried attempt deleted it, or a concurrent delete did.
         return "deleted" if failed.retried else "gone"
     return "deleted"

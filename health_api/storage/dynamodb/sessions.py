@@ -155,6 +155,64 @@ class DynamoSessionRepository:
                 time.sleep(random.uniform(0, 0.01 * (attempt + 1)))  # noqa: S311
         raise StorageUnavailableError("the session is being changed concurrently; try again")
 
+    def upsert(
+        self,
+        user_id: str,
+        changes: Mapping[str, Any],
+        ttl_seconds: int | None,
+        now: int,
+        *,
+        default_ttl: int,
+    ) -> Session:
+        """Merge into the live session, else create it (see ``SessionRepository.upsert``):
+        each attempt is one conditional write under "the item is as I read it" (the merge's
+        version, or "absent or expired" for a create); a lost race hands back the current item
+        (``ALL_OLD``) and the next attempt decides on that."""
+        # Eventually consistent: a stale read only costs an attempt, never a lost key.
+        item = self._read(user_id, consistent=False)
+        for attempt in range(MERGE_ATTEMPTS):
+            try:
+                if _live(item, now):
+                    return self._write_merge(item, changes, ttl_seconds, now, default_ttl)
+                lifetime = default_ttl if ttl_seconds is None else ttl_seconds
+                return self._write_create(user_id, changes, lifetime, now)
+            except ConditionFailed as failed:
+                item = failed.item
+                time.sleep(random.uniform(0, 0.01 * (attempt + 1)))  # noqa: S311
+        raise StorageUnavailableError("the session is being changed concurrently; try again")
+
+    def _write_create(
+        self, user_id: str, data: Mapping[str, Any], ttl_seconds: int, now: int
+    ) -> Session:
+        expires = now + ttl_seconds
+        fields = {
+            "data": _encode_within_limit(data),
+            "created_at": iso_from_epoch(now),
+            "updated_at": iso_from_epoch(now),
+            "expires_at": iso_from_epoch(expires),
+            "ttl": expires,
+            "ttl_seconds": ttl_seconds,
+        }
+        response = call(
+            self._client,
+            "update_item",
+            self._table,
+            Key=self._table.key(user_id=user_id),
+            UpdateExpression=set_clause(fields)
+            + ", #version = if_not_exists(#version, :zero) + :one",
+            # Create only over nothing live, as it was read: a session another writer created
+            # meanwhile fails this, and the retry merges into it instead of replacing it. The
+            # version still bumps, so a merge that read the expired item fails its check.
+            ConditionExpression=(
+                "attribute_not_exists(#user_id) OR attribute_not_exists(#ttl) OR #ttl <= :now"
+            ),
+            ExpressionAttributeNames=self._table.names(*fields, "version", "user_id"),
+            ExpressionAttributeValues=values(**fields, zero=0, one=1, now=now),
+            ReturnValues="ALL_NEW",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+        return _to_session(self._table.from_item(response["Attributes"]))
+
     def _write_merge(
         self,
         item: dict[str, Any],

@@ -134,11 +134,13 @@ def list_free_of_doctors(
     after: tuple[str, str] | None,
     *,
     now: str,
+    read_budget: int | None = None,
 ) -> FreeSlots:
     """The free slots of ``doctor_ids`` in ``[desde, hasta]`` (after ``after``), in
     ``(fecha_hora, doctor_id)`` order, at most ``limit``: one eventually consistent range Query
     per doctor (each its own partition), run in parallel, each reading no more than that doctor
-    could contribute and at most ``bounded.READ_BUDGET`` items, merged with a heap.
+    could contribute, at most ``bounded.READ_BUDGET`` items and at most its share of
+    ``read_budget`` (at least one item), merged with a heap.
 
     A doctor whose read ran out of budget at instant T has been read up to (T, doctor) only:
     the merge stops at the least-advanced such position (``stopped_at``), so no slot of another
@@ -153,6 +155,12 @@ def list_free_of_doctors(
         if desde > hasta:
             return FreeSlots()
 
+    ids = list(dict.fromkeys(doctor_ids))
+    # The request's read budget, shared: 200 doctors must not read 200 budgets.
+    budget = bounded.READ_BUDGET
+    if read_budget is not None and ids:
+        budget = min(budget, max(read_budget // len(ids), 1))
+
     def free_of(doctor_id: str) -> tuple[list[Slot], tuple[str, str] | None]:
         start = None
         if after is not None and after[0] == desde and doctor_id <= after[1]:
@@ -160,13 +168,15 @@ def list_free_of_doctors(
             start = table.key(doctor_id=doctor_id, fecha_hora=desde)
         # Eventual: a slot shown free a moment too long is refused by booking's condition.
         request = _range_request(table, doctor_id, desde, hasta, DISPONIBLE, False, now)
-        found = bounded.collect_bounded(client, table, request, limit, start, read_factor=4)
+        found = bounded.collect_bounded(
+            client, table, request, limit, start, read_factor=4, budget=budget
+        )
         stop = None
         if found.resume is not None and len(found.items) < limit:
             stop = (str(found.resume["fecha_hora"]), doctor_id)
         return [slot_at(plain_to_slot(i), now) for i in found.items], stop
 
-    per_doctor = fan_out.map_reads(free_of, list(dict.fromkeys(doctor_ids)))
+    per_doctor = fan_out.map_reads(free_of, ids)
     stops = [stop for _, stop in per_doctor if stop is not None]
     boundary = min(stops) if stops else None
     merged: Iterable[Slot] = heapq.merge(

@@ -37,7 +37,7 @@ from health_api.domain.models import (
     SlotKey,
     slot_at,
 )
-from health_api.storage.base import FreeSlots, FreeSlotsDeletion, resolve_now
+from health_api.storage.base import FreeSlots, FreeSlotsDeletion, FutureSchedule, resolve_now
 from health_api.storage.dynamodb import deletion, hold_bookings, holds, slot_adds, slot_queries
 from health_api.storage.dynamodb import reschedule as moves
 from health_api.storage.dynamodb.items import ConditionFailed, TableRef, call, values
@@ -91,9 +91,13 @@ class DynamoSlotRepository:
         )
         return AddSlotsResult(created=created, skipped=len(slots) - created)
 
-    def delete_free_from(self, doctor_id: str, desde: str, limit: int) -> FreeSlotsDeletion:
-        """One bounded step of a doctor deletion (see :func:`deletion.delete_free_from`)."""
-        return deletion.delete_free_from(self._client, self._table, doctor_id, desde, limit)
+    def read_future(self, doctor_id: str, desde: str, now: str) -> FutureSchedule:
+        """A doctor's future schedule up to its first taken slot (:func:`deletion.read_future`)."""
+        return deletion.read_future(self._client, self._table, doctor_id, desde, now)
+
+    def delete_free(self, doctor_id: str, fechas: Sequence[str], now: str) -> FreeSlotsDeletion:
+        """One bounded step of a doctor deletion (see :func:`deletion.delete_free`)."""
+        return deletion.delete_free(self._client, self._table, doctor_id, fechas, now)
 
     def get(self, key: SlotKey, *, now: str | None = None) -> Slot:
         """The slot as it is at ``now``, or ``NotFoundError``."""
@@ -261,10 +265,19 @@ class DynamoSlotRepository:
         *,
         after: tuple[str, str] | None = None,
         now: str | None = None,
+        read_budget: int | None = None,
     ) -> FreeSlots:
         """Free slots of several doctors, merged (see :func:`slot_queries.list_free_of_doctors`)."""
         return slot_queries.list_free_of_doctors(
-            self._client, self._table, doctor_ids, desde, hasta, limit, after, now=resolve_now(now)
+            self._client,
+            self._table,
+            doctor_ids,
+            desde,
+            hasta,
+            limit,
+            after,
+            now=resolve_now(now),
+            read_budget=read_budget,
         )
 
     def list_for_user(

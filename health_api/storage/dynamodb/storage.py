@@ -39,11 +39,19 @@ from health_api.storage.tables import (
 # Differences that make the repositories' requests fail: refuse to start on these.
 _FATAL_PREFIXES = ("key schema:", "GSI ")
 _SOFT_GSI_SUFFIX = "not ACTIVE"  # an index still building: /readyz reports it
-# How long /readyz trusts a DescribeTable that found every table as its spec wants.
-DESCRIBE_CACHE_SECONDS = 60.0
-# The readiness probe reads this doctor id, which no real doctor carries: an eventually
+# How long /readyz trusts a DescribeTable that found every table as its spec wants: a change
+# the per-table probe cannot see (an index or the billing mode) shows within this time.
+DESCRIBE_CACHE_SECONDS = 10.0
+# The readiness probe reads this key in every table, which no real item carries: an eventually
 # consistent read of an absent item costs 0.5 RCU and no data leaves the table.
 PROBE_KEY = "readyz-probe-absent"
+_PROBE_VALUES: dict[str, Any] = {"S": PROBE_KEY, "N": -1, "B": PROBE_KEY.encode()}
+
+
+def _probe_key(spec: TableSpec, table: TableRef) -> dict[str, Any]:
+    """The absent key the readiness probe reads in ``table`` (its live key names)."""
+    keys = [spec.hash_key, *([spec.range_key] if spec.range_key else [])]
+    return table.key(**{key.name: _PROBE_VALUES[key.type] for key in keys})
 
 
 def fatal_differences(report: TableReport) -> list[str]:
@@ -109,7 +117,11 @@ class DynamoStorage:
         self.slots = DynamoSlotRepository(client, ref(HORARIOS_DOCTORES), ref(DOCTORES))
         self.sessions = DynamoSessionRepository(client, ref(USER_SESSIONS))
         self.idempotency = DynamoIdempotencyRepository(client, ref(IDEMPOTENCY_KEYS))
-        self._probe_table = ref(DOCTORES)
+        # Every served table is probed: a deleted one is a 503 at the next probe, not only
+        # once the DescribeTable cache runs out.
+        self._probes = [
+            (spec.name, _probe_key(spec, ref(logical))) for logical, spec in specs.items()
+        ]
         # (monotonic time, reports) of the last DescribeTable round that found nothing wrong;
         # start-up's own round counts, so a fresh worker's first probe describes nothing.
         self._described: tuple[float, list[TableReport]] | None = None
@@ -155,10 +167,11 @@ class DynamoStorage:
         return admin.validate_tables(self._client, self._specs.values())
 
     def check_ready(self) -> list[TableReport]:
-        """Readiness (``/readyz``): one eventually consistent GetItem of an absent key on every
-        call, and each table judged from DescribeTable, reused for ``DESCRIBE_CACHE_SECONDS``
-        while nothing is wrong and re-read after any failure, so a recovered endpoint or a
-        re-created table is seen without a restart. TTL and tags are :meth:`check_tables`'s."""
+        """Readiness (``/readyz``): one eventually consistent GetItem of an absent key in every
+        served table on every call, and each table judged from DescribeTable, reused for
+        ``DESCRIBE_CACHE_SECONDS`` while nothing is wrong and re-read after any failure or a
+        missing table, so a deleted, recovered or re-created table is seen without a restart.
+        TTL and tags are :meth:`check_tables`'s."""
         try:
             table_there = self._probe()
         except StorageUnavailableError:
@@ -174,13 +187,12 @@ class DynamoStorage:
         return reports
 
     def _probe(self) -> bool:
-        """Read an absent item of ``doctores``; False when that table is gone."""
+        """Read an absent item of every served table; False when one of them is gone."""
+        return all(self._probe_table(name, key) for name, key in self._probes)
+
+    def _probe_table(self, name: str, key: dict[str, Any]) -> bool:
         try:
-            self._client.get_item(
-                TableName=self._probe_table.name,
-                Key=self._probe_table.key(doctor_id=PROBE_KEY),
-                ConsistentRead=False,
-            )
+            self._client.get_item(TableName=name, Key=key, ConsistentRead=False)
         except ClientError as exc:
             if error_code(exc) == "ResourceNotFoundException":
                 return False

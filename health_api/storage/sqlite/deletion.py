@@ -1,10 +1,11 @@
 """Deleting a doctor on SQLite in bounded steps, as on DynamoDB (``storage/dynamodb/deletion.py``).
 
-Each function runs inside the caller's ``BEGIN IMMEDIATE`` transaction and carries the condition
-DynamoDB's request carries: the mark on the doctor row (``eliminando_desde``), the check that
-slot creation makes against it, the deletion of free slots that stops at the first booked one,
-and the deletion of the doctor row while it still carries its mark. A step is bounded by its
-``limit`` as the DynamoDB one is, so both backends answer a large deletion in the same steps.
+Each write function runs inside the caller's ``BEGIN IMMEDIATE`` transaction and carries the
+condition DynamoDB's request carries: the mark on the doctor row (``eliminando_desde``), the check
+that slot creation makes against it, the deletion of free slots each conditional on "neither booked
+nor held live", and the deletion of the doctor row while it still carries its mark. The service
+reads the future schedule first (:func:`read_future`) and deletes in steps of its size, so both
+backends answer a large deletion in the same steps.
 """
 
 # Table names are identifiers, which SQL cannot bind as parameters: they come from the validated
@@ -14,10 +15,13 @@ and the deletion of the doctor row while it still carries its mark. A step is bo
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 
 from health_api.domain.errors import ConflictError, NotFoundError
-from health_api.domain.models import RESERVADO
-from health_api.storage.base import FreeSlotsDeletion
+from health_api.domain.models import Slot, SlotKey, blocks_doctor_deletion
+from health_api.storage.base import FreeSlotsDeletion, FutureSchedule
+from health_api.storage.sqlite import booking
+from health_api.storage.sqlite.booking import HELD_AT
 
 
 def mark(conn: sqlite3.Connection, doctors: str, doctor_id: str, new_mark: str) -> str:
@@ -67,23 +71,40 @@ def check_doctor(conn: sqlite3.Connection, doctors: str, doctor_id: str) -> None
         raise ConflictError(f"doctor {doctor_id} is being deleted; no slots can be added")
 
 
-def delete_free_from(
-    conn: sqlite3.Connection, slots: str, doctor_id: str, desde: str, limit: int
-) -> FreeSlotsDeletion:
-    """Read up to ``limit + 1`` of the doctor's slots from ``desde`` and delete the free ones
-    before the first booked one (the transaction holds the write lock: nothing changes between)."""
+def read_future(
+    conn: sqlite3.Connection, slots: str, doctor_id: str, desde: str, now: str
+) -> FutureSchedule:
+    """The doctor's slots from ``desde`` in time order, up to the first booked or held live at
+    ``now`` (one statement: one consistent snapshot)."""
     rows = conn.execute(
-        f"SELECT fecha_hora, estado FROM {slots} WHERE doctor_id = ? AND fecha_hora >= ?"
-        " ORDER BY fecha_hora LIMIT ?",
-        (doctor_id, desde, limit + 1),
-    ).fetchall()
-    looked_at = rows[:limit]
-    booked = [r[0] for r in looked_at if r[1] == RESERVADO]
-    free = [(doctor_id, r[0]) for r in looked_at if not booked or r[0] < booked[0]]
-    conn.executemany(
-        f"DELETE FROM {slots} WHERE doctor_id = ? AND fecha_hora = ? AND estado <> 'reservado'",
-        free,
+        f"SELECT fecha_hora, estado, retenido_hasta FROM {slots}"
+        " WHERE doctor_id = ? AND fecha_hora >= ? ORDER BY fecha_hora",
+        (doctor_id, desde),
     )
-    return FreeSlotsDeletion(
-        removed=len(free), booked_at=booked[0] if booked else None, more=len(rows) > limit
-    )
+    free: list[str] = []
+    for fecha_hora, estado, retenido_hasta in rows:
+        slot = Slot(doctor_id, fecha_hora, estado=estado, retenido_hasta=retenido_hasta)
+        if blocks_doctor_deletion(slot, now):
+            return FutureSchedule(free, taken_at=fecha_hora)
+        free.append(fecha_hora)
+    return FutureSchedule(free)
+
+
+def delete_free(
+    conn: sqlite3.Connection, slots: str, doctor_id: str, fechas: Sequence[str], now: str
+) -> FreeSlotsDeletion:
+    """Delete the slots at ``fechas`` that are neither booked nor held live at ``now`` (the
+    slot DELETE's condition); the first one found taken is ``taken_at``."""
+    removed = 0
+    taken: list[str] = []
+    for fecha_hora in fechas:
+        deleted = conn.execute(
+            f"DELETE FROM {slots} WHERE doctor_id = ? AND fecha_hora = ?"
+            f" AND estado <> 'reservado' AND NOT {HELD_AT}",
+            (doctor_id, fecha_hora, now),
+        ).rowcount
+        if deleted:
+            removed += 1
+        elif booking.read_slot(conn, slots, SlotKey(doctor_id, fecha_hora)) is not None:
+            taken.append(fecha_hora)  # booked or held since it was read: it stays
+    return FreeSlotsDeletion(removed=removed, taken_at=min(taken) if taken else None)

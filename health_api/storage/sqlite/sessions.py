@@ -60,19 +60,24 @@ class SqliteSessionRepository:
         """Create or replace the session (a new ``created_at``, like a PutItem), expiring
         ``ttl_seconds`` after ``now``."""
         text = _encode(data)
+        with self._db.write() as conn:
+            return self._replace(conn, user_id, text, ttl_seconds, now)
+
+    def _replace(
+        self, conn: sqlite3.Connection, user_id: str, text: str, ttl_seconds: int, now: int
+    ) -> Session:
         expires = now + ttl_seconds
         stamp = iso_from_epoch(now)
-        with self._db.write() as conn:
-            conn.execute(f"DELETE FROM {self._table} WHERE ttl <= ?", (now,))
-            row = conn.execute(
-                f"INSERT INTO {self._table} ({COLUMNS}, version) VALUES (?, ?, ?, ?, ?, ?, ?, 1)"
-                " ON CONFLICT (user_id) DO UPDATE SET data = excluded.data,"
-                " created_at = excluded.created_at, updated_at = excluded.updated_at,"
-                " expires_at = excluded.expires_at, ttl = excluded.ttl,"
-                " ttl_seconds = excluded.ttl_seconds, version = version + 1"
-                f" RETURNING {COLUMNS}",
-                (user_id, text, stamp, stamp, iso_from_epoch(expires), expires, ttl_seconds),
-            ).fetchall()[0]
+        conn.execute(f"DELETE FROM {self._table} WHERE ttl <= ?", (now,))
+        row = conn.execute(
+            f"INSERT INTO {self._table} ({COLUMNS}, version) VALUES (?, ?, ?, ?, ?, ?, ?, 1)"
+            " ON CONFLICT (user_id) DO UPDATE SET data = excluded.data,"
+            " created_at = excluded.created_at, updated_at = excluded.updated_at,"
+            " expires_at = excluded.expires_at, ttl = excluded.ttl,"
+            " ttl_seconds = excluded.ttl_seconds, version = version + 1"
+            f" RETURNING {COLUMNS}",
+            (user_id, text, stamp, stamp, iso_from_epoch(expires), expires, ttl_seconds),
+        ).fetchall()[0]
         return _session(row)
 
     def get(self, user_id: str, now: int) -> Session:
@@ -104,32 +109,63 @@ class SqliteSessionRepository:
         ``InvalidRequestError`` when the merged data would exceed ``MAX_SESSION_DATA_BYTES``.
         """
         with self._db.write() as conn:
-            row = conn.execute(
-                f"SELECT data, ttl_seconds FROM {self._table} WHERE user_id = ? AND ttl > ?",
-                (user_id, now),
-            ).fetchone()
-            if row is None:
-                raise NotFoundError("session not found")
-            lifetime = next(
-                (t for t in (ttl_seconds, row["ttl_seconds"], default_ttl) if t is not None), None
-            )
-            if lifetime is None:
-                raise ValueError("the session remembers no lifetime and no default_ttl was given")
-            expires = now + lifetime
-            data = json.loads(row["data"])
-            data.update(changes)
-            text = _encode(data)
-            if len(text.encode()) > MAX_SESSION_DATA_BYTES:
-                raise InvalidRequestError(
-                    f"session data would exceed {MAX_SESSION_DATA_BYTES} bytes"
-                )
-            # COALESCE: a PATCH without ttl_seconds keeps what the session remembers (or none).
-            updated = conn.execute(
-                f"UPDATE {self._table} SET data = ?, updated_at = ?, expires_at = ?, ttl = ?,"
-                " ttl_seconds = COALESCE(?, ttl_seconds), version = version + 1"
-                f" WHERE user_id = ? RETURNING {COLUMNS}",
-                (text, iso_from_epoch(now), iso_from_epoch(expires), expires, ttl_seconds, user_id),
-            ).fetchall()[0]
+            session = self._merge(conn, user_id, changes, ttl_seconds, now, default_ttl)
+        if session is None:
+            raise NotFoundError("session not found")
+        return session
+
+    def upsert(
+        self,
+        user_id: str,
+        changes: Mapping[str, Any],
+        ttl_seconds: int | None,
+        now: int,
+        *,
+        default_ttl: int,
+    ) -> Session:
+        """Merge into the live session, else create it (see ``SessionRepository.upsert``):
+        the read and the write share one write transaction, so concurrent first saves
+        serialise and the later one merges into the earlier."""
+        with self._db.write() as conn:
+            session = self._merge(conn, user_id, changes, ttl_seconds, now, default_ttl)
+            if session is None:
+                lifetime = default_ttl if ttl_seconds is None else ttl_seconds
+                session = self._replace(conn, user_id, _encode(changes), lifetime, now)
+        return session
+
+    def _merge(
+        self,
+        conn: sqlite3.Connection,
+        user_id: str,
+        changes: Mapping[str, Any],
+        ttl_seconds: int | None,
+        now: int,
+        default_ttl: int | None,
+    ) -> Session | None:
+        row = conn.execute(
+            f"SELECT data, ttl_seconds FROM {self._table} WHERE user_id = ? AND ttl > ?",
+            (user_id, now),
+        ).fetchone()
+        if row is None:
+            return None
+        lifetime = next(
+            (t for t in (ttl_seconds, row["ttl_seconds"], default_ttl) if t is not None), None
+        )
+        if lifetime is None:
+            raise ValueError("the session remembers no lifetime and no default_ttl was given")
+        expires = now + lifetime
+        data = json.loads(row["data"])
+        data.update(changes)
+        text = _encode(data)
+        if len(text.encode()) > MAX_SESSION_DATA_BYTES:
+            raise InvalidRequestError(f"session data would exceed {MAX_SESSION_DATA_BYTES} bytes")
+        # COALESCE: a PATCH without ttl_seconds keeps what the session remembers (or none).
+        updated = conn.execute(
+            f"UPDATE {self._table} SET data = ?, updated_at = ?, expires_at = ?, ttl = ?,"
+            " ttl_seconds = COALESCE(?, ttl_seconds), version = version + 1"
+            f" WHERE user_id = ? RETURNING {COLUMNS}",
+            (text, iso_from_epoch(now), iso_from_epoch(expires), expires, ttl_seconds, user_id),
+        ).fetchall()[0]
         return _session(updated)
 
     def delete(self, user_id: str) -> None:

@@ -29,7 +29,7 @@ from health_api.domain.models import (
     slot_at,
 )
 from health_api.storage import cursor as cursors
-from health_api.storage.base import FreeSlots, FreeSlotsDeletion, resolve_now
+from health_api.storage.base import FreeSlots, FreeSlotsDeletion, FutureSchedule, resolve_now
 from health_api.storage.sqlite import booking, deletion, holds
 from health_api.storage.sqlite.connection import SqliteDatabase
 from health_api.storage.sqlite.paging import check_limit, make_page, position
@@ -78,10 +78,15 @@ class SqliteSlotRepository:
         created = max(cur.rowcount, 0)
         return AddSlotsResult(created=created, skipped=len(rows) - created)
 
-    def delete_free_from(self, doctor_id: str, desde: str, limit: int) -> FreeSlotsDeletion:
-        """One bounded step of a doctor deletion (see :func:`deletion.delete_free_from`)."""
+    def read_future(self, doctor_id: str, desde: str, now: str) -> FutureSchedule:
+        """A doctor's future schedule up to its first taken slot (:func:`deletion.read_future`)."""
+        with self._db.read() as conn:
+            return deletion.read_future(conn, self._table, doctor_id, desde, now)
+
+    def delete_free(self, doctor_id: str, fechas: Sequence[str], now: str) -> FreeSlotsDeletion:
+        """One bounded step of a doctor deletion (see :func:`deletion.delete_free`)."""
         with self._db.write() as conn:
-            return deletion.delete_free_from(conn, self._table, doctor_id, desde, limit)
+            return deletion.delete_free(conn, self._table, doctor_id, fechas, now)
 
     def get(self, key: SlotKey, *, now: str | None = None) -> Slot:
         """The slot as it is at ``now``, or ``NotFoundError``."""
@@ -177,10 +182,13 @@ class SqliteSlotRepository:
         *,
         after: tuple[str, str] | None = None,
         now: str | None = None,
+        read_budget: int | None = None,
     ) -> FreeSlots:
         """The free slots of ``doctor_ids`` in ``[desde, hasta]`` (after ``after``), in
         ``(fecha_hora, doctor_id)`` order, at most ``limit``: one statement for every doctor,
-        which reads only matching rows, so it never stops early (``stopped_at`` is None)."""
+        which reads only matching rows, so it never stops early (``stopped_at`` is None) and
+        needs no ``read_budget``."""
+        del read_budget  # at most ``limit`` rows are read
         check_limit(limit)
         if desde > hasta:
             raise InvalidRequestError("desde must not be after hasta")
