@@ -81,17 +81,18 @@ def serve(settings: Settings, *, stdio: bool) -> int:
 
 
 def _stdio_caller(settings: Settings):
-    from health_api.keys import resolve_keys
+    from health_api.keys import resolve_key_id_secret, resolve_keys
     from health_api.mcp.runtime import Caller
 
     keys, _path = resolve_keys(settings)
+    key_id_secret = resolve_key_id_secret(settings)
     api_key = authenticate(keys, f"Bearer {settings.mcp_key or ''}")
     if api_key is None:
         raise ConfigError(
             "HEALTH_API_MCP_KEY must be one of the API keys (agent or admin) for --stdio; "
             "`python -m health_api keys` shows the development keys"
         )
-    return Caller.of(api_key)
+    return Caller.of(api_key, key_id_secret)
 
 
 def _serve_http(runtime, server) -> None:
@@ -113,5 +114,8 @@ def _serve_http(runtime, server) -> None:
         log_config=None,
         access_log=False,
         server_header=False,
+        # The client address is found by health_api.clients (the rule REST uses), from the
+        # real peer: uvicorn's own X-Forwarded-For handling would rewrite it first.
+        proxy_headers=False,
         timeout_graceful_shutdown=10,
     )

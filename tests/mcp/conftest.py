@@ -62,7 +62,9 @@ class Stack:
     def in_memory(self, key: str = AGENT_KEY) -> MCPServer:
         """A server on the same store acting with ``key`` (for ``mcp.Client(server)``)."""
         api_key = next(k for k in self.runtime.keys if k.key == key)
-        runtime = dataclasses.replace(self.runtime, stdio_caller=Caller.of(api_key))
+        runtime = dataclasses.replace(
+            self.runtime, stdio_caller=Caller.of(api_key, self.runtime.key_id_secret)
+        )
         return build_server(runtime)
 
 
