@@ -119,7 +119,13 @@ def serving(runtime: Runtime) -> Iterator[str]:
     """The HTTP app of ``runtime`` under uvicorn on a free port, in a daemon thread; its URL."""
     app = build_http_app(runtime, build_server(runtime))
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_config=None, lifespan="on", access_log=False
+        app,
+        host="127.0.0.1",
+        port=0,
+        log_config=None,
+        lifespan="on",
+        access_log=False,
+        proxy_headers=False,  # as mcp_entry serves it: the guard finds the client address
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="mcp-uvicorn", daemon=True)
