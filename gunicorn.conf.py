@@ -20,7 +20,8 @@ import re
 
 from gunicorn import glogging
 
-from health_api import config
+# Not named ``config``: gunicorn reads every module-level name as one of its settings.
+from health_api import config as _settings
 
 
 class RedactInvalidRequest(logging.Filter):
@@ -80,7 +81,7 @@ preload_app = False
 # the same variable with the same default to find the client address (health_api/clients.py);
 # gunicorn itself never rewrites REMOTE_ADDR from X-Forwarded-For, and no ProxyFix is installed.
 forwarded_allow_ips = os.environ.get(
-    "FORWARDED_ALLOW_IPS", ",".join(config.DEFAULT_FORWARDED_ALLOW_IPS)
+    "FORWARDED_ALLOW_IPS", ",".join(_settings.DEFAULT_FORWARDED_ALLOW_IPS)
 )
 control_socket_disable = True
 
@@ -135,10 +136,10 @@ def on_starting(_server) -> None:
     from health_api.keys import MissingKeysError, resolve_key_id_secret, resolve_keys
 
     try:
-        settings = config.load_settings()
+        settings = _settings.load_settings()
         _keys, keys_file = resolve_keys(settings)
         resolve_key_id_secret(settings)
-    except (config.ConfigError, MissingKeysError, OSError):
+    except (_settings.ConfigError, MissingKeysError, OSError):
         return
     if keys_file is not None:
         # The app's own line (health_api/__init__.py), said once by the master.
