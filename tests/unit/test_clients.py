@@ -60,3 +60,20 @@ def test_addresses_of_past_windows_are_forgotten() -> None:
     limit.failed("198.51.100.7", T0 + 60)
 
     assert list(limit.counter._windows) == ["198.51.100.7"]
+
+
+def test_the_new_settings_are_read_from_the_toml_file(tmp_path) -> None:
+    config = tmp_path / "health.toml"
+    config.write_text(
+        "[health_api]\n"
+        'auth_failure_limit = "10 per minute"\n'
+        'forwarded_allow_ips = ["10.0.0.0/8"]\n'
+        f'key_id_secret = "{"k" * 32}"\n'
+    )
+
+    settings = load_settings({"HEALTH_API_CONFIG": str(config)})
+
+    assert settings.auth_failure_limit == "10 per minute"
+    assert settings.forwarded_allow_ips == ("10.0.0.0/8",)
+    assert settings.key_id_secret == "k" * 32
+    assert "k" * 32 not in repr(settings)
