@@ -6,6 +6,10 @@ about 22 s), so a slow storage call ends as a 503 instead of a killed worker. Th
 preloaded: each worker builds its own boto3 client and SQLite connections after the fork.
 SIGTERM stops accepting, lets in-flight requests finish for up to ``graceful_timeout``, then
 exits.
+
+In development without keys, the master creates the development keys and key-id secret before
+any worker starts (``on_starting``) and says once where the keys are; the workers, each building
+the app, then find them and stay quiet (``HEALTH_API_DEV_KEYS_ANNOUNCED``).
 """
 
 from __future__ import annotations
@@ -15,6 +19,9 @@ import os
 import re
 
 from gunicorn import glogging
+
+# Not named ``config``: gunicorn reads every module-level name as one of its settings.
+from health_api import config as _settings
 
 
 class RedactInvalidRequest(logging.Filter):
@@ -70,8 +77,12 @@ keepalive = _int("GUNICORN_KEEPALIVE", 5)
 max_requests = _int("GUNICORN_MAX_REQUESTS", 50000)
 max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 5000)
 preload_app = False
-# Trust X-Forwarded-* only from the proxies named here (never "*" by default).
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+# Trust X-Forwarded-* only from the proxies named here (never "*" by default). The app reads
+# the same variable with the same default to find the client address (health_api/clients.py);
+# gunicorn itself never rewrites REMOTE_ADDR from X-Forwarded-For, and no ProxyFix is installed.
+forwarded_allow_ips = os.environ.get(
+    "FORWARDED_ALLOW_IPS", ",".join(_settings.DEFAULT_FORWARDED_ALLOW_IPS)
+)
 control_socket_disable = True
 
 # The app writes the access line itself (JSON, with the route template instead of the path, the
@@ -115,3 +126,26 @@ logconfig_dict = {
         },
     },
 }
+
+
+def on_starting(_server) -> None:
+    """In the master, before any worker: create the development keys and key-id secret (when
+    they are generated) and say once where the keys are. A bad setting is left for the workers
+    to report, as without this hook."""
+    from health_api import DEV_KEYS_ANNOUNCED
+    from health_api.keys import MissingKeysError, resolve_key_id_secret, resolve_keys
+
+    try:
+        settings = _settings.load_settings()
+        _keys, keys_file = resolve_keys(settings)
+        resolve_key_id_secret(settings)
+    except (_settings.ConfigError, MissingKeysError, OSError):
+        return
+    if keys_file is not None:
+        # The app's own line (health_api/__init__.py), said once by the master.
+        logging.getLogger("health_api").warning(
+            "development keys (admin, agent) are in a local file",
+            extra={"keys_file": str(keys_file)},
+        )
+        # Inherited by every worker forked from now on.
+        os.environ[DEV_KEYS_ANNOUNCED] = "1"

@@ -21,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_KEY = "bench-admin-key-0123456789abcdef"
 AGENT_KEY = "bench-agent-key-0123456789abcdef"
+KEY_ID_SECRET = "bench-key-id-secret-0123456789abcdef"  # noqa: S105 (a benchmark's own)
 WORKERS = 2
 THREADS = 8
 
@@ -47,6 +48,7 @@ def service_env(storage: dict[str, str], max_requests: int | None = None) -> dic
         GUNICORN_THREADS=str(THREADS),
         HEALTH_API_KEYS=f"admin={ADMIN_KEY},agent={AGENT_KEY}",
         HEALTH_API_RATE_LIMIT="100000000/minute",
+        HEALTH_API_KEY_ID_SECRET=KEY_ID_SECRET,
         ENVIRONMENT="bench",
         PYTHONDONTWRITEBYTECODE="1",
     )

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -17,6 +18,9 @@ from health_api.domain.errors import StorageUnavailableError
 from health_api.services.times import zone
 
 log = logging.getLogger("health_api")
+# Set by gunicorn's master (gunicorn.conf.py) once it has said where the development keys are,
+# so that its workers, each building the app, do not say it again.
+DEV_KEYS_ANNOUNCED = "HEALTH_API_DEV_KEYS_ANNOUNCED"
 
 
 class HealthApp(Flask):
@@ -45,7 +49,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     so a misconfigured process exits instead of serving errors.
     """
     from health_api.api import cursors, register
-    from health_api.keys import resolve_keys
+    from health_api.keys import resolve_key_id_secret, resolve_keys
     from health_api.storage.factory import build_storage
 
     overrides = dict(overrides or {})
@@ -55,7 +59,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         settings = settings.replace(**overrides)
     logs.configure(settings.log_level, settings.environment)
     keys, keys_file = resolve_keys(settings)
-    if keys_file is not None:
+    if keys_file is not None and not os.environ.get(DEV_KEYS_ANNOUNCED):
         log.warning(
             "development keys (admin, agent) are in a local file",
             extra={"keys_file": str(keys_file)},
@@ -69,6 +73,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False
     app.extensions["health_api.settings"] = settings
     app.extensions["health_api.keys"] = keys
+    app.extensions["health_api.keys_file"] = keys_file
     app.extensions[cursors.EXTENSION] = cursors.secret_for(settings, keys)
     app.extensions["health_api.zone"] = zone(settings.timezone)
     if storage is None:
@@ -81,6 +86,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
             )
             raise
     app.extensions["health_api.storage"] = storage
+    # After the storage: a data directory that cannot be written is reported as the store's.
+    app.extensions["health_api.key_id_secret"] = resolve_key_id_secret(settings)
     register(app)
 
     @app.teardown_appcontext

@@ -8,6 +8,7 @@ whoever needs it, never imported as a global.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
 import tomllib
@@ -26,6 +27,11 @@ HOLD_MAX_PER_USER_RANGE = (1, 50)
 # How long an Idempotency-Key's answer is kept (API.md "Idempotency-Key"): a minute to 30 days.
 IDEMPOTENCY_TTL_RANGE = (60, 30 * 24 * 3600)
 MAX_DYNAMODB_TIMEOUT_SECONDS = 20.0
+# The key-id secret is an HMAC key: shorter ones are guessable offline from a logged key_id.
+MIN_KEY_ID_SECRET_LENGTH = 32
+# Which peers may name the client in X-Forwarded-For: gunicorn's own default (gunicorn.conf.py
+# reads the same variable with this default, so both agree).
+DEFAULT_FORWARDED_ALLOW_IPS = ("127.0.0.1", "::1")
 # What DynamoDB accepts as a table name (CreateTable and every item call refuse anything else).
 TABLE_NAME_LENGTH = (3, 255)
 _NOT_IN_TABLE_NAME = re.compile(r"[^A-Za-z0-9_.-]")
@@ -72,8 +78,13 @@ class Settings:
     # gunicorn's worker timeout: a request claim older than this belongs to a dead worker.
     request_timeout_seconds: int = 30
     rate_limit: str = "600/minute"
+    # Failed authentications one client address may make per window before it is refused.
+    auth_failure_limit: str = "30/minute"
+    forwarded_allow_ips: tuple[str, ...] = DEFAULT_FORWARDED_ALLOW_IPS
     cors_origins: tuple[str, ...] = ()
     cursor_secret: str | None = field(default=None, repr=False)
+    # The HMAC key of the key ids in logs (keys.key_id); generated in development.
+    key_id_secret: str | None = field(default=None, repr=False)
     log_level: str = "INFO"
     # The MCP server (python -m health_api mcp): where it listens, and the key a stdio server
     # acts with (stdio has no request headers to carry one).
@@ -188,8 +199,11 @@ _FIELDS: dict[str, tuple[tuple[str, ...], Callable[[Any], Any]]] = {
     "idempotency_ttl_seconds": (("HEALTH_API_IDEMPOTENCY_TTL_SECONDS",), _parse_int),
     "request_timeout_seconds": (("GUNICORN_TIMEOUT",), _parse_int),
     "rate_limit": (("HEALTH_API_RATE_LIMIT",), _parse_str),
+    "auth_failure_limit": (("HEALTH_API_AUTH_FAILURE_LIMIT",), _parse_str),
+    "forwarded_allow_ips": (("FORWARDED_ALLOW_IPS",), _parse_list),
     "cors_origins": (("HEALTH_API_CORS_ORIGINS",), _parse_list),
     "cursor_secret": (("HEALTH_API_CURSOR_SECRET",), _parse_optional),
+    "key_id_secret": (("HEALTH_API_KEY_ID_SECRET",), _parse_optional),
     "log_level": (("LOG_LEVEL",), lambda v: _parse_str(v).upper()),
     "mcp_host": (("HEALTH_API_MCP_HOST",), _parse_str),
     "mcp_port": (("HEALTH_API_MCP_PORT",), _parse_int),
@@ -384,8 +398,40 @@ def _check_rate_limit(value: str) -> str | None:
 
 def _check_origins(value: tuple[str, ...]) -> str | None:
     for origin in value:
-        if origin != "*" and not re.match(r"^https?://[^\s/]+$", origin):
+        if origin == "*":
+            # A wildcard would let every web page call the API with a key it holds, and it
+            # would switch off the MCP server's Origin (DNS-rebinding) check.
+            return (
+                "'*' is not accepted: list each allowed origin, comma-separated "
+                "(like https://clinic.example,https://app.clinic.example)"
+            )
+        if not re.match(r"^https?://[^\s/]+$", origin):
             return f"{origin!r} is not an origin like https://clinic.example"
+    return None
+
+
+def _check_forwarded_allow_ips(value: tuple[str, ...]) -> str | None:
+    # As gunicorn validates it (strict networks: 10.0.0.1/8 is a mistake for 10.0.0.0/8).
+    for entry in value:
+        if entry == "*":
+            continue
+        try:
+            ipaddress.ip_network(entry)
+        except ValueError:
+            return (
+                f"{_shown(entry)} is not an IP address or network "
+                "(like 10.0.0.0/8 or 127.0.0.1; '*' trusts every peer)"
+            )
+    return None
+
+
+def _check_key_id_secret(value: str | None) -> str | None:
+    # Never echo the secret itself, not even in an error.
+    if value is not None and len(value) < MIN_KEY_ID_SECRET_LENGTH:
+        return (
+            f"must be at least {MIN_KEY_ID_SECRET_LENGTH} characters "
+            "(for example: python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )
     return None
 
 
@@ -409,7 +455,10 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "idempotency_ttl_seconds": _check_between(*IDEMPOTENCY_TTL_RANGE, "seconds (30 days)"),
     "request_timeout_seconds": _check_between(1, 3600, "seconds"),
     "rate_limit": _check_rate_limit,
+    "auth_failure_limit": _check_rate_limit,
+    "forwarded_allow_ips": _check_forwarded_allow_ips,
     "cors_origins": _check_origins,
+    "key_id_secret": _check_key_id_secret,
     "mcp_host": lambda v: None if v else "must name an interface to listen on (e.g. 127.0.0.1)",
     "mcp_port": _check_between(1, 65535, "(a TCP port)"),
     "log_level": lambda v: (

@@ -1,9 +1,18 @@
 """API keys, shared by every surface (REST and MCP): where they come from, how a presented
-bearer token is matched, and what a role may do.
+bearer token is matched, what a role may do, and the two ids derived from a key.
 
 Keys come from settings (``HEALTH_API_KEYS``); they are compared in constant time and never
 logged. In development with no keys configured, a key pair is generated once and kept beside
 the SQLite file (mode 0600), so a newcomer can call the API at once.
+
+A key has two ids, never the key itself:
+- ``key_id`` (logs): an HMAC of the key under ``HEALTH_API_KEY_ID_SECRET``, so a leaked log line
+  cannot be checked against a guessed key offline. The secret must be the same in every process
+  (REST workers, the MCP server) for one key to have one id; in development it is generated once
+  beside the keys.
+- ``scope_id`` (Idempotency-Key scopes, rate-limit buckets): the v1.1 derivation, an unsalted
+  truncated SHA-256, kept because stored Idempotency-Key records are addressed by it. It is
+  never logged.
 """
 
 from __future__ import annotations
@@ -15,16 +24,18 @@ import hmac
 import json
 import os
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 
 from health_api.config import ApiKey, Settings
 
 ROLE_RANK = {"agent": 1, "admin": 2}
 DEV_KEYS_FILE = "dev-keys.json"
+DEV_KEY_ID_SECRET_FILE = "key-id-secret"  # noqa: S105 (a file name, not a secret)
 
 
 class MissingKeysError(RuntimeError):
-    """Start-up refused: no keys where keys are required."""
+    """Start-up refused: no keys (or no key-id secret) where they are required."""
 
 
 def resolve_keys(settings: Settings) -> tuple[tuple[ApiKey, ...], Path | None]:
@@ -41,28 +52,52 @@ def resolve_keys(settings: Settings) -> tuple[tuple[ApiKey, ...], Path | None]:
         )
     path = Path(settings.sqlite_path).parent / DEV_KEYS_FILE
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _publish_new_keys(path)
+        keys = {"admin": secrets.token_urlsafe(24), "agent": secrets.token_urlsafe(24)}
+        _publish_once(path, json.dumps(keys, indent=2))
     stored = json.loads(path.read_text())
     return tuple(ApiKey(role, stored[role]) for role in ("admin", "agent")), path
 
 
-def _publish_new_keys(path: Path) -> None:
-    """Write a new key pair to ``path`` unless it exists, never leaving it half written.
+def resolve_key_id_secret(settings: Settings) -> bytes:
+    """The HMAC key of logged key ids: ``HEALTH_API_KEY_ID_SECRET``, or in development one
+    generated once beside the development keys (mode 0600). Outside development the service
+    refuses to start without it."""
+    if settings.key_id_secret:
+        return settings.key_id_secret.encode()
+    if not settings.is_development:
+        raise MissingKeysError(
+            f"HEALTH_API_KEY_ID_SECRET is required when ENVIRONMENT={settings.environment}: "
+            "a random value of 32+ characters, the same for every process of the service "
+            "(REST and MCP), e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
+    path = Path(settings.sqlite_path).parent / DEV_KEY_ID_SECRET_FILE
+    try:
+        if not path.exists():
+            _publish_once(path, secrets.token_urlsafe(32))
+        return path.read_text().strip().encode()
+    except OSError as exc:
+        raise MissingKeysError(
+            f"cannot create the development key-id secret at {path} ({exc.strerror}): "
+            "set HEALTH_API_KEY_ID_SECRET or a writable HEALTH_API_SQLITE_PATH directory"
+        ) from None
+
+
+def _publish_once(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` (mode 0600) unless it exists, never leaving it half written.
 
     Several processes may start at once (gunicorn workers; the REST and MCP servers on one
     volume): each writes its own complete file under a unique name, then ``link``s it to
     ``path``, which fails when another got there first. Readers never see an empty file.
     """
-    keys = {"admin": secrets.token_urlsafe(24), "agent": secrets.token_urlsafe(24)}
+    path.parent.mkdir(parents=True, exist_ok=True)
     draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
     fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "w") as handle:
-            json.dump(keys, handle, indent=2)
+            handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        # Another process published first: everyone uses its keys.
+        # Another process published first: everyone uses its file.
         with contextlib.suppress(FileExistsError):
             os.link(draft, path)
     finally:
@@ -70,22 +105,88 @@ def _publish_new_keys(path: Path) -> None:
 
 
 @functools.lru_cache(maxsize=64)
-def key_id(key: str) -> str:
-    """A short, non-reversible id of a key, for rate-limit buckets and logs."""
+def key_id(key: str, secret: bytes) -> str:
+    """The id that names a key in logs: an HMAC of it under the key-id secret."""
+    return hmac.new(secret, key.encode(), hashlib.sha256).hexdigest()[:12]
+
+
+@functools.lru_cache(maxsize=64)
+def scope_id(key: str) -> str:
+    """The id that scopes a key's Idempotency-Keys and rate-limit bucket (v1.1's derivation,
+    kept so that stored records stay reachable). Never logged: use :func:`key_id`."""
     return hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+# Why a request's credentials were refused (``Verdict.reason``).
+MISSING = "missing"
+X_API_KEY = "x-api-key"
+NOT_BEARER = "not-bearer"
+EMPTY = "empty"
+UNKNOWN = "unknown"
+EXPECTED_FORM = "Authorization: Bearer <key>"
+_REASONS = {
+    MISSING: "no credentials were sent",
+    X_API_KEY: "the X-API-Key header is not read",
+    NOT_BEARER: "the Authorization header does not start with `Bearer `",
+    EMPTY: "the Authorization header holds no key after `Bearer `",
+    UNKNOWN: "the bearer key is not one of this server's keys",
+}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a request's credentials are: its key, or why there is none."""
+
+    api_key: ApiKey | None
+    reason: str | None = None
+    # Counted by the per-address limit of failed authentications (API.md v1.2): only a
+    # credential that was actually checked (an unknown key) is a guess worth limiting.
+    counts_as_failure: bool = False
+
+    def detail(self, development: bool, keys_file: Path | None) -> str:
+        """The refusal in words a client can act on (never the key that was sent): which
+        case it is, the expected form and, in development, where the keys are."""
+        text = f"{_REASONS[self.reason or MISSING]}: send `{EXPECTED_FORM}`"
+        if self.reason == UNKNOWN:
+            text += " with an admin or agent key"
+        if development:
+            where = f"are in {keys_file}" if keys_file else "are those of HEALTH_API_KEYS"
+            text += (
+                f" (development: the keys {where}; `python -m health_api keys` says where "
+                "they are and prints a request to try)"
+            )
+        return text
+
+
+def examine(keys: tuple[ApiKey, ...], authorization: str | None, x_api_key: bool) -> Verdict:
+    """The verdict on an ``Authorization`` header (``x_api_key``: an ``X-API-Key`` header was
+    sent too); the bearer is compared with every key in constant time."""
+    header = (authorization or "").strip()
+    if not header:
+        return Verdict(None, X_API_KEY if x_api_key else MISSING)
+    # RFC 9110: the scheme is case-insensitive. Nothing else in a header that is not a bearer
+    # is compared with the keys (a key sent without the scheme must not become an oracle).
+    scheme, _, presented = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return Verdict(None, NOT_BEARER)
+    presented = presented.strip()
+    if not presented:
+        return Verdict(None, EMPTY)
+    match = None
+    for api_key in keys:
+        # Compare against every key (no early exit), so timing says nothing about which matched.
+        if hmac.compare_digest(presented.encode(), api_key.key.encode()):
+            match = api_key
+    if match is None:
+        # Hook for user tokens (API.md "Patient tokens"): a bearer shaped as a JWT is verified
+        # here; a bad signature counts as a failure like an unknown key, an expired token not.
+        return Verdict(None, UNKNOWN, counts_as_failure=True)
+    return Verdict(match)
 
 
 def authenticate(keys: tuple[ApiKey, ...], header: str | None) -> ApiKey | None:
     """The key matching an ``Authorization: Bearer`` header, compared in constant time."""
-    if not header or not header.startswith("Bearer "):
-        return None
-    presented = header[len("Bearer ") :].strip().encode()
-    match = None
-    for api_key in keys:
-        # Compare against every key (no early exit), so timing says nothing about which matched.
-        if hmac.compare_digest(presented, api_key.key.encode()):
-            match = api_key
-    return match
+    return examine(keys, header, x_api_key=False).api_key
 
 
 def has_role(held: str, needed: str) -> bool:

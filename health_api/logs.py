@@ -2,7 +2,8 @@
 for the MCP server on stdio, whose stdout is the protocol.
 
 What may be logged is decided where log calls are made: route templates, never paths (paths carry
-user ids); a hash of the key, never the key; no session contents and no ``motivo``.
+user ids); a key by its ``key_id`` (an HMAC under the key-id secret, ``keys.py``), never the
+key nor a plain hash of it; no session contents and no ``motivo``.
 """
 
 from __future__ import annotations

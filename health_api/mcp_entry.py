@@ -127,10 +127,11 @@ def serve(settings: Settings, *, stdio: bool) -> int:
 
 
 def _stdio_caller(settings: Settings):
-    from health_api.keys import resolve_keys
+    from health_api.keys import resolve_key_id_secret, resolve_keys
     from health_api.mcp.runtime import Caller
 
     keys, _path = resolve_keys(settings)
+    key_id_secret = resolve_key_id_secret(settings)
     api_key = authenticate(keys, f"Bearer {settings.mcp_key or ''}")
     if api_key is None:
         where = (
@@ -143,7 +144,7 @@ def _stdio_caller(settings: Settings):
             f"HEALTH_API_MCP_KEY {state}: set it to the agent (or admin) key in the server's "
             f"environment (in a host's MCP server config: env); {where}"
         )
-    return Caller.of(api_key)
+    return Caller.of(api_key, key_id_secret)
 
 
 def _serve_http(runtime, server) -> None:
@@ -165,5 +166,8 @@ def _serve_http(runtime, server) -> None:
         log_config=None,
         access_log=False,
         server_header=False,
+        # The client address is found by health_api.clients (the rule REST uses), from the
+        # real peer: uvicorn's own X-Forwarded-For handling would rewrite it first.
+        proxy_headers=False,
         timeout_graceful_shutdown=10,
     )

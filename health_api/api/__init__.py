@@ -60,6 +60,7 @@ def register(app: Flask) -> Api:
         "docs_assets",
         lambda filename: send_from_directory(swagger_ui_bundle.swagger_ui_path, filename),
     )
+    auth.install(app)
     hooks.register(app, authenticate=auth.before_request)
     problems.register(app)
     return api

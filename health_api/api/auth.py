@@ -1,26 +1,33 @@
-"""Bearer-key authentication of REST requests with two roles, ``agent`` and ``admin``.
+"""Bearer-key authentication of REST requests with two roles, ``agent`` and ``admin``, and the
+per-address limit of failed authentications.
 
-Which keys exist, how a token is matched and what a role may do live in :mod:`health_api.keys`
-(shared with the MCP server); this module applies them to Flask requests.
+Which keys exist, how a token is matched and what a role may do live in :mod:`health_api.keys`;
+who the client is and how its failures are counted in :mod:`health_api.clients` (both shared
+with the MCP server); this module applies them to Flask requests.
 """
 
 from __future__ import annotations
 
 import functools
+import math
+import time
 from collections.abc import Callable
 from typing import Any
 
-from flask import current_app, g, request
+from flask import Flask, current_app, g, request
 
 from health_api.api.problems import problem
+from health_api.clients import AuthFailureLimit, TrustedProxies, client_address
 from health_api.keys import (  # re-exported: the REST names of the shared key rules
     DEV_KEYS_FILE,
     ROLE_RANK,
     MissingKeysError,
     authenticate,
+    examine,
     has_role,
     key_id,
     resolve_keys,
+    scope_id,
 )
 
 __all__ = [
@@ -31,30 +38,64 @@ __all__ = [
     "authenticate",
     "before_request",
     "has_role",
+    "install",
     "key_id",
     "require_role",
     "resolve_keys",
+    "scope_id",
 ]
 
 PUBLIC_PATHS = ("/healthz", "/readyz", "/openapi.json", "/docs")
+WWW_AUTHENTICATE = 'Bearer realm="health-api"'
+_FAILURES = "health_api.auth_failures"
+_PROXIES = "health_api.trusted_proxies"
+
+
+def install(app: Flask) -> None:
+    """Set up the failure limit and the trusted proxies for ``app``'s settings."""
+    settings = app.extensions["health_api.settings"]
+    app.extensions[_FAILURES] = AuthFailureLimit(settings.auth_failure_limit)
+    app.extensions[_PROXIES] = TrustedProxies(settings.forwarded_allow_ips)
 
 
 def before_request() -> Any:
-    """Authenticate every /api/v1 request; public paths pass through."""
+    """Authenticate every /api/v1 request; public paths pass through. An address that spent
+    its failed authentications is refused whatever it sends, until its window ends."""
     if not request.path.startswith("/api/"):
         return None
-    api_key = authenticate(
-        current_app.extensions["health_api.keys"], request.headers.get("Authorization")
+    extensions = current_app.extensions
+    failures: AuthFailureLimit = extensions[_FAILURES]
+    address = client_address(
+        request.remote_addr, request.headers.getlist("X-Forwarded-For"), extensions[_PROXIES]
     )
-    if api_key is None:
+    now = time.time()
+    wait = failures.refusing(address, now)
+    if wait is not None:
+        return problem(
+            429,
+            f"too many failed authentications from this address ({failures.rate}); "
+            "wait for Retry-After seconds, then send a valid key",
+            kind="rate-limited",
+            headers={"Retry-After": str(max(1, math.ceil(wait)))},
+        )
+    verdict = examine(
+        extensions["health_api.keys"],
+        request.headers.get("Authorization"),
+        x_api_key="X-API-Key" in request.headers,
+    )
+    if verdict.api_key is None:
+        if verdict.counts_as_failure:
+            failures.failed(address, now)
+        settings = extensions["health_api.settings"]
         return problem(
             401,
-            "a valid bearer key is required",
+            verdict.detail(settings.is_development, extensions.get("health_api.keys_file")),
             kind="unauthorized",
-            headers={"WWW-Authenticate": 'Bearer realm="health-api"'},
+            headers={"WWW-Authenticate": WWW_AUTHENTICATE},
         )
-    g.role = api_key.role
-    g.key_id = key_id(api_key.key)
+    g.role = verdict.api_key.role
+    g.key_id = key_id(verdict.api_key.key, extensions["health_api.key_id_secret"])
+    g.scope_id = scope_id(verdict.api_key.key)
     return None
 
 

@@ -1,5 +1,5 @@
-"""Cross-cutting request hooks: request ids, security headers, JSON-only bodies, rate limits,
-and the refusal of query parameters an operation does not take.
+"""Cross-cutting request hooks: request ids, CORS, security headers, JSON-only bodies, rate
+limits, and the refusal of query parameters an operation does not take.
 
 The rate limit is per key (by a hash of it, never the key), a fixed window counted in each
 worker's memory (``ratelimit.py``; flask-limiter's per-request route and decorator resolution
@@ -16,13 +16,13 @@ import time
 from collections.abc import Callable
 
 from flask import Flask, Response, current_app, g, request
-from flask_cors import CORS
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from health_api.api import idempotency
 from health_api.api.auth import has_role
 from health_api.api.blueprint import query_parameters
 from health_api.api.problems import problem
+from health_api.cors import API_HEADERS, CorsPolicy
 from health_api.ratelimit import FixedWindowLimiter
 
 access_log = logging.getLogger("health_api.access")
@@ -45,7 +45,8 @@ def _request_id() -> None:
 
 def _access_log(response: Response) -> Response:
     """One JSON line per request: the route template (never the path: it carries user ids),
-    status, duration, request id and the key's role; no query string, no body."""
+    status, duration, request id, the key's role and its id (an HMAC, never the key); no query
+    string, no body."""
     rule = request.url_rule.rule if request.url_rule is not None else None
     access_log.info(
         "request",
@@ -58,6 +59,7 @@ def _access_log(response: Response) -> Response:
             ),
             "request_id": g.get("request_id"),
             "role": g.get("role"),
+            "key_id": g.get("key_id"),
         },
     )
     return response
@@ -83,12 +85,31 @@ def _json_only() -> Response | None:
     return None
 
 
+def _preflight() -> Response | None:
+    """A CORS preflight under /api/ is a 204 before authentication (a browser sends no key
+    with it); the allowing headers only for a configured origin."""
+    if not request.path.startswith("/api/"):
+        return None
+    if not CorsPolicy.is_preflight(request.method, request.headers.get):
+        return None
+    policy: CorsPolicy = current_app.extensions["health_api.cors"]
+    return Response(status=204, headers=policy.preflight_headers(request.headers.get("Origin")))
+
+
 def _headers(response: Response) -> Response:
     response.headers["X-Request-ID"] = g.get("request_id") or _new_id()
     response.headers["X-Content-Type-Options"] = "nosniff"
     if request.path.startswith("/api/"):
         # Patient data: no shared or private cache may keep a copy.
         response.headers["Cache-Control"] = "no-store"
+        origin = request.headers.get("Origin")
+        if origin is not None and "Access-Control-Allow-Origin" not in response.headers:
+            policy: CorsPolicy = current_app.extensions["health_api.cors"]
+            for name, value in policy.response_headers(origin).items():
+                if name == "Vary":
+                    response.vary.add(value)
+                else:
+                    response.headers[name] = value
     return response
 
 
@@ -97,7 +118,7 @@ def _rate_limit() -> Response | None:
     if not request.path.startswith("/api/"):
         return None  # probes and docs are never limited
     limiter: FixedWindowLimiter = current_app.extensions["health_api.rate_limit"]
-    key = g.get("key_id") or request.remote_addr or "anonymous"
+    key = g.get("scope_id") or request.remote_addr or "anonymous"
     wait = limiter.hit(key, time.time())
     if wait is None:
         return None
@@ -136,10 +157,10 @@ def _unknown_query() -> Response | None:
 
 
 def register(app: Flask, authenticate: Callable[[], Response | None]) -> None:
-    """Install, in this order: request id, authentication, the JSON-only rule, the per-key rate
-    limit (it needs the key), the unknown-query-parameter rule, the Idempotency-Key claim (last:
-    a refusal before it is never stored; ``idempotency.py``), and CORS when origins are
-    configured."""
+    """Install, in this order: request id, the CORS preflight (before authentication: it
+    carries no key), authentication, the JSON-only rule, the per-key rate limit (it needs the
+    key), the unknown-query-parameter rule, the Idempotency-Key claim (last: a refusal before
+    it is never stored; ``idempotency.py``); and CORS headers on the way out."""
     settings = app.extensions["health_api.settings"]
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
 
@@ -147,7 +168,8 @@ def register(app: Flask, authenticate: Callable[[], Response | None]) -> None:
     def before() -> Response | None:
         _request_id()
         return (
-            authenticate()
+            _preflight()
+            or authenticate()
             or _json_only()
             or _rate_limit()
             or _unknown_query()
@@ -160,10 +182,5 @@ def register(app: Flask, authenticate: Callable[[], Response | None]) -> None:
     app.before_request(before)
     app.after_request(after)
     app.extensions["health_api.rate_limit"] = FixedWindowLimiter(settings.rate_limit)
+    app.extensions["health_api.cors"] = CorsPolicy(settings.cors_origins, API_HEADERS)
     idempotency.install(app)
-    if settings.cors_origins:
-        CORS(
-            app,
-            resources={r"/api/*": {"origins": list(settings.cors_origins)}},
-            expose_headers=["X-Request-ID", "Retry-After", "Location", idempotency.REPLAYED],
-        )

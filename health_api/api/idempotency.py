@@ -108,7 +108,7 @@ def before() -> Response | None:
             400, f"invalid {HEADER} header", kind="validation", errors={HEADER: [str(exc)]}
         )
     settings = current_app.extensions["health_api.settings"]
-    clave = rules.record_key(g.get("key_id") or "", key)
+    clave = rules.record_key(g.get("scope_id") or "", key)
     huella = rules.fingerprint(
         request.method,
         request.path,

@@ -77,7 +77,8 @@ IDEMPOTENCY_KEY = {
 ERRORS = {
     400: "Malformed JSON body, a bad or unknown query parameter, or a path value that is not an "
     "id or a time (``errors`` names it), or a bad cursor.",
-    401: "No or unknown key.",
+    401: "No usable key: none sent, a header other than ``Authorization: Bearer <key>``, or an "
+    "unknown key (``detail`` says which, never echoing the key).",
     403: "The key lacks the role.",
     404: "No such resource.",
     409: "State conflict.",
@@ -89,7 +90,9 @@ ERRORS = {
     "400) are lower, so a request within them always reaches the application.",
     415: "The body is not application/json.",
     422: "Well-formed but invalid; ``errors`` names each field.",
-    429: "Rate limit of the key exceeded.",
+    429: "Rate limit of the key exceeded, or too many failed authentications from the client "
+    "address (``HEALTH_API_AUTH_FAILURE_LIMIT``): then every request from that address, until "
+    "``Retry-After`` seconds have passed.",
     431: "A header line is longer than the HTTP server accepts (gunicorn's "
     "``limit_request_field_size``, 8190 bytes by default) or there are more than "
     "``limit_request_fields`` (100) headers. Answered by the server before the application, as "

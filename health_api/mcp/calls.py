@@ -3,13 +3,13 @@ released afterwards (as a REST request's are at teardown), writes honour ``idemp
 with the same records and rules as REST's ``Idempotency-Key``, and one log line says what
 happened (tool, outcome, time, key id: never the arguments).
 
-Idempotency: the record key is the caller's key id plus ``idempotency_key`` (so an agent's keys
-never meet another's); the fingerprint is the tool name plus its canonical JSON arguments. A
-repeat replays the stored result (``_meta`` says so; a failure replays as it is answered now:
-text, and the problem in ``_meta``); another call under the same key is an
-``idempotency-key-reused`` failure; a repeat while the first runs is ``in-flight``. Successes
-and rule failures (404/409/422) are stored; argument errors and 5xx are not: a retry runs again.
-Without ``idempotency_key`` nothing is derived: each call runs.
+Idempotency: the record key is the caller's scope id (``keys.scope_id``) plus
+``idempotency_key`` (so an agent's keys never meet another's); the fingerprint is the tool name
+plus its canonical JSON arguments. A repeat replays the stored result (``_meta`` says so; a
+failure replays as it is answered now: text, and the problem in ``_meta``); another call under
+the same key is an ``idempotency-key-reused`` failure; a repeat while the first runs is
+``in-flight``. Successes and rule failures (404/409/422) are stored; argument errors and 5xx are
+not: a retry runs again. Without ``idempotency_key`` nothing is derived: each call runs.
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ def _idempotent(
     try:
         decision = idempotency.begin(
             repository,
-            idempotency.record_key(caller.key_id, key),
+            idempotency.record_key(caller.scope_id, key),
             idempotency.fingerprint("TOOL", tool, [], body),
             ttl_seconds=settings.idempotency_ttl_seconds,
             stale_seconds=settings.request_timeout_seconds,

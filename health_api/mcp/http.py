@@ -1,11 +1,15 @@
 """The Streamable HTTP app: ``/mcp`` behind an Origin check and bearer keys, plus probes.
 
+- A CORS preflight is a 204 with no key (``health_api.cors``, as on REST); responses to an
+  allowed origin carry the CORS headers.
 - An ``Origin`` header that is not in ``HEALTH_API_CORS_ORIGINS`` is a 403 before anything
   else (the MCP transport's DNS-rebinding rule: a web page must not drive a local server).
   Clients that are not browsers send no ``Origin``.
-- No key, or an unknown one, is a 401 (problem+json, ``WWW-Authenticate: Bearer``) before any
-  MCP session exists; ``agent`` and ``admin`` keys pass, and the key travels to the tools in
-  the request's scope.
+- A client address that spent its failed authentications (``HEALTH_API_AUTH_FAILURE_LIMIT``;
+  the address by the rule of ``health_api.clients``, as on REST) is a 429 until its window ends.
+- No key, or an unknown one, is a 401 (problem+json, ``WWW-Authenticate: Bearer``, a detail
+  that says which case it is) before any MCP session exists; ``agent`` and ``admin`` keys pass,
+  and the key travels to the tools in the request's scope.
 - Stateless, JSON-answering Streamable HTTP: every POST stands alone, so replicas behind a
   plain load balancer need no sticky sessions, and a restart loses nothing.
 - Each key may make ``HEALTH_API_RATE_LIMIT`` requests (as on REST; counted in this process):
@@ -29,7 +33,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from health_api.keys import authenticate, key_id
+from health_api.clients import AuthFailureLimit, TrustedProxies, client_address
+from health_api.cors import MCP_HEADERS, CorsPolicy
+from health_api.domain.errors import StorageUnavailableError
+from health_api.keys import examine, scope_id
 from health_api.mcp.runtime import SCOPE_KEY, Runtime
 from health_api.mcp.server import HealthMCPServer
 from health_api.ratelimit import FixedWindowLimiter
@@ -72,13 +79,17 @@ def _ready(runtime: Runtime) -> readiness.Readiness:
 
 
 class Guard:
-    """ASGI middleware: Origin, then bearer key, for every request under ``/mcp``."""
+    """ASGI middleware for every request under ``/mcp``: CORS preflight, Origin, the failed
+    authentication limit, bearer key, then the per-key rate limit."""
 
     def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
+        settings = runtime.settings
         self.app = app
         self.runtime = runtime
-        self.origins = frozenset(runtime.settings.cors_origins)
-        self.limiter = FixedWindowLimiter(runtime.settings.rate_limit)
+        self.cors = CorsPolicy(settings.cors_origins, MCP_HEADERS)
+        self.limiter = FixedWindowLimiter(settings.rate_limit)
+        self.failures = AuthFailureLimit(settings.auth_failure_limit)
+        self.proxies = TrustedProxies(settings.forwarded_allow_ips)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not _under_mcp(scope["path"]):
@@ -86,32 +97,75 @@ class Guard:
             return
         headers = _headers(scope)
         origin = headers.get("origin")
-        if origin is not None and origin not in self.origins and "*" not in self.origins:
+        if CorsPolicy.is_preflight(scope["method"], lambda name: headers.get(name.lower())):
+            response = Response(status_code=204, headers=self.cors.preflight_headers(origin))
+            await response(scope, receive, send)
+            return
+        if origin is not None and not self.cors.allows(origin):
             response = _problem(403, "forbidden-origin", "this Origin may not call the server")
             await response(scope, receive, send)
             return
-        api_key = authenticate(self.runtime.keys, headers.get("authorization"))
-        if api_key is None:
-            response = _problem(
-                401,
-                "unauthorized",
-                "a valid bearer key is required",
-                {"WWW-Authenticate": 'Bearer realm="health-api"'},
-            )
-            await response(scope, receive, send)
-            return
-        wait = self.limiter.hit(key_id(api_key.key), time.time())
-        if wait is not None:
-            response = _problem(
-                429,
-                "rate-limited",
-                f"rate limit exceeded ({self.limiter.rate})",
-                {"Retry-After": str(max(1, math.ceil(wait)))},
-            )
-            await response(scope, receive, send)
+        send = _adding(send, self.cors.response_headers(origin))
+        refusal, api_key = self._authenticate(scope, headers)
+        if refusal is not None:
+            await refusal(scope, receive, send)
             return
         scope.setdefault("state", {})[SCOPE_KEY] = api_key
         await self.app(scope, receive, send)
+
+    def _authenticate(self, scope: Scope, headers: dict[str, str]) -> tuple[Response | None, Any]:
+        """(a refusal, None) or (None, the caller's key)."""
+        peer = scope.get("client")
+        forwarded = [
+            value.decode("latin-1")
+            for name, value in scope.get("headers", ())
+            if name.lower() == b"x-forwarded-for"
+        ]
+        address = client_address(peer[0] if peer else None, forwarded, self.proxies)
+        now = time.time()
+        wait = self.failures.refusing(address, now)
+        if wait is not None:
+            detail = (
+                f"too many failed authentications from this address ({self.failures.rate}); "
+                "wait for Retry-After seconds, then send a valid key"
+            )
+            return _problem(429, "rate-limited", detail, _retry_after(wait)), None
+        verdict = examine(
+            self.runtime.keys, headers.get("authorization"), x_api_key="x-api-key" in headers
+        )
+        if verdict.api_key is None:
+            if verdict.counts_as_failure:
+                self.failures.failed(address, now)
+            detail = verdict.detail(self.runtime.settings.is_development, self.runtime.keys_file)
+            refusal = _problem(
+                401, "unauthorized", detail, {"WWW-Authenticate": 'Bearer realm="health-api"'}
+            )
+            return refusal, None
+        wait = self.limiter.hit(scope_id(verdict.api_key.key), now)
+        if wait is not None:
+            detail = f"rate limit exceeded ({self.limiter.rate})"
+            return _problem(429, "rate-limited", detail, _retry_after(wait)), None
+        return None, verdict.api_key
+
+
+def _retry_after(wait: float) -> dict[str, str]:
+    return {"Retry-After": str(max(1, math.ceil(wait)))}
+
+
+def _adding(send: Send, headers: dict[str, str]) -> Send:
+    """``send`` with ``headers`` added to the response's start (unchanged when empty)."""
+    if not headers:
+        return send
+    extra = [
+        (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()
+    ]
+
+    async def sending(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", ()), *extra]}
+        await send(message)
+
+    return sending
 
 
 class NoStore:

@@ -14,6 +14,7 @@ ADMIN_KEY = "admin-test-key-0123456789"
 AGENT_KEY = "agent-test-key-0123456789"
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 AGENT = {"Authorization": f"Bearer {AGENT_KEY}"}
+KEY_ID_SECRET = "test-key-id-secret-0123456789abcdef"
 
 
 @pytest.fixture
@@ -25,11 +26,16 @@ def app(make_storage, engine_settings) -> Flask:
 
 
 def with_test_keys(settings, **changes):
-    """``settings`` with the test keys, environment ``test`` and a generous rate limit."""
+    """``settings`` with the test keys, environment ``test`` and generous rate limits."""
     return settings.replace(
         environment="test",
         api_keys=(ApiKey("admin", ADMIN_KEY), ApiKey("agent", AGENT_KEY)),
-        **{"rate_limit": "100000/minute", **changes},
+        **{
+            "rate_limit": "100000/minute",
+            "auth_failure_limit": "100000/minute",
+            "key_id_secret": KEY_ID_SECRET,
+            **changes,
+        },
     )
 
 

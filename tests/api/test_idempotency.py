@@ -8,7 +8,7 @@ import re
 import pytest
 
 from health_api import clock
-from health_api.api.auth import key_id
+from health_api.api.auth import scope_id
 from health_api.services import idempotency as rules
 from tests.api.conftest import ADMIN, ADMIN_KEY, AGENT, AGENT_KEY
 from tests.api.helpers import (
@@ -28,7 +28,7 @@ def keyed(headers: dict, key: str) -> dict:
 
 def record_of(app, api_key: str, key: str):
     return app.extensions["health_api.storage"].idempotency.get(
-        rules.record_key(key_id(api_key), key), clock.epoch_seconds()
+        rules.record_key(scope_id(api_key), key), clock.epoch_seconds()
     )
 
 
@@ -106,7 +106,7 @@ def test_the_same_key_with_another_body_is_a_422(client) -> None:
 
 def test_a_repeat_while_the_first_runs_is_a_409_with_retry_after(app, client) -> None:
     huella = rules.fingerprint("POST", "/api/v1/doctors", [], json.dumps(DOCTOR).encode("utf-8"))
-    clave = rules.record_key(key_id(ADMIN_KEY), "alta-1")
+    clave = rules.record_key(scope_id(ADMIN_KEY), "alta-1")
     running = rules.begin(
         app.extensions["health_api.storage"].idempotency,
         clave,

@@ -118,7 +118,11 @@ def test_quick_mode_counts_the_requests_it_does_not_load_test(quick_run) -> None
 def counted(make_storage, backend, tmp_path) -> dict:
     """Every benchmarked request and every count-only one, counted once on ``backend``."""
     settings = load_settings(
-        {"HEALTH_API_KEYS": f"admin={ADMIN_KEY},agent={AGENT_KEY}", "ENVIRONMENT": "bench"}
+        {
+            "HEALTH_API_KEYS": f"admin={ADMIN_KEY},agent={AGENT_KEY}",
+            "HEALTH_API_KEY_ID_SECRET": "bench-key-id-secret-0123456789abcdef",
+            "ENVIRONMENT": "bench",
+        }
     ).replace(storage=storage_kind(backend), sqlite_path=tmp_path / "health.db")
     store = make_storage()
     data = dataset.load(store, SIZE)
@@ -131,7 +135,11 @@ def counted(make_storage, backend, tmp_path) -> dict:
 def flow_counted(make_storage, backend, tmp_path) -> dict:
     """One conversation flow (availability -> hold -> book with hold_id), counted per step."""
     settings = load_settings(
-        {"HEALTH_API_KEYS": f"admin={ADMIN_KEY},agent={AGENT_KEY}", "ENVIRONMENT": "bench"}
+        {
+            "HEALTH_API_KEYS": f"admin={ADMIN_KEY},agent={AGENT_KEY}",
+            "HEALTH_API_KEY_ID_SECRET": "bench-key-id-secret-0123456789abcdef",
+            "ENVIRONMENT": "bench",
+        }
     ).replace(storage=storage_kind(backend), sqlite_path=tmp_path / "health.db")
     store = make_storage()
     data = dataset.load(store, dataset.Size(doctors=2, specialties=1, days=3, sessions=0))

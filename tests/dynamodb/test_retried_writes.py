@@ -180,6 +180,7 @@ def api(storage, engine_settings):
         environment="test",
         api_keys=(ApiKey("admin", ADMIN_KEY), ApiKey("agent", AGENT_KEY)),
         rate_limit="100000/minute",
+        key_id_secret="test-key-id-secret-0123456789abcdef",
     )
     return create_app({"settings": settings, "storage": storage}).test_client()
 

@@ -215,6 +215,7 @@ def app_on_stubber(tmp_path) -> Iterator[tuple[object, Stubber]]:
             environment="test",
             api_keys=(ApiKey("admin", ADMIN_KEY), ApiKey("agent", AGENT_KEY)),
             rate_limit="100000/minute",
+            key_id_secret="test-key-id-secret-0123456789abcdef",
         )
         create_dynamodb_tables(settings)
         client = build_client(settings.aws_region, settings.dynamodb_endpoint_url)

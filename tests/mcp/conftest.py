@@ -63,7 +63,9 @@ class Stack:
     def in_memory(self, key: str = AGENT_KEY) -> MCPServer:
         """A server on the same store acting with ``key`` (for ``mcp.Client(server)``)."""
         api_key = next(k for k in self.runtime.keys if k.key == key)
-        runtime = dataclasses.replace(self.runtime, stdio_caller=Caller.of(api_key))
+        runtime = dataclasses.replace(
+            self.runtime, stdio_caller=Caller.of(api_key, self.runtime.key_id_secret)
+        )
         return build_server(runtime)
 
 
@@ -118,7 +120,13 @@ def serving(runtime: Runtime) -> Iterator[str]:
     """The HTTP app of ``runtime`` under uvicorn on a free port, in a daemon thread; its URL."""
     app = build_http_app(runtime, build_server(runtime))
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_config=None, lifespan="on", access_log=False
+        app,
+        host="127.0.0.1",
+        port=0,
+        log_config=None,
+        lifespan="on",
+        access_log=False,
+        proxy_headers=False,  # as mcp_entry serves it: the guard finds the client address
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="mcp-uvicorn", daemon=True)

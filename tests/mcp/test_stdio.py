@@ -18,7 +18,7 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from health_api.config import Settings
 from health_api.domain.models import SlotKey
-from tests.api.conftest import ADMIN_KEY, AGENT_KEY
+from tests.api.conftest import ADMIN_KEY, AGENT_KEY, KEY_ID_SECRET
 from tests.conftest import is_dynamodb
 from tests.mcp.conftest import MCP_BACKENDS, ok, open_clinic, slot_arguments
 
@@ -34,6 +34,7 @@ def stdio_env(settings: Settings, aws: dict[str, str], mcp_key: str = AGENT_KEY)
         "ENVIRONMENT": "test",
         "HEALTH_API_KEYS": f"admin={ADMIN_KEY},agent={AGENT_KEY}",
         "HEALTH_API_MCP_KEY": mcp_key,
+        "HEALTH_API_KEY_ID_SECRET": KEY_ID_SECRET,
         "HEALTH_API_STORAGE": settings.storage,
         "HEALTH_API_SQLITE_PATH": str(settings.sqlite_path),
         "HEALTH_API_TIMEZONE": settings.timezone,

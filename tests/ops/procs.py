@@ -30,6 +30,7 @@ ADMIN_KEY = "ops-admin-key-0123456789abcdef"
 AGENT_KEY = "ops-agent-key-0123456789abcdef"
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 AGENT = {"Authorization": f"Bearer {AGENT_KEY}"}
+KEY_ID_SECRET = "ops-key-id-secret-0123456789abcdef"
 READY_PREFIX = "ready-probe-"
 
 
@@ -119,6 +120,8 @@ def server_env(storage: dict[str, str], **extra: str) -> dict[str, str]:
         GUNICORN_GRACEFUL_TIMEOUT="20",
         HEALTH_API_KEYS=f"admin={ADMIN_KEY},agent={AGENT_KEY}",
         HEALTH_API_RATE_LIMIT="100000/minute",
+        HEALTH_API_AUTH_FAILURE_LIMIT="100000/minute",
+        HEALTH_API_KEY_ID_SECRET=KEY_ID_SECRET,
         ENVIRONMENT="test",
         PYTHONDONTWRITEBYTECODE="1",
     )

@@ -38,7 +38,12 @@ GUNICORN_CMD = ["gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]
 # A container's server must listen beyond its own loopback to be reachable at all.
 ALL_INTERFACES = "0.0.0.0"  # noqa: S104
 MCP_CMD = ["python", "-m", "health_api", "mcp", "--host", ALL_INTERFACES]
-SECRET_VARIABLES = {"HEALTH_API_KEYS", "HEALTH_API_CURSOR_SECRET", "AWS_SECRET_ACCESS_KEY"}
+SECRET_VARIABLES = {
+    "HEALTH_API_KEYS",
+    "HEALTH_API_CURSOR_SECRET",
+    "HEALTH_API_KEY_ID_SECRET",
+    "AWS_SECRET_ACCESS_KEY",
+}
 CREDENTIAL_VARIABLES = SECRET_VARIABLES | {"AWS_ACCESS_KEY_ID", "AWS_SESSION_TOKEN"}
 # Every variable the service reads (DESIGN.md / README "Configuration"), plus gunicorn's.
 SETTINGS_VARIABLES = {name for f in dataclasses.fields(Settings) for name in env_names(f.name)}
@@ -512,6 +517,12 @@ def test_no_literal_secret_anywhere(manifests) -> None:
         deployment = selecting(manifests, "Deployment", component)
         (container,) = deployment["spec"]["template"]["spec"]["containers"]
         assert "HEALTH_API_KEYS" in {e["name"] for e in container["env"]}, component
+        # One key-id secret for every process: a key has one id in the logs of both servers.
+        assert secret_refs["HEALTH_API_KEY_ID_SECRET"] == {
+            "name": secret_refs["HEALTH_API_KEYS"]["name"],
+            "key": "HEALTH_API_KEY_ID_SECRET",
+        }
+        assert "HEALTH_API_KEY_ID_SECRET" in {e["name"] for e in container["env"]}, component
     applied_secrets = [
         name
         for name, docs in manifests.items()
@@ -573,7 +584,11 @@ def test_mcp_pods_run_the_mcp_server_on_the_port_the_probes_and_service_use(
 
     pod = selecting(manifests, "Deployment", "mcp")["spec"]["template"]["spec"]
     (container,) = pod["containers"]
-    env = {**configmap_env(manifests), "HEALTH_API_KEYS": f"agent={'a' * 20}"}
+    env = {
+        **configmap_env(manifests),
+        "HEALTH_API_KEYS": f"agent={'a' * 20}",
+        "HEALTH_API_KEY_ID_SECRET": "s" * 32,
+    }
     env |= {e["name"]: e["value"] for e in container["env"] if "value" in e}
     env |= {"HEALTH_API_STORAGE": "sqlite", "HEALTH_API_SQLITE_PATH": str(tmp_path / "h.db")}
     for name, value in env.items():

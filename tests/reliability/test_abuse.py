@@ -249,6 +249,7 @@ def test_production_runs_without_debug_and_answers_a_fault_with_a_bare_500(
     for name, value in {
         "ENVIRONMENT": "production",
         "HEALTH_API_KEYS": f"admin={procs.ADMIN_KEY},agent={procs.AGENT_KEY}",
+        "HEALTH_API_KEY_ID_SECRET": procs.KEY_ID_SECRET,
         "HEALTH_API_STORAGE": "sqlite",
         "HEALTH_API_SQLITE_PATH": str(tmp_path / "prod.db"),
         "FLASK_DEBUG": "1",  # a stray debug switch in the environment changes nothing

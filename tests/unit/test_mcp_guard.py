@@ -20,7 +20,7 @@ def runtime(**changes) -> Runtime:
     settings = load_settings({}).replace(
         environment="test", api_keys=(ApiKey("agent", AGENT_KEY),), **changes
     )
-    return Runtime(settings, None, settings.api_keys, b"s", zone("UTC"))
+    return Runtime(settings, None, settings.api_keys, b"s", zone("UTC"), key_id_secret=b"k" * 32)
 
 
 def call(guard: Guard, path: str = "/mcp", **headers: str) -> tuple[int, dict, dict]:
