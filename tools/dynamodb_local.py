@@ -7,7 +7,7 @@ repository's tracked files (``.cache/dynamodb-local/``, git-ignored). It runs on
 Java 17; ``install`` gets ``openjdk-17-jre-headless`` from Debian's packages when Java is missing.
 
     python -m tools.dynamodb_local install            # idempotent; prints the jar's path
-    python -m tools.dynamodb_local serve --port 8000  # in the foreground, in memory
+    python -m tools.dynamodb_local serve              # in the foreground, in memory, on port 8002
 
 In Python, :class:`DynamoDBLocal` starts one server on a free port (``-inMemory``) and stops it,
 also when the caller fails; :meth:`DynamoDBLocal.kill` and :meth:`DynamoDBLocal.start` on the same
@@ -45,6 +45,8 @@ ROOT = Path(__file__).resolve().parents[1]
 CACHE = Path(os.environ.get("HEALTH_API_DYNAMODB_LOCAL_CACHE", ROOT / ".cache" / "dynamodb-local"))
 JAVA_PACKAGE = "openjdk-17-jre-headless"
 START_TIMEOUT = 60.0
+# 8002 as in the Makefile and docker-compose.yml: 8000 is the API's port and 8001 the MCP server's.
+DEFAULT_PORT = 8002
 
 
 class DynamoDBLocalError(RuntimeError):
@@ -253,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("install", help="get Java 17 and the pinned jar (idempotent)")
     serve = commands.add_parser("serve", help="run in the foreground, in memory, until Ctrl-C")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
     args = parser.parse_args(argv)
     try:
         if args.command == "install":

@@ -46,3 +46,20 @@ def test_the_installed_jar_is_found_in_the_cache() -> None:
     assert jar.name == "DynamoDBLocal.jar"
     assert jar == dynamodb_local.find_jar()
     assert (jar.parent / "DynamoDBLocal_lib").is_dir()
+
+
+def test_serve_listens_on_8002_by_default_beside_the_api_and_mcp_ports(monkeypatch) -> None:
+    """8000 is the API's port and 8001 the MCP server's: the README, the Makefile, the compose
+    file and setup_tables.py's hint all point at 8002."""
+    started: list[list[str]] = []
+    jar = Path("/x/lib/DynamoDBLocal.jar")
+    monkeypatch.setattr(dynamodb_local, "ensure_java", lambda: "java")
+    monkeypatch.setattr(dynamodb_local, "install", lambda: jar)
+    monkeypatch.setattr(dynamodb_local.os, "chdir", lambda _path: None)
+    monkeypatch.setattr(dynamodb_local.os, "execv", lambda _path, argv: started.append(argv))
+
+    dynamodb_local.main(["serve"])
+
+    (command,) = started
+    assert command[command.index("-port") + 1] == "8002"
+    assert "-inMemory" in command
