@@ -70,3 +70,24 @@ def test_every_page_named_in_backticks_exists_in_the_repository(page: Path) -> N
     ]
 
     assert missing == []
+
+
+BASH_BLOCK = re.compile(r"^```bash\n(.*?)^```", re.MULTILINE | re.DOTALL)
+# `python` / `python3` as a command word: at the start of a line, after `;`, `&&`, `|`, `$(`,
+# or after leading VAR=value assignments; `python3 -c` one-liners need only the standard library.
+BARE_PYTHON = re.compile(r"(?:^|[;&|(]\s*|^(?:\w+=\S*\s+)+)python3?\s+(?!-c\s)", re.MULTILINE)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_commands_run_the_projects_python_not_whatever_is_on_path(page: Path) -> None:
+    """A fresh machine's ``python`` lacks the dependencies (``No module named
+    'pythonjsonlogger'``): commands call ``.venv/bin/python``, which ``make run`` creates."""
+    blocks = BASH_BLOCK.findall(page.read_text(encoding="utf-8"))
+    bare = [
+        line.strip()
+        for block in blocks
+        for line in block.splitlines()
+        if BARE_PYTHON.search(line.split("#", 1)[0])
+    ]
+
+    assert bare == []
