@@ -43,7 +43,7 @@ existing table; 2 bad usage or configuration; 3 AWS could not be reached or refu
 examples:
   python setup_tables.py                                   create what is missing
   python setup_tables.py --validate                        check, change nothing
-  python setup_tables.py --endpoint-url http://localhost:8000 --region eu-west-1
+  python setup_tables.py --endpoint-url http://127.0.0.1:8002   DynamoDB Local (see README)
   python setup_tables.py --print-iam-policy --account-id 123456789012
   ENVIRONMENT=development python setup_tables.py --delete --yes"""
 
@@ -73,9 +73,14 @@ EXPLANATIONS = {
     ),
     "unreachable": (
         "The DynamoDB endpoint could not be reached. With --endpoint-url / "
-        "AWS_ENDPOINT_URL_DYNAMODB, check the URL and that the server runs (DynamoDB Local: "
-        "`docker compose up dynamodb-local`; moto: `moto_server -p 8000`). Against AWS, check "
-        "the network, proxy settings (HTTPS_PROXY) and the region."
+        "AWS_ENDPOINT_URL_DYNAMODB, check the URL and that the server runs. To run AWS's "
+        "DynamoDB Local from a checkout (no Docker; in memory, on port 8002), start "
+        "`.venv/bin/python -m tools.dynamodb_local serve` in one shell and in another "
+        "`AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1 "
+        ".venv/bin/python setup_tables.py --endpoint-url http://127.0.0.1:8002` (DynamoDB "
+        "Local takes any non-empty credentials, but needs some). `docker compose up "
+        "dynamodb-local` publishes the same port; moto: `moto_server -p 8002`. Against AWS, "
+        "check the network, proxy settings (HTTPS_PROXY) and the region."
     ),
     "unknown_region": (
         "The region is not one where DynamoDB exists, so its endpoint does not resolve. Give a "
@@ -130,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--region", help="AWS region (default: AWS_REGION, else us-east-1)")
     parser.add_argument(
         "--endpoint-url",
-        help="a local endpoint such as http://localhost:8000 (default: "
+        help="a local endpoint such as http://127.0.0.1:8002 (default: "
         "AWS_ENDPOINT_URL_DYNAMODB or DYNAMODB_ENDPOINT_URL; unset = AWS)",
     )
     parser.add_argument(

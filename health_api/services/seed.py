@@ -64,10 +64,13 @@ DAYS = 14
 
 @dataclass(frozen=True)
 class SeedResult:
-    """What a load or removal did."""
+    """What a load or removal did: ``doctors`` and ``slots`` it created (or removed), and,
+    for a load, how many of each were already there and left alone."""
 
     doctors: int
     slots: int
+    present_doctors: int = 0
+    present_slots: int = 0
 
 
 def load_demo(storage: Storage, timezone: str) -> SeedResult:
@@ -75,13 +78,13 @@ def load_demo(storage: Storage, timezone: str) -> SeedResult:
     afternoon, clinic time); anything already there is left as it is."""
     tz = ZoneInfo(timezone)
     today = clock.now_utc().astimezone(tz).date()
-    doctors = slots = 0
+    doctors = slots = present_doctors = present_slots = 0
     for index, doctor in enumerate(DEMO_DOCTORS):
         try:
             storage.doctors.create(doctor)
             doctors += 1
         except ConflictError:
-            pass  # already loaded: idempotent
+            present_doctors += 1  # already loaded: idempotent
         # Alternate mornings and afternoons so that specialties have spread-out availability.
         start, end = MORNING if index % 2 == 0 else AFTERNOON
         rule = WeeklyRule(
@@ -96,7 +99,8 @@ def load_demo(storage: Storage, timezone: str) -> SeedResult:
         times = expand(rule, limit=1000)
         result = storage.slots.add_many([Slot(doctor.doctor_id, t, SLOT_MINUTES) for t in times])
         slots += result.created
-    return SeedResult(doctors, slots)
+        present_slots += result.skipped
+    return SeedResult(doctors, slots, present_doctors, present_slots)
 
 
 def remove_demo(storage: Storage) -> SeedResult:

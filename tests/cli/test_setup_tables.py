@@ -475,6 +475,22 @@ def test_unreachable_endpoint_is_explained(capsys) -> None:
     assert "Traceback" not in err
 
 
+def test_unreachable_endpoint_leads_to_the_repositorys_own_dynamodb_local(capsys) -> None:
+    """The hint names the command that starts DynamoDB Local here, on the port it serves by
+    default, and the dummy credentials it needs (README: setup_tables.py)."""
+    from tools import dynamodb_local
+
+    _, _, err = run(capsys, "--validate", "--endpoint-url", "http://127.0.0.1:9")
+    hint = " ".join(err.split())
+
+    assert "`.venv/bin/python -m tools.dynamodb_local serve`" in hint
+    assert (
+        "`AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1 "
+        ".venv/bin/python setup_tables.py --endpoint-url "
+        f"http://127.0.0.1:{dynamodb_local.DEFAULT_PORT}`"
+    ) in hint
+
+
 def test_unknown_region_is_explained(capsys) -> None:
     code, _, err = run(capsys, "--validate", "--region", "xx-nowhere-9")
 

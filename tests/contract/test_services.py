@@ -210,6 +210,7 @@ def test_demo_data_loads_idempotently_and_is_removed_cleanly(storage, frozen) ->
     assert first.doctors == 12
     assert first.slots > 500
     assert (second.doctors, second.slots) == (0, 0)
+    assert (second.present_doctors, second.present_slots) == (12, first.slots)
     especialidades = {d.especialidad for d in seed.DEMO_DOCTORS}
     assert len(especialidades) >= 6
     assert storage.doctors.list_by_specialty("cardiologia", limit=10).items
