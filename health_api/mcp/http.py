@@ -35,7 +35,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from health_api.clients import AuthFailureLimit, TrustedProxies, client_address
 from health_api.cors import MCP_HEADERS, CorsPolicy
-from health_api.domain.errors import StorageUnavailableError
 from health_api.keys import examine, scope_id
 from health_api.mcp.runtime import SCOPE_KEY, Runtime
 from health_api.mcp.server import HealthMCPServer
