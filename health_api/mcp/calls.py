@@ -102,12 +102,11 @@ def _idempotent(
 ) -> tuple[CallToolResult, str]:
     repository = runtime.storage.idempotency
     settings = runtime.settings
-    body = json.dumps(arguments, sort_keys=True, ensure_ascii=False).encode()
     try:
         decision = idempotency.begin(
             repository,
             idempotency.record_key(caller.key_id, key),
-            idempotency.fingerprint("TOOL", tool, [], body),
+            idempotency.call_fingerprint(tool, arguments),
             ttl_seconds=settings.idempotency_ttl_seconds,
             stale_seconds=settings.request_timeout_seconds,
         )

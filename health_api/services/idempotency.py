@@ -24,8 +24,9 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 from health_api import clock
 from health_api.storage.base import IdempotencyRecord, IdempotencyRepository
@@ -80,16 +81,30 @@ def canonical_body(body: bytes) -> bytes:
         document = json.loads(body)
     except (ValueError, RecursionError):
         return body
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _utf8(text)
+
+
+def _utf8(text: str) -> bytes:
+    # A JSON escape may name a lone surrogate ("\ud800"), which UTF-8 cannot encode: hashed as
+    # it came (surrogatepass), the request runs and its handler refuses the body (a 400, as
+    # without a key) instead of the fingerprint failing with a 500.
+    return text.encode("utf-8", "surrogatepass")
 
 
 def fingerprint(method: str, path: str, query: Iterable[tuple[str, str]], body: bytes) -> str:
     """A hash of method + path + sorted query + canonical JSON body (the body is never kept)."""
     digest = hashlib.sha256()
     for part in (method.upper(), path, json.dumps(sorted(query), ensure_ascii=False)):
-        digest.update(part.encode() + b"\n")
+        digest.update(_utf8(part) + b"\n")
     digest.update(canonical_body(body))
     return digest.hexdigest()
+
+
+def call_fingerprint(tool: str, arguments: Mapping[str, Any]) -> str:
+    """The fingerprint of an MCP tool call: the tool's name and its canonical JSON arguments."""
+    body = json.dumps(arguments, sort_keys=True, ensure_ascii=False)
+    return fingerprint("TOOL", tool, [], _utf8(body))
 
 
 def begin(

@@ -211,3 +211,18 @@ def test_every_write_route_goes_through_the_idempotency_layer(app, client) -> No
             assert "Idempotency-Key" in response.get_json().get("errors", {}), (method, rule.rule)
             checked.append((method, rule.rule))
     assert len(checked) >= 8
+
+
+@pytest.mark.parametrize("headers", [ADMIN, keyed(ADMIN, "alta-sur")], ids=["no-key", "key"])
+def test_a_lone_surrogate_escape_in_the_body_is_the_same_400_with_or_without_a_key(
+    app, client, headers
+) -> None:
+    body = b'{"nombre": "\\ud800", "especialidad": "Pediatr\\u00eda"}'
+
+    response = client.post(
+        "/api/v1/doctors", data=body, content_type="application/json", headers=headers
+    )
+
+    problem = assert_problem(response, 400)
+    assert problem["errors"] == {"_schema": ["Invalid JSON body."]}
+    assert record_of(app, ADMIN_KEY, "alta-sur") is None  # a refusal is not stored
