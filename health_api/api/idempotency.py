@@ -120,7 +120,7 @@ def before() -> Response | None:
         clave,
         huella,
         ttl_seconds=settings.idempotency_ttl_seconds,
-        stale_seconds=settings.request_timeout_seconds,
+        lease_seconds=settings.idempotency_lease_seconds,
     )
     if decision.outcome == rules.RUN:
         g.idempotency = decision
@@ -197,7 +197,9 @@ def id_seed() -> str | None:
     """The seed for ids the running request generates (see ``services/idempotency.py``), or
     None without a claimed key."""
     decision = g.get("idempotency")
-    return rules.id_seed(decision.clave) if decision is not None else None
+    if decision is None or decision.claim is None:
+        return None
+    return rules.id_seed(decision.clave, decision.claim.seed)
 
 
 def install(app: Flask) -> None:

@@ -108,7 +108,7 @@ def _idempotent(
             idempotency.record_key(caller.key_id, key),
             idempotency.call_fingerprint(tool, arguments),
             ttl_seconds=settings.idempotency_ttl_seconds,
-            stale_seconds=settings.request_timeout_seconds,
+            lease_seconds=settings.idempotency_lease_seconds,
         )
     except HealthApiError as exc:
         return domain_failure(exc, runtime.zone), "ok"

@@ -3,8 +3,9 @@ retry with the same key succeeds and the slot is booked exactly once (API.md "Id
 
 The window is opened by ``HEALTH_API_TEST_PAUSE_BEFORE_ANSWER`` (api/idempotency.py), a
 test-only pause after the handler committed the booking and before the answer is stored;
-production never sets it. ``GUNICORN_TIMEOUT=3`` makes the dead claim stale after 3 s, so the
-retry meets 409 in-flight (with ``Retry-After: 1``) until then, and runs again after.
+production never sets it. ``HEALTH_API_IDEMPOTENCY_LEASE_SECONDS=3``: the killed process stops
+renewing its claim, which lapses 3 s after its last renewal, so the retry meets 409 in-flight
+(with ``Retry-After: 1``) until then, and runs again after.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def test_a_retry_after_kill_9_between_claim_and_answer_books_once(tmp_path: Path
     storage = procs.sqlite_env(db)
     paused = procs.server_env(
         storage,
-        GUNICORN_TIMEOUT=str(STALE_SECONDS),
+        HEALTH_API_IDEMPOTENCY_LEASE_SECONDS=str(STALE_SECONDS),
         HEALTH_API_TEST_PAUSE_BEFORE_ANSWER="120",
     )
     headers = {**AGENT, "Idempotency-Key": '"reserva-kill-9"'}
@@ -45,7 +46,7 @@ def test_a_retry_after_kill_9_between_claim_and_answer_books_once(tmp_path: Path
         server.kill_group()
         procs.wait_for(server.group_gone, 10, "the killed server to be gone")
 
-    normal = procs.server_env(storage, GUNICORN_TIMEOUT=str(STALE_SECONDS))
+    normal = procs.server_env(storage, HEALTH_API_IDEMPOTENCY_LEASE_SECONDS=str(STALE_SECONDS))
     with running(normal, tmp_path / "second") as server:
         deadline = time.monotonic() + 30
         retry = call(server.port, "PUT", path, body, headers)
