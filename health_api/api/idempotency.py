@@ -13,7 +13,8 @@ app joined by a comma) are a 400. The rules of claiming, replaying and taking ov
 ``Location``, plus ``Idempotent-Replayed: true``).
 
 ``HEALTH_API_TEST_PAUSE_BEFORE_ANSWER`` (seconds) makes a request pause after its handler ran
-and before its answer is stored: for the kill -9 process test only; production never sets it.
+and before its answer is stored: for the process tests only (kill -9, a request slower than its
+lease); production never sets it.
 """
 
 from __future__ import annotations
@@ -163,12 +164,15 @@ def after(response: Response) -> Response:
         else:
             rules.abandon(repository, decision)
     except HealthApiError as exc:
-        # The change is made and answered; the claim stays until it is stale, then a retry
-        # re-runs (and finds its own change). Never the client's key in the log.
+        # The change is made and answered; the claim stays until its lease lapses, then a
+        # retry re-runs (and finds its own change). Never the client's key in the log.
         log.warning(
             "idempotency record not updated",
             extra={"request_id": g.get("request_id"), "cause": type(exc).__name__},
         )
+    finally:
+        # Whatever failed above, this request no longer runs: its claim is not renewed.
+        rules.let_go(repository, decision)
     return response
 
 

@@ -188,6 +188,13 @@ def abandon(repository: IdempotencyRepository, decision: Decision) -> None:
             RENEWER.drop(repository, decision.claim)
 
 
+def let_go(repository: IdempotencyRepository, decision: Decision) -> None:
+    """Stop renewing this request's claim, leaving it as it is (answered, released, or to
+    lapse a lease later): for a request that ends by an error between claim and answer."""
+    if decision.claim is not None:
+        RENEWER.drop(repository, decision.claim)
+
+
 def _answer(record: IdempotencyRecord) -> Answer:
     return Answer(
         status=record.status or 200,
