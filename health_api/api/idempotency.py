@@ -10,7 +10,8 @@ printable ASCII characters. Empty, longer, non-printable, or two header lines (w
 app joined by a comma) are a 400. The rules of claiming, replaying and taking over are in
 ``services/idempotency.py``; here is what HTTP adds: which answers are stored (2xx, and the
 404/409/422 problems of the domain rules) and how a replay looks (the stored status, body and
-``Location``, plus ``Idempotent-Replayed: true``).
+``Location``, plus ``Idempotent-Replayed: true``), except that session ``data`` and booking
+``motivo`` are never stored: a replay reads them as they are now (``idempotency_answers.py``).
 
 ``HEALTH_API_TEST_PAUSE_BEFORE_ANSWER`` (seconds) makes a request pause after its handler ran
 and before its answer is stored: for the process tests only (kill -9, a request slower than its
@@ -29,6 +30,7 @@ from flask import Flask, Response, current_app, g, request
 from health_api.api.problems import problem
 from health_api.domain.errors import HealthApiError
 from health_api.services import idempotency as rules
+from health_api.services import idempotency_answers as answers
 
 HEADER = "Idempotency-Key"
 _ENVIRON_KEY = "HTTP_IDEMPOTENCY_KEY"
@@ -127,7 +129,8 @@ def before() -> Response | None:
         g.idempotency = decision
         return None
     if decision.outcome == rules.REPLAY and decision.answer is not None:
-        return _replay(decision.answer)
+        storage = current_app.extensions["health_api.storage"]
+        return _replay(answers.recall_answer(storage, decision.answer))
     if decision.outcome == rules.REUSED:
         return problem(
             422,
@@ -160,7 +163,9 @@ def after(response: Response) -> Response:
                 content_type=response.headers.get("Content-Type"),
                 location=response.headers.get("Location"),
             )
-            rules.finish(repository, decision, answer, settings.idempotency_ttl_seconds)
+            # Stored without session data and booking reasons (idempotency_answers.py).
+            stored = answers.forget_answer(answer)
+            rules.finish(repository, decision, stored, settings.idempotency_ttl_seconds)
         else:
             rules.abandon(repository, decision)
     except HealthApiError as exc:

@@ -32,7 +32,7 @@ from health_api.mcp.results import (
     unexpected_failure,
 )
 from health_api.mcp.runtime import Caller, Runtime
-from health_api.services import idempotency
+from health_api.services import idempotency, idempotency_answers
 
 log = logging.getLogger("health_api.mcp")
 
@@ -113,7 +113,7 @@ def _idempotent(
     except HealthApiError as exc:
         return domain_failure(exc, runtime.zone), "ok"
     if decision.outcome == idempotency.REPLAY:
-        return _replayed(decision.answer), "replayed"
+        return _replayed(decision.answer, runtime), "replayed"
     if decision.outcome == idempotency.REUSED:
         return failure(
             422,
@@ -151,11 +151,16 @@ def _answer(result: CallToolResult, status: int) -> idempotency.Answer:
         "structured": result.structured_content,
         "is_error": bool(result.is_error),
     }
+    if not result.is_error:
+        # No session data nor booking reason is stored; the text is the structure's JSON.
+        forgotten, changed = idempotency_answers.forget(result.structured_content)
+        if changed:
+            stored.update(text=idempotency_answers.dumps(forgotten), structured=forgotten)
     body = json.dumps(stored, ensure_ascii=False, separators=(",", ":"))
     return idempotency.Answer(status=status, body=body, content_type=RESULT_CONTENT_TYPE)
 
 
-def _replayed(answer: idempotency.Answer | None) -> CallToolResult:
+def _replayed(answer: idempotency.Answer | None, runtime: Runtime) -> CallToolResult:
     if answer is None or answer.content_type != RESULT_CONTENT_TYPE:
         # The key's record was written by the REST API: another intent under the same key.
         return failure(
@@ -165,6 +170,12 @@ def _replayed(answer: idempotency.Answer | None) -> CallToolResult:
             "A new intent needs a new idempotency_key.",
         )
     stored = json.loads(answer.body)
+    if not stored["is_error"]:
+        # Session data and booking reasons as they are now (gone once deleted or cancelled).
+        forgotten, forgot = idempotency_answers.forget(stored["structured"])
+        recalled, changed = idempotency_answers.recall(runtime.storage, forgotten)
+        if forgot or changed:
+            stored.update(text=idempotency_answers.dumps(recalled), structured=recalled)
     return CallToolResult(
         content=[TextContent(type="text", text=stored["text"])],
         structured_content=stored["structured"],
