@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 from freezegun import freeze_time
 
+from health_api.domain.errors import StorageUnavailableError
 from health_api.services import idempotency as rules
 from health_api.services.idempotency_lease import RENEWER
 from health_api.storage.base import IdempotencyRecord
@@ -209,3 +210,24 @@ def test_a_takeover_keeps_the_dead_claims_seed_and_a_fresh_claim_draws_a_new_one
     assert fresh.outcome == rules.RUN
     assert fresh.claim.seed != first.claim.seed
     assert rules.id_seed("key", fresh.claim.seed) != rules.id_seed("key", first.claim.seed)
+
+
+def test_a_renewal_that_fails_is_tried_again_and_given_up_once_the_lease_lapsed(
+    storage, frozen, monkeypatch
+) -> None:
+    running = begin(storage)
+    repo = storage.idempotency
+
+    def unreachable(clave, token, now):
+        raise StorageUnavailableError("the store is unreachable")
+
+    with monkeypatch.context() as outage:
+        outage.setattr(repo, "renew", unreachable)
+        frozen.tick(STALE // 3)
+        assert RENEWER.renew_due() == 1  # failed: held, tried again at the next beat
+        assert RENEWER.holds(repo, running.claim)
+        frozen.tick(STALE - STALE // 3)
+        assert begin(storage).outcome == rules.RUN  # lapsed: a retry took it over
+        assert RENEWER.renew_due() >= 1
+        assert not RENEWER.holds(repo, running.claim)  # given up after a whole lease
+    assert not rules.finish(repo, running, rules.Answer(204, ""), TTL)  # no longer its claim
