@@ -167,7 +167,7 @@ def after(response: Response) -> Response:
             stored = answers.forget_answer(answer)
             rules.finish(repository, decision, stored, settings.idempotency_ttl_seconds)
         else:
-            rules.abandon(repository, decision)
+            rules.abandon(repository, decision, failed=response.status_code >= 500)
     except HealthApiError as exc:
         # The change is made and answered; the claim stays until its lease lapses, then a
         # retry re-runs (and finds its own change). Never the client's key in the log.

@@ -137,7 +137,7 @@ def _idempotent(
                 repository, decision, _answer(result, status), settings.idempotency_ttl_seconds
             )
         else:
-            idempotency.abandon(repository, decision)
+            idempotency.abandon(repository, decision, failed=status >= 500)
     except HealthApiError:
         # The call itself happened; only its record failed. A retry with the key runs again,
         # and every write tool is safe to repeat by its own rules (same user, same slot).

@@ -42,6 +42,8 @@ MAX_STORED_BODY_BYTES = 256 * 1024
 CLAIM_ATTEMPTS = 3
 
 RUN, REPLAY, REUSED, IN_FLIGHT = "run", "replay", "reused", "in_flight"
+# ``claimed_at`` of a claim given up after a failure: older than any lease, taken over at once.
+LAPSED = 0
 
 
 @dataclass(frozen=True)
@@ -179,13 +181,23 @@ def finish(
         RENEWER.drop(repository, claim)
 
 
-def abandon(repository: IdempotencyRepository, decision: Decision) -> None:
-    """Delete this request's claim: the answer is not to be replayed, a retry runs again."""
-    if decision.claim is not None:
-        try:
-            repository.release(decision.claim.clave, decision.claim.token)
-        finally:
-            RENEWER.drop(repository, decision.claim)
+def abandon(repository: IdempotencyRepository, decision: Decision, *, failed: bool = False) -> None:
+    """Give up this request's claim: the answer is not to be replayed, a retry runs again.
+
+    Refused before it changed anything (a 400, a schema 422): the claim is deleted, the key is
+    free for any request. ``failed`` mid-way (a 5xx: a write may have committed, e.g. a
+    DynamoDB error after the item was written): the claim stays, lapsed at once, so that the
+    retry takes it over now and keeps its ``seed`` (it finds what the first run created)."""
+    claim = decision.claim
+    if claim is None:
+        return
+    try:
+        if failed:
+            repository.renew(claim.clave, claim.token, LAPSED)
+        else:
+            repository.release(claim.clave, claim.token)
+    finally:
+        RENEWER.drop(repository, claim)
 
 
 def let_go(repository: IdempotencyRepository, decision: Decision) -> None:

@@ -303,7 +303,8 @@ class IdempotencyRepository(Protocol):
 
     def renew(self, clave: str, token: str, now: int) -> bool:
         """Set ``claimed_at`` to ``now`` on the live claim holding ``token`` (its request still
-        runs); False when the claim is gone, completed or taken over."""
+        runs; ``now`` 0 lapses the claim at once); False when the claim is gone, completed or
+        taken over."""
 
     def complete(self, completed: IdempotencyRecord) -> bool:
         """Replace the claim with its answer, only while the claim still holds ``token``

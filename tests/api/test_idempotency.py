@@ -11,6 +11,7 @@ from freezegun import freeze_time
 
 from health_api import clock
 from health_api.api.auth import key_id
+from health_api.domain.errors import StorageUnavailableError
 from health_api.services import idempotency as rules
 from tests.api.conftest import ADMIN, ADMIN_KEY, AGENT, AGENT_KEY
 from tests.api.helpers import (
@@ -204,6 +205,28 @@ def test_a_doctor_post_without_id_re_run_after_its_process_died_keeps_its_id(
     assert "Idempotent-Replayed" not in retried.headers
     assert retried.get_json()["doctor_id"] == first.get_json()["doctor_id"]
     assert len(client.get("/api/v1/doctors", headers=AGENT).get_json()["items"]) == 1
+
+
+def test_a_doctor_post_whose_first_run_failed_after_creating_it_is_not_created_twice(
+    app, client, monkeypatch
+) -> None:
+    doctors = app.extensions["health_api.storage"].doctors
+    real_create = doctors.create
+
+    def created_then_failed(doctor):
+        real_create(doctor)  # committed, then the store's answer was an error (a 503)
+        raise StorageUnavailableError("the answer was lost", retry_after=1)
+
+    with monkeypatch.context() as failing:
+        failing.setattr(doctors, "create", created_then_failed)
+        failed = client.post("/api/v1/doctors", json=DOCTOR, headers=keyed(ADMIN, "alta-1"))
+    retried = client.post("/api/v1/doctors", json=DOCTOR, headers=keyed(ADMIN, "alta-1"))
+    listed = client.get("/api/v1/doctors", headers=AGENT).get_json()["items"]
+
+    assert_problem(failed, 503)
+    assert retried.status_code == 201
+    assert "Idempotent-Replayed" not in retried.headers
+    assert [d["doctor_id"] for d in listed] == [retried.get_json()["doctor_id"]]
 
 
 def test_a_doctor_post_with_a_key_whose_record_expired_creates_a_new_doctor(app, client) -> None:

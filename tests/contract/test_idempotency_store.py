@@ -231,3 +231,15 @@ def test_a_renewal_that_fails_is_tried_again_and_given_up_once_the_lease_lapsed(
         assert RENEWER.renew_due() >= 1
         assert not RENEWER.holds(repo, running.claim)  # given up after a whole lease
     assert not rules.finish(repo, running, rules.Answer(204, ""), TTL)  # no longer its claim
+
+
+def test_a_claim_given_up_after_a_failure_is_taken_over_at_once_with_its_seed(
+    storage, frozen
+) -> None:
+    failed = begin(storage)
+    rules.abandon(storage.idempotency, failed, failed=True)  # a 5xx: something may be written
+    retry = begin(storage)
+    assert retry.outcome == rules.RUN
+    assert retry.claim.seed == failed.claim.seed
+    rules.abandon(storage.idempotency, retry)  # refused before it ran: the key is free
+    assert begin(storage, huella="another intent").outcome == rules.RUN
