@@ -26,6 +26,8 @@ HOLD_TTL_RANGE = (30, 1800)
 HOLD_MAX_PER_USER_RANGE = (1, 50)
 # How long an Idempotency-Key's answer is kept (API.md "Idempotency-Key"): a minute to 30 days.
 IDEMPOTENCY_TTL_RANGE = (60, 30 * 24 * 3600)
+# How long a claim outlives its last renewal (renewed every third of it): 3 s to an hour.
+IDEMPOTENCY_LEASE_RANGE = (3, 3600)
 MAX_DYNAMODB_TIMEOUT_SECONDS = 20.0
 # The key-id secret is an HMAC key: shorter ones are guessable offline from a logged key_id.
 MIN_KEY_ID_SECRET_LENGTH = 32
@@ -75,8 +77,9 @@ class Settings:
     hold_ttl_seconds: int = 300
     hold_max_per_user: int = 3
     idempotency_ttl_seconds: int = 86400
-    # gunicorn's worker timeout: a request claim older than this belongs to a dead worker.
-    request_timeout_seconds: int = 30
+    # A running request renews its Idempotency-Key claim; one not renewed for this long
+    # belongs to a dead process and is taken over (services/idempotency_lease.py).
+    idempotency_lease_seconds: int = 30
     rate_limit: str = "600/minute"
     # Failed authentications one client address may make per window before it is refused.
     auth_failure_limit: str = "30/minute"
@@ -197,7 +200,7 @@ _FIELDS: dict[str, tuple[tuple[str, ...], Callable[[Any], Any]]] = {
     "hold_ttl_seconds": (("HOLD_TTL_SECONDS",), _parse_int),
     "hold_max_per_user": (("HOLD_MAX_PER_USER",), _parse_int),
     "idempotency_ttl_seconds": (("HEALTH_API_IDEMPOTENCY_TTL_SECONDS",), _parse_int),
-    "request_timeout_seconds": (("GUNICORN_TIMEOUT",), _parse_int),
+    "idempotency_lease_seconds": (("HEALTH_API_IDEMPOTENCY_LEASE_SECONDS",), _parse_int),
     "rate_limit": (("HEALTH_API_RATE_LIMIT",), _parse_str),
     "auth_failure_limit": (("HEALTH_API_AUTH_FAILURE_LIMIT",), _parse_str),
     "forwarded_allow_ips": (("FORWARDED_ALLOW_IPS",), _parse_list),
@@ -453,7 +456,7 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "hold_ttl_seconds": _check_between(*HOLD_TTL_RANGE, "seconds"),
     "hold_max_per_user": _check_between(*HOLD_MAX_PER_USER_RANGE, "holds"),
     "idempotency_ttl_seconds": _check_between(*IDEMPOTENCY_TTL_RANGE, "seconds (30 days)"),
-    "request_timeout_seconds": _check_between(1, 3600, "seconds"),
+    "idempotency_lease_seconds": _check_between(*IDEMPOTENCY_LEASE_RANGE, "seconds"),
     "rate_limit": _check_rate_limit,
     "auth_failure_limit": _check_rate_limit,
     "forwarded_allow_ips": _check_forwarded_allow_ips,

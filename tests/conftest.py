@@ -72,6 +72,16 @@ def verify_response_shapes(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
+def no_lease_outlives_its_test() -> Iterator[None]:
+    """Claims a test leaves unanswered on purpose (a run that "died") stop being renewed when
+    it ends, so the lease thread never renews into a closed store."""
+    yield
+    from health_api.services.idempotency_lease import RENEWER
+
+    RENEWER.clear()
+
+
+@pytest.fixture(autouse=True)
 def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """Fake credentials, a fixed region, and nothing from the developer's own AWS set-up."""
     for name in AWS_VARIABLES:

@@ -10,10 +10,12 @@ printable ASCII characters. Empty, longer, non-printable, or two header lines (w
 app joined by a comma) are a 400. The rules of claiming, replaying and taking over are in
 ``services/idempotency.py``; here is what HTTP adds: which answers are stored (2xx, and the
 404/409/422 problems of the domain rules) and how a replay looks (the stored status, body and
-``Location``, plus ``Idempotent-Replayed: true``).
+``Location``, plus ``Idempotent-Replayed: true``), except that session ``data`` and booking
+``motivo`` are never stored: a replay reads them as they are now (``idempotency_answers.py``).
 
 ``HEALTH_API_TEST_PAUSE_BEFORE_ANSWER`` (seconds) makes a request pause after its handler ran
-and before its answer is stored: for the kill -9 process test only; production never sets it.
+and before its answer is stored: for the process tests only (kill -9, a request slower than its
+lease); production never sets it.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from flask import Flask, Response, current_app, g, request
 from health_api.api.problems import problem
 from health_api.domain.errors import HealthApiError
 from health_api.services import idempotency as rules
+from health_api.services import idempotency_answers as answers
 
 HEADER = "Idempotency-Key"
 _ENVIRON_KEY = "HTTP_IDEMPOTENCY_KEY"
@@ -120,13 +123,14 @@ def before() -> Response | None:
         clave,
         huella,
         ttl_seconds=settings.idempotency_ttl_seconds,
-        stale_seconds=settings.request_timeout_seconds,
+        lease_seconds=settings.idempotency_lease_seconds,
     )
     if decision.outcome == rules.RUN:
         g.idempotency = decision
         return None
     if decision.outcome == rules.REPLAY and decision.answer is not None:
-        return _replay(decision.answer)
+        storage = current_app.extensions["health_api.storage"]
+        return _replay(answers.recall_answer(storage, decision.answer))
     if decision.outcome == rules.REUSED:
         return problem(
             422,
@@ -159,16 +163,21 @@ def after(response: Response) -> Response:
                 content_type=response.headers.get("Content-Type"),
                 location=response.headers.get("Location"),
             )
-            rules.finish(repository, decision, answer, settings.idempotency_ttl_seconds)
+            # Stored without session data and booking reasons (idempotency_answers.py).
+            stored = answers.forget_answer(answer)
+            rules.finish(repository, decision, stored, settings.idempotency_ttl_seconds)
         else:
-            rules.abandon(repository, decision)
+            rules.abandon(repository, decision, failed=response.status_code >= 500)
     except HealthApiError as exc:
-        # The change is made and answered; the claim stays until it is stale, then a retry
-        # re-runs (and finds its own change). Never the client's key in the log.
+        # The change is made and answered; the claim stays until its lease lapses, then a
+        # retry re-runs (and finds its own change). Never the client's key in the log.
         log.warning(
             "idempotency record not updated",
             extra={"request_id": g.get("request_id"), "cause": type(exc).__name__},
         )
+    finally:
+        # Whatever failed above, this request no longer runs: its claim is not renewed.
+        rules.let_go(repository, decision)
     return response
 
 
@@ -197,7 +206,9 @@ def id_seed() -> str | None:
     """The seed for ids the running request generates (see ``services/idempotency.py``), or
     None without a claimed key."""
     decision = g.get("idempotency")
-    return rules.id_seed(decision.clave) if decision is not None else None
+    if decision is None or decision.claim is None:
+        return None
+    return rules.id_seed(decision.clave, decision.claim.seed)
 
 
 def install(app: Flask) -> None:

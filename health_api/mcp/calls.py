@@ -35,7 +35,7 @@ from health_api.mcp.results import (
     unexpected_failure,
 )
 from health_api.mcp.runtime import Caller, Runtime
-from health_api.services import idempotency
+from health_api.services import idempotency, idempotency_answers
 
 log = logging.getLogger("health_api.mcp")
 
@@ -105,19 +105,18 @@ def _idempotent(
 ) -> tuple[CallToolResult, str]:
     repository = runtime.storage.idempotency
     settings = runtime.settings
-    body = json.dumps(arguments, sort_keys=True, ensure_ascii=False).encode()
     try:
         decision = idempotency.begin(
             repository,
             idempotency.record_key(caller.scope_id, key),
-            idempotency.fingerprint("TOOL", tool, [], body),
+            idempotency.call_fingerprint(tool, arguments),
             ttl_seconds=settings.idempotency_ttl_seconds,
-            stale_seconds=settings.request_timeout_seconds,
+            lease_seconds=settings.idempotency_lease_seconds,
         )
     except HealthApiError as exc:
         return domain_failure(exc, runtime.zone), "ok"
     if decision.outcome == idempotency.REPLAY:
-        return _replayed(decision.answer), "replayed"
+        return _replayed(decision.answer, runtime), "replayed"
     if decision.outcome == idempotency.REUSED:
         return failure(
             422,
@@ -141,7 +140,7 @@ def _idempotent(
                 repository, decision, _answer(result, status), settings.idempotency_ttl_seconds
             )
         else:
-            idempotency.abandon(repository, decision)
+            idempotency.abandon(repository, decision, failed=status >= 500)
     except HealthApiError:
         # The call itself happened; only its record failed. A retry with the key runs again,
         # and every write tool is safe to repeat by its own rules (same user, same slot).
@@ -157,11 +156,16 @@ def _answer(result: CallToolResult, status: int) -> idempotency.Answer:
     }
     if result.is_error:
         stored["problem"] = problem_of(result)
+    else:
+        # No session data nor booking reason is stored; the text is the structure's JSON.
+        forgotten, changed = idempotency_answers.forget(result.structured_content)
+        if changed:
+            stored.update(text=idempotency_answers.dumps(forgotten), structured=forgotten)
     body = json.dumps(stored, ensure_ascii=False, separators=(",", ":"))
     return idempotency.Answer(status=status, body=body, content_type=RESULT_CONTENT_TYPE)
 
 
-def _replayed(answer: idempotency.Answer | None) -> CallToolResult:
+def _replayed(answer: idempotency.Answer | None, runtime: Runtime) -> CallToolResult:
     if answer is None or answer.content_type != RESULT_CONTENT_TYPE:
         # The key's record was written by the REST API: another intent under the same key.
         return failure(
@@ -178,6 +182,13 @@ def _replayed(answer: idempotency.Answer | None) -> CallToolResult:
         # never carries it there (TypeScript clients would drop the result), so it moves.
         meta[PROBLEM_META] = stored.get("problem") or structured
         structured = None
+    else:
+        # Session data and booking reasons as they are now (gone once deleted or cancelled).
+        forgotten, forgot = idempotency_answers.forget(stored["structured"])
+        recalled, changed = idempotency_answers.recall(runtime.storage, forgotten)
+        if forgot or changed:
+            stored.update(text=idempotency_answers.dumps(recalled), structured=recalled)
+            structured = recalled
     return CallToolResult(
         content=[TextContent(type="text", text=stored["text"])],
         structured_content=structured,

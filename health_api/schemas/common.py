@@ -114,7 +114,14 @@ class SlotFull(SlotPublic):
     """A slot with its booking (for its holder, and for admins)."""
 
     user_id = fields.String(allow_none=True)
-    motivo = fields.String(allow_none=True)
+    motivo = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "The booking's reason. Left out of an Idempotency-Key replay once "
+            "that booking was cancelled or moved (stored answers keep no reason; a replay "
+            "reads it as it is now)."
+        },
+    )
     reservado_en = fields.String(allow_none=True, metadata={"format": "date-time"})
     retenido_por = fields.String(
         allow_none=True,

@@ -39,7 +39,13 @@ class SessionOut(Schema):
     """A live session."""
 
     user_id = fields.String(required=True)
-    data = fields.Dict(required=True)
+    data = fields.Dict(
+        metadata={
+            "description": "The conversation state. Always present, except in an "
+            "Idempotency-Key replay once the session was deleted or expired (stored answers "
+            "keep no session data; a replay reads it as it is now)."
+        }
+    )
     created_at = fields.String(required=True, metadata={"format": "date-time"})
     updated_at = fields.String(required=True, metadata={"format": "date-time"})
     expires_at = fields.String(required=True, metadata={"format": "date-time"})

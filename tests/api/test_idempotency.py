@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 
 import pytest
+from freezegun import freeze_time
 
 from health_api import clock
 from health_api.api.auth import scope_id
+from health_api.domain.errors import StorageUnavailableError
 from health_api.services import idempotency as rules
 from tests.api.conftest import ADMIN, ADMIN_KEY, AGENT, AGENT_KEY
 from tests.api.helpers import (
@@ -112,7 +115,7 @@ def test_a_repeat_while_the_first_runs_is_a_409_with_retry_after(app, client) ->
         clave,
         huella,
         ttl_seconds=60,
-        stale_seconds=30,
+        lease_seconds=30,
     )
     assert running.outcome == rules.RUN
 
@@ -185,18 +188,62 @@ def test_get_ignores_the_header_even_malformed(client) -> None:
     assert response.status_code == 200
 
 
-def test_a_doctor_post_without_id_re_run_after_a_lost_answer_keeps_its_id(app, client) -> None:
-    first = client.post("/api/v1/doctors", json=DOCTOR, headers=keyed(ADMIN, "alta-1"))
-    # The first run committed, then its process died before the answer was stored.
-    record = record_of(app, ADMIN_KEY, "alta-1")
-    app.extensions["health_api.storage"].idempotency.release(record.clave, record.token)
+def test_a_doctor_post_without_id_re_run_after_its_process_died_keeps_its_id(
+    app, client, monkeypatch
+) -> None:
+    repository = app.extensions["health_api.storage"].idempotency
+    with freeze_time(datetime.now(UTC)) as frozen:
+        # The first run committed, then its process died before the answer was stored: the
+        # claim stays, no longer renewed.
+        with monkeypatch.context() as dying:
+            dying.setattr(repository, "complete", lambda completed: False)
+            first = client.post("/api/v1/doctors", json=DOCTOR, headers=keyed(ADMIN, "alta-1"))
+        frozen.tick(app.extensions["health_api.settings"].idempotency_lease_seconds)
+        retried = client.post("/api/v1/doctors", json=DOCTOR, headers=keyed(ADMIN, "alta-1"))
 
-    retried = client.post("/api/v1/doctors", json=DOCTOR, headers=keyed(ADMIN, "alta-1"))
-
-    assert retried.status_code == 201
+    assert first.status_code == retried.status_code == 201
     assert "Idempotent-Replayed" not in retried.headers
     assert retried.get_json()["doctor_id"] == first.get_json()["doctor_id"]
     assert len(client.get("/api/v1/doctors", headers=AGENT).get_json()["items"]) == 1
+
+
+def test_a_doctor_post_whose_first_run_failed_after_creating_it_is_not_created_twice(
+    app, client, monkeypatch
+) -> None:
+    doctors = app.extensions["health_api.storage"].doctors
+    real_create = doctors.create
+
+    def created_then_failed(doctor):
+        real_create(doctor)  # committed, then the store's answer was an error (a 503)
+        raise StorageUnavailableError("the answer was lost", retry_after=1)
+
+    with monkeypatch.context() as failing:
+        failing.setattr(doctors, "create", created_then_failed)
+        failed = client.post("/api/v1/doctors", json=DOCTOR, headers=keyed(ADMIN, "alta-1"))
+    retried = client.post("/api/v1/doctors", json=DOCTOR, headers=keyed(ADMIN, "alta-1"))
+    listed = client.get("/api/v1/doctors", headers=AGENT).get_json()["items"]
+
+    assert_problem(failed, 503)
+    assert retried.status_code == 201
+    assert "Idempotent-Replayed" not in retried.headers
+    assert [d["doctor_id"] for d in listed] == [retried.get_json()["doctor_id"]]
+
+
+def test_a_doctor_post_with_a_key_whose_record_expired_creates_a_new_doctor(app, client) -> None:
+    ttl = app.extensions["health_api.settings"].idempotency_ttl_seconds
+    with freeze_time(datetime.now(UTC)) as frozen:
+        first = client.post("/api/v1/doctors", json=DOCTOR, headers=keyed(ADMIN, "alta-1"))
+        frozen.tick(ttl)
+        again = client.post("/api/v1/doctors", json=DOCTOR, headers=keyed(ADMIN, "alta-1"))
+        listed = client.get("/api/v1/doctors", headers=AGENT).get_json()["items"]
+
+    assert first.status_code == again.status_code == 201
+    assert "Idempotent-Replayed" not in again.headers
+    assert again.get_json()["doctor_id"] != first.get_json()["doctor_id"]
+    assert again.headers["Location"].endswith(again.get_json()["doctor_id"])
+    assert sorted(d["doctor_id"] for d in listed) == sorted(
+        r.get_json()["doctor_id"] for r in (first, again)
+    )
 
 
 def test_every_write_route_goes_through_the_idempotency_layer(app, client) -> None:
@@ -211,3 +258,18 @@ def test_every_write_route_goes_through_the_idempotency_layer(app, client) -> No
             assert "Idempotency-Key" in response.get_json().get("errors", {}), (method, rule.rule)
             checked.append((method, rule.rule))
     assert len(checked) >= 8
+
+
+@pytest.mark.parametrize("headers", [ADMIN, keyed(ADMIN, "alta-sur")], ids=["no-key", "key"])
+def test_a_lone_surrogate_escape_in_the_body_is_the_same_400_with_or_without_a_key(
+    app, client, headers
+) -> None:
+    body = b'{"nombre": "\\ud800", "especialidad": "Pediatr\\u00eda"}'
+
+    response = client.post(
+        "/api/v1/doctors", data=body, content_type="application/json", headers=headers
+    )
+
+    problem = assert_problem(response, 400)
+    assert problem["errors"] == {"_schema": ["Invalid JSON body."]}
+    assert record_of(app, ADMIN_KEY, "alta-sur") is None  # a refusal is not stored

@@ -50,7 +50,7 @@ def test_an_idempotency_record_stored_by_v1_1_is_still_replayed(app, client) -> 
         rules.record_key(v11_id(ADMIN_KEY), "alta-antes"),
         huella,
         ttl_seconds=3600,
-        stale_seconds=30,
+        lease_seconds=30,
     )
     answer = rules.Answer(201, json.dumps({**DOCTOR, "v": "1.1"}), "application/json")
     rules.finish(repository, stored, answer, 3600)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 from freezegun import freeze_time
 
+from health_api.domain.errors import StorageUnavailableError
 from health_api.services import idempotency as rules
+from health_api.services.idempotency_lease import RENEWER
 from health_api.storage.base import IdempotencyRecord
 
 START = "2030-01-01T00:00:00Z"
@@ -97,7 +100,7 @@ def frozen() -> Iterator:
 
 
 def begin(storage, huella: str = "h") -> rules.Decision:
-    return rules.begin(storage.idempotency, "key", huella, ttl_seconds=TTL, stale_seconds=STALE)
+    return rules.begin(storage.idempotency, "key", huella, ttl_seconds=TTL, lease_seconds=STALE)
 
 
 def test_the_service_runs_once_then_replays_the_stored_answer(storage, frozen) -> None:
@@ -141,3 +144,102 @@ def test_a_record_expires_after_its_lifetime(storage, frozen) -> None:
     assert begin(storage).outcome == rules.REPLAY
     frozen.tick(1)
     assert begin(storage, huella="new intent").outcome == rules.RUN
+
+
+def test_only_the_owner_renews_a_live_unanswered_claim(storage) -> None:
+    repo = storage.idempotency
+    mine = claim(token="mine")
+    repo.claim(mine, NOW, NOW - STALE)
+    renewed = NOW + STALE - 1
+    assert repo.renew("k", "mine", renewed)
+    assert not repo.renew("k", "other", renewed)
+    assert repo.get("k", renewed).claimed_at == renewed
+    # Renewed, it is not stale at its first claim's bound, only a lease after its renewal.
+    later = NOW + STALE + 5
+    assert not repo.claim(claim(token="t2", at=later), later, later - STALE)
+    later = renewed + STALE
+    assert repo.claim(claim(token="t2", at=later), later, later - STALE)
+    assert not repo.renew("k", "mine", later)  # taken over: no longer mine
+
+
+def test_an_answered_or_expired_claim_is_not_renewed(storage) -> None:
+    repo = storage.idempotency
+    first = claim(token="mine")
+    repo.claim(first, NOW, NOW - STALE)
+    repo.complete(answered(first))
+    assert not repo.renew("k", "mine", NOW + 1)
+    assert repo.get("k", NOW + 1).completed
+    repo.claim(claim(clave="k2", token="mine"), NOW, NOW - STALE)
+    assert not repo.renew("k2", "mine", NOW + TTL)
+
+
+def test_a_seed_is_stored_with_the_claim_and_read_back(storage) -> None:
+    repo = storage.idempotency
+    repo.claim(replace(claim(), seed="abc123"), NOW, NOW - STALE)
+    assert repo.get("k", NOW).seed == "abc123"
+    repo.claim(claim(clave="k2"), NOW, NOW - STALE)
+    assert repo.get("k2", NOW).seed == ""
+
+
+def test_a_running_request_keeps_its_claim_past_any_age_while_renewed(storage, frozen) -> None:
+    running = begin(storage)
+    assert running.outcome == rules.RUN
+    assert RENEWER.holds(storage.idempotency, running.claim)
+    for _ in range(10):  # 100 s: past the lease many times over, renewed each 10 s
+        frozen.tick(STALE // 3)
+        RENEWER.renew_due()
+        assert begin(storage).outcome == rules.IN_FLIGHT
+    assert rules.finish(storage.idempotency, running, rules.Answer(204, ""), TTL)
+    assert not RENEWER.holds(storage.idempotency, running.claim)
+    assert begin(storage).outcome == rules.REPLAY
+
+
+def test_a_takeover_keeps_the_dead_claims_seed_and_a_fresh_claim_draws_a_new_one(
+    storage, frozen
+) -> None:
+    first = begin(storage)
+    RENEWER.drop(storage.idempotency, first.claim)  # its process died: no more renewals
+    frozen.tick(STALE)
+    taken = begin(storage)
+    assert taken.outcome == rules.RUN
+    assert taken.claim.token != first.claim.token
+    assert taken.claim.seed == first.claim.seed
+    rules.finish(storage.idempotency, taken, rules.Answer(204, ""), TTL)
+    frozen.tick(TTL)
+    fresh = begin(storage)
+    assert fresh.outcome == rules.RUN
+    assert fresh.claim.seed != first.claim.seed
+    assert rules.id_seed("key", fresh.claim.seed) != rules.id_seed("key", first.claim.seed)
+
+
+def test_a_renewal_that_fails_is_tried_again_and_given_up_once_the_lease_lapsed(
+    storage, frozen, monkeypatch
+) -> None:
+    running = begin(storage)
+    repo = storage.idempotency
+
+    def unreachable(clave, token, now):
+        raise StorageUnavailableError("the store is unreachable")
+
+    with monkeypatch.context() as outage:
+        outage.setattr(repo, "renew", unreachable)
+        frozen.tick(STALE // 3)
+        assert RENEWER.renew_due() == 1  # failed: held, tried again at the next beat
+        assert RENEWER.holds(repo, running.claim)
+        frozen.tick(STALE - STALE // 3)
+        assert begin(storage).outcome == rules.RUN  # lapsed: a retry took it over
+        assert RENEWER.renew_due() >= 1
+        assert not RENEWER.holds(repo, running.claim)  # given up after a whole lease
+    assert not rules.finish(repo, running, rules.Answer(204, ""), TTL)  # no longer its claim
+
+
+def test_a_claim_given_up_after_a_failure_is_taken_over_at_once_with_its_seed(
+    storage, frozen
+) -> None:
+    failed = begin(storage)
+    rules.abandon(storage.idempotency, failed, failed=True)  # a 5xx: something may be written
+    retry = begin(storage)
+    assert retry.outcome == rules.RUN
+    assert retry.claim.seed == failed.claim.seed
+    rules.abandon(storage.idempotency, retry)  # refused before it ran: the key is free
+    assert begin(storage, huella="another intent").outcome == rules.RUN

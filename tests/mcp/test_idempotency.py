@@ -7,16 +7,21 @@ from __future__ import annotations
 import json
 import uuid
 
+import httpx2
 import pytest
+from mcp import Client
 
 from health_api.mcp import calls
 from health_api.mcp.calls import REPLAYED_META, RESULT_CONTENT_TYPE
 from health_api.mcp.results import PROBLEM_META
 from health_api.services import idempotency
-from tests.api.conftest import ADMIN_KEY
+from tests.api.conftest import ADMIN_KEY, AGENT_KEY
 from tests.mcp.conftest import mcp_session, ok, problem, slot_arguments
 
 pytestmark = pytest.mark.anyio
+
+STREAMABLE = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+BEARER = {"Authorization": f"Bearer {AGENT_KEY}"}
 
 
 def new_key() -> str:
@@ -190,3 +195,34 @@ async def test_get_session_of_an_unknown_user_is_not_found(stack, clinic) -> Non
 
     problem(result, "not-found", 404)
     assert "save_session" in result.content[0].text
+
+
+@pytest.mark.parametrize("keyed", [False, True], ids=["without-key", "with-key"])
+async def test_a_lone_surrogate_in_an_argument_is_refused_alike_with_or_without_a_key(
+    stack, clinic, keyed
+) -> None:
+    # A Python caller can pass what JSON cannot carry; the key's fingerprint must not fail on it.
+    key = {"idempotency_key": new_key()} if keyed else {}
+    arguments = {"user_id": clinic.user(), "data": {"nota": "\ud800"}, **key}
+    async with Client(stack.in_memory()) as client:
+        result = await client.call_tool("save_session", arguments)
+
+    problem(result, "invalid-request", 422)
+
+
+async def test_a_lone_surrogate_escape_over_http_is_a_parse_error_with_a_key_too(stack) -> None:
+    async with httpx2.AsyncClient(headers={**STREAMABLE, **BEARER}) as http:
+        answers = []
+        for key in ("", ', "idempotency_key": "clave-1"'):
+            call = (
+                '{"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": '
+                '"save_session", "arguments": {"user_id": "u1", "data": {"nota": "\\ud800"}'
+                + key
+                + "}}}"
+            )
+            answers.append(await http.post(f"{stack.url}/mcp", content=call))
+
+    for answer in answers:
+        assert answer.status_code == 400, answer.text
+        assert "Traceback" not in answer.text
+    assert answers[0].json()["error"]["code"] == answers[1].json()["error"]["code"]

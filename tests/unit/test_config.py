@@ -60,17 +60,21 @@ def test_hold_and_idempotency_settings_default_and_read_their_variables() -> Non
     assert defaults.hold_ttl_seconds == 300
     assert defaults.hold_max_per_user == 3
     assert defaults.idempotency_ttl_seconds == 86400
+    assert defaults.idempotency_lease_seconds == 30
 
     settings = load_settings(
         {
             "HOLD_TTL_SECONDS": "30",
             "HOLD_MAX_PER_USER": "50",
             "HEALTH_API_IDEMPOTENCY_TTL_SECONDS": str(30 * 24 * 3600),
+            "HEALTH_API_IDEMPOTENCY_LEASE_SECONDS": "3",
+            "GUNICORN_TIMEOUT": "1",  # gunicorn's own: no longer any claim's bound
         }
     )
     assert settings.hold_ttl_seconds == 30
     assert settings.hold_max_per_user == 50
     assert settings.idempotency_ttl_seconds == 30 * 24 * 3600
+    assert settings.idempotency_lease_seconds == 3
 
 
 def test_hold_settings_in_the_toml_file_are_checked_too(tmp_path: Path) -> None:
@@ -117,6 +121,8 @@ def test_standard_endpoint_name_wins_over_the_alias() -> None:
         ("HEALTH_API_IDEMPOTENCY_TTL_SECONDS", "59", "between 60 and 2592000"),
         ("HEALTH_API_IDEMPOTENCY_TTL_SECONDS", "2592001", "between 60 and 2592000"),
         ("HEALTH_API_IDEMPOTENCY_TTL_SECONDS", "a day", "whole number"),
+        ("HEALTH_API_IDEMPOTENCY_LEASE_SECONDS", "2", "between 3 and 3600"),
+        ("HEALTH_API_IDEMPOTENCY_LEASE_SECONDS", "3601", "between 3 and 3600"),
         ("HEALTH_API_RATE_LIMIT", "lots", "rate like"),
         ("HEALTH_API_KEYS", "admin", "role=key"),
         ("HEALTH_API_KEYS", f"root={GOOD_KEY}", "unknown role 'root'"),

@@ -1,7 +1,8 @@
 """Idempotency-Key records on DynamoDB (table ``idempotency_keys``, TTL on ``ttl``).
 
 One item per (API key, Idempotency-Key), its hash in ``clave``. A claim is one conditional
-PutItem; the answer replaces it with one conditional UpdateItem; a release is one conditional
+PutItem; while its request runs, the lease (``claimed_at``) is renewed by a conditional
+UpdateItem; the answer replaces it with one conditional UpdateItem; a release is one conditional
 DeleteItem. Each condition names the claim's random ``token``, so a request whose claim was
 taken over (its worker looked dead) can neither overwrite nor delete its successor's record.
 TTL deletion lags, so every read treats ``ttl <= now`` as absent, and so does the claim.
@@ -29,6 +30,7 @@ def _record(item: dict[str, Any]) -> IdempotencyRecord:
         body=item.get("body"),
         content_type=item.get("content_type"),
         location=item.get("location"),
+        seed=item.get("seed") or "",
     )
 
 
@@ -62,6 +64,7 @@ class DynamoIdempotencyRepository:
             "claimed_at": record.claimed_at,
             "ttl": record.ttl,
             "completed": False,
+            "seed": record.seed or None,  # None: left out (a record from before seeds)
         }
         try:
             call(
@@ -82,6 +85,25 @@ class DynamoIdempotencyRepository:
         except ConditionFailed as failed:
             # A retried PutItem may fail on its own first attempt's write: that is our claim.
             return bool(failed.item and failed.item.get("token") == record.token)
+        return True
+
+    def renew(self, clave: str, token: str, now: int) -> bool:
+        """One conditional UpdateItem of ``claimed_at``: our own claim's lease, while live."""
+        try:
+            call(
+                self._client,
+                "update_item",
+                self._table,
+                Key=self._table.key(clave=clave),
+                UpdateExpression="SET #claimed_at = :now",
+                ConditionExpression="#token = :token AND #completed = :false AND #ttl > :now",
+                ExpressionAttributeNames=self._table.names(
+                    "claimed_at", "token", "completed", "ttl"
+                ),
+                ExpressionAttributeValues=values(now=now, token=token, false=False),
+            )
+        except ConditionFailed:
+            return False
         return True
 
     def complete(self, completed: IdempotencyRecord) -> bool:

@@ -2,7 +2,8 @@
 
 The claim is one ``INSERT ... ON CONFLICT DO UPDATE ... WHERE`` whose WHERE is the DynamoDB
 claim's condition (no row, an expired one, or a stale claim); the answer and the release are
-conditional on the claim's ``token`` as on DynamoDB. A row whose ``ttl <= now`` is absent on
+conditional on the claim's ``token`` as on DynamoDB, and so is the renewal of a running
+request's lease (``claimed_at``). A row whose ``ttl <= now`` is absent on
 every read; expired rows are purged when a key is claimed (through the ``ttl`` index), standing in
 for DynamoDB's TTL.
 """
@@ -19,7 +20,9 @@ from health_api.storage.base import IdempotencyRecord
 from health_api.storage.sqlite.connection import SqliteDatabase
 from health_api.storage.sqlite.schema import quote
 
-COLUMNS = "clave, huella, token, claimed_at, ttl, completed, status, body, content_type, location"
+COLUMNS = (
+    "clave, huella, token, claimed_at, ttl, completed, status, body, content_type, location, seed"
+)
 
 
 def _record(row: sqlite3.Row) -> IdempotencyRecord:
@@ -34,6 +37,7 @@ def _record(row: sqlite3.Row) -> IdempotencyRecord:
         body=row["body"],
         content_type=row["content_type"],
         location=row["location"],
+        seed=row["seed"] or "",
     )
 
 
@@ -57,10 +61,12 @@ class SqliteIdempotencyRepository:
         with self._db.write() as conn:
             conn.execute(f"DELETE FROM {self._table} WHERE ttl <= ?", (now,))
             claimed = conn.execute(
-                f"INSERT INTO {self._table} (clave, huella, token, claimed_at, ttl, completed)"
-                " VALUES (?, ?, ?, ?, ?, 0) ON CONFLICT (clave) DO UPDATE SET"
+                f"INSERT INTO {self._table}"
+                " (clave, huella, token, claimed_at, ttl, completed, seed)"
+                " VALUES (?, ?, ?, ?, ?, 0, ?) ON CONFLICT (clave) DO UPDATE SET"
                 " huella = excluded.huella, token = excluded.token,"
                 " claimed_at = excluded.claimed_at, ttl = excluded.ttl, completed = 0,"
+                " seed = excluded.seed,"
                 " status = NULL, body = NULL, content_type = NULL, location = NULL"
                 # DynamoDB's condition: expired, or a claim never completed whose worker died.
                 " WHERE ttl <= ? OR (completed = 0 AND claimed_at <= ?)"
@@ -71,11 +77,22 @@ class SqliteIdempotencyRepository:
                     record.token,
                     record.claimed_at,
                     record.ttl,
+                    record.seed,
                     now,
                     stale_before,
                 ),
             ).fetchall()
         return bool(claimed)
+
+    def renew(self, clave: str, token: str, now: int) -> bool:
+        """Renew our own live claim's lease; False when it is no longer a claim of ours."""
+        with self._db.write() as conn:
+            changed = conn.execute(
+                f"UPDATE {self._table} SET claimed_at = ? WHERE clave = ? AND token = ?"
+                " AND completed = 0 AND ttl > ?",
+                (now, clave, token, now),
+            ).rowcount
+        return changed == 1
 
     def complete(self, completed: IdempotencyRecord) -> bool:
         """Store the answer over our own claim; False when the claim is no longer ours."""

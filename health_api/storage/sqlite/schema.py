@@ -25,7 +25,7 @@ from health_api.storage.tables import (
     TableSpec,
 )
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 HOLDS_INDEX = "holds"  # SQLite only: a user's live holds, counted under HOLD_MAX_PER_USER
 
 
@@ -64,6 +64,21 @@ def _idempotency_keys(conn: sqlite3.Connection, names: Mapping[str, str]) -> Non
     del conn, names
 
 
+IDEMPOTENCY_COLUMNS = {"clave", "huella", "token", "claimed_at", "ttl", "completed", "body"}
+
+
+def _idempotency_seed(conn: sqlite3.Connection, names: Mapping[str, str]) -> None:
+    """Version 6: ``idempotency_keys.seed``, kept by a takeover (``services/idempotency.py``);
+    records stored before keep NULL (read as no seed); every such table of the file, as in
+    version 2."""
+    del names  # every idempotency table of the file, whatever its name
+    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    for table in tables:
+        columns = {row[1] for row in conn.execute(f"PRAGMA table_info({quote(table)})")}
+        if columns >= IDEMPOTENCY_COLUMNS and "seed" not in columns:
+            conn.execute(f"ALTER TABLE {quote(table)} ADD COLUMN seed TEXT")
+
+
 SLOT_COLUMNS = {"doctor_id", "fecha_hora", "duracion_min", "estado", "user_id", "motivo"}
 SLOT_COPY = "doctor_id, fecha_hora, duracion_min, estado, user_id, motivo, reservado_en"
 
@@ -97,6 +112,7 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection, Mapping[str, str]], None]] =
     3: _doctor_deletion_mark,
     4: _slot_holds,
     5: _idempotency_keys,
+    6: _idempotency_seed,
 }
 
 
@@ -205,7 +221,8 @@ def _idempotency_statements(table: str) -> list[str]:
             status INTEGER,
             body TEXT,
             content_type TEXT,
-            location TEXT
+            location TEXT,
+            seed TEXT
         )""",
         # Expired records are purged through it, as DynamoDB's TTL eventually deletes them.
         f"CREATE INDEX IF NOT EXISTS {quote(index_name(table, 'ttl'))} ON {t} (ttl)",
