@@ -80,7 +80,10 @@ def _answer_first_request(line: str) -> None:
     """Answer the client's first request with ``line`` as an error, if one comes soon."""
     if sys.stdin is None or sys.stdin.isatty():
         return  # a person at a terminal has read the line already
-    fd = sys.stdin.fileno()
+    try:
+        fd = sys.stdin.fileno()
+    except (OSError, ValueError):
+        return  # stdin is no file (replaced in-process): no client to answer
     received = b""
     deadline = time.monotonic() + REFUSAL_WAIT_SECONDS
     while b"\n" not in received:

@@ -27,7 +27,7 @@ from health_api.config import load_settings
 from health_api.storage.factory import build_storage
 from tests.api.conftest import AGENT_KEY
 from tests.mcp.conftest import Clinic, open_clinic
-from tests.ops.procs import free_port, serving
+from tests.ops.procs import KEY_ID_SECRET, free_port, serving
 from tools import mcp_inspector
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,6 +74,8 @@ def store_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "HEALTH_API_STORAGE": "sqlite",
         "HEALTH_API_SQLITE_PATH": str(db),
         "HEALTH_API_RATE_LIMIT": "100000/minute",
+        "HEALTH_API_AUTH_FAILURE_LIMIT": "100000/minute",
+        "HEALTH_API_KEY_ID_SECRET": KEY_ID_SECRET,
         "PYTHONDONTWRITEBYTECODE": "1",
     }
     return env
