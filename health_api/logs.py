@@ -78,7 +78,7 @@ class StdoutHandler(logging.StreamHandler):
 
 
 ACCESS_LOGGER = "health_api.access"
-ACCESS_FIELDS = ("method", "route", "status", "duration_ms", "request_id", "role")
+ACCESS_FIELDS = ("method", "route", "status", "duration_ms", "request_id", "role", "key_id")
 
 
 class Formatter(JsonFormatter):

@@ -30,6 +30,7 @@ def test_the_access_line_has_its_fields_and_nothing_else() -> None:
         "duration_ms": 1.5,
         "request_id": "r-1",
         "role": "agent",
+        "key_id": "3f9a0c1b2d4e",  # the key's HMAC, never the key
     }
     record = _record(logs.ACCESS_LOGGER, lambda log: log.info("request", extra=fields))
 
