@@ -39,6 +39,7 @@ def test_the_public_report_names_a_key_difference_without_its_attribute_names() 
         differences=[
             "key schema: HASH key doc_id has type N, expected S",
             "key schema: RANGE key fecha (S) is missing",
+            "GSI user_id-index: has a RANGE key creado, the spec has none",
             "billing mode is PROVISIONED, expected PAY_PER_REQUEST",
         ],
         notes=["key schema: HASH key is named doc_id (spec: doctor_id); mapped"],
@@ -55,6 +56,7 @@ def test_the_public_report_names_a_key_difference_without_its_attribute_names() 
         "ok": False,
         "differences": [
             "key schema: keys differ from the spec (see /api/v1/admin/tables)",
+            "GSI user_id-index: keys differ from the spec (see /api/v1/admin/tables)",
             "billing mode is PROVISIONED, expected PAY_PER_REQUEST",
         ],
     }
