@@ -12,7 +12,7 @@ hold, then list the user's appointments. It prints the transcript; exit code 0 m
     python examples/agent_booking.py
 
     # Streamable HTTP, against a running server (`make mcp` or `python -m health_api mcp`)
-    python examples/agent_booking.py --url http://127.0.0.1:8001/mcp --key "$AGENT_KEY"
+    python examples/agent_booking.py --url http://127.0.0.1:8001/mcp --key="$AGENT_KEY"
 
 Options: --user-id (default paciente-demo), --especialidad (default cardiologia).
 """

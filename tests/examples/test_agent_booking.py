@@ -89,8 +89,9 @@ def test_the_example_books_over_streamable_http(store, http_server) -> None:
     url = f"http://127.0.0.1:{http_server}/mcp"
     args = [str(EXAMPLE), "--url", url, "--user-id", "paciente-http"]
 
-    refused = run([*args, "--key", "not-a-key-of-this-server"], store)
-    result = run([*args, "--key", agent_key(store)], store)
+    refused = run([*args, "--key=not-a-key-of-this-server"], store)
+    # `--key=...`: a generated key may start with "-", which argparse would take for an option.
+    result = run([*args, f"--key={agent_key(store)}"], store)
 
     assert refused.returncode == 1
     assert "401" in refused.stderr, refused.stderr
