@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from health_api.domain.errors import (
@@ -69,6 +69,21 @@ def _live(item: dict[str, Any] | None, now: int) -> bool:
     return item is not None and int(item.get("ttl", 0)) > now
 
 
+def _retrying(
+    attempt: Callable[[dict[str, Any] | None], Session], item: dict[str, Any] | None
+) -> Session:
+    """Run ``attempt`` (one conditional write decided on ``item``) until it lands: when another
+    writer won, or the read was stale, the failed write returned the item as it is now
+    (``ALL_OLD``), so the next attempt decides on that, after a short jittered back-off."""
+    for number in range(MERGE_ATTEMPTS):
+        try:
+            return attempt(item)
+        except ConditionFailed as failed:
+            item = failed.item
+            time.sleep(random.uniform(0, 0.01 * (number + 1)))  # noqa: S311
+    raise StorageUnavailableError("the session is being changed concurrently; try again")
+
+
 class DynamoSessionRepository:
     """``SessionRepository`` on the ``user_sessions`` table."""
 
@@ -78,28 +93,37 @@ class DynamoSessionRepository:
 
     def put(self, user_id: str, data: Mapping[str, Any], ttl_seconds: int, now: int) -> Session:
         """Create or replace the session, expiring ``ttl_seconds`` after ``now``."""
+        return self._write_whole(user_id, _encode(data), ttl_seconds, now)
+
+    def _write_whole(
+        self, user_id: str, encoded: Any, ttl_seconds: int, now: int, **condition: Any
+    ) -> Session:
+        """Write every attribute of the session (``condition``: a ``ConditionExpression`` and
+        its names/values, or none). An UpdateItem that sets every attribute replaces the
+        session, and unlike a PutItem it can bump version atomically: a merge that read the old
+        session then fails its version check instead of overwriting this one."""
         expires = now + ttl_seconds
         fields = {
-            "data": _encode(data),
+            "data": encoded,
             "created_at": iso_from_epoch(now),
             "updated_at": iso_from_epoch(now),
             "expires_at": iso_from_epoch(expires),
             "ttl": expires,
             "ttl_seconds": ttl_seconds,
         }
+        extra_names = condition.pop("names", ())
+        extra_values = condition.pop("values", {})
         response = call(
             self._client,
             "update_item",
             self._table,
             Key=self._table.key(user_id=user_id),
-            # An UpdateItem that sets every attribute replaces the session, and unlike a
-            # PutItem it can bump version atomically: a merge that read the old session
-            # then fails its version check instead of overwriting this one.
             UpdateExpression=set_clause(fields)
             + ", #version = if_not_exists(#version, :zero) + :one",
-            ExpressionAttributeNames=self._table.names(*fields, "version"),
-            ExpressionAttributeValues=values(**fields, zero=0, one=1),
+            ExpressionAttributeNames=self._table.names(*fields, "version", *extra_names),
+            ExpressionAttributeValues=values(**fields, zero=0, one=1, **extra_values),
             ReturnValues="ALL_NEW",
+            **condition,
         )
         return _to_session(self._table.from_item(response["Attributes"]))
 
@@ -142,18 +166,13 @@ class DynamoSessionRepository:
         """Shallow-merge ``changes`` into ``data`` and slide the expiry by ``ttl_seconds`` (then
         remembered), else by the session's own lifetime, else ``default_ttl``; retried on a
         race or a stale read."""
-        item = self._read_for_merge(user_id, now)
-        for attempt in range(MERGE_ATTEMPTS):
-            try:
-                return self._write_merge(item, changes, ttl_seconds, now, default_ttl)
-            except ConditionFailed as failed:
-                # Another writer won, or the read was stale: the failed write returned the item
-                # as it is now, so merge into that (after a short jittered back-off).
-                if not _live(failed.item, now):
-                    raise NotFoundError("session not found") from None
-                item = failed.item
-                time.sleep(random.uniform(0, 0.01 * (attempt + 1)))  # noqa: S311
-        raise StorageUnavailableError("the session is being changed concurrently; try again")
+
+        def attempt(item: dict[str, Any] | None) -> Session:
+            if not _live(item, now):
+                raise NotFoundError("session not found")
+            return self._write_merge(item, changes, ttl_seconds, now, default_ttl)
+
+        return _retrying(attempt, self._read_for_merge(user_id, now))
 
     def upsert(
         self,
@@ -169,49 +188,33 @@ class DynamoSessionRepository:
         version, or "absent or expired" for a create); a lost race hands back the current item
         (``ALL_OLD``) and the next attempt decides on that."""
         # Eventually consistent: a stale read only costs an attempt, never a lost key.
-        item = self._read(user_id, consistent=False)
-        for attempt in range(MERGE_ATTEMPTS):
-            try:
-                if _live(item, now):
-                    return self._write_merge(item, changes, ttl_seconds, now, default_ttl)
-                lifetime = default_ttl if ttl_seconds is None else ttl_seconds
-                return self._write_create(user_id, changes, lifetime, now)
-            except ConditionFailed as failed:
-                item = failed.item
-                time.sleep(random.uniform(0, 0.01 * (attempt + 1)))  # noqa: S311
-        raise StorageUnavailableError("the session is being changed concurrently; try again")
+
+        def attempt(item: dict[str, Any] | None) -> Session:
+            if _live(item, now):
+                return self._write_merge(item, changes, ttl_seconds, now, default_ttl)
+            lifetime = default_ttl if ttl_seconds is None else ttl_seconds
+            return self._write_create(user_id, changes, lifetime, now)
+
+        return _retrying(attempt, self._read(user_id, consistent=False))
 
     def _write_create(
         self, user_id: str, data: Mapping[str, Any], ttl_seconds: int, now: int
     ) -> Session:
-        expires = now + ttl_seconds
-        fields = {
-            "data": _encode_within_limit(data),
-            "created_at": iso_from_epoch(now),
-            "updated_at": iso_from_epoch(now),
-            "expires_at": iso_from_epoch(expires),
-            "ttl": expires,
-            "ttl_seconds": ttl_seconds,
-        }
-        response = call(
-            self._client,
-            "update_item",
-            self._table,
-            Key=self._table.key(user_id=user_id),
-            UpdateExpression=set_clause(fields)
-            + ", #version = if_not_exists(#version, :zero) + :one",
-            # Create only over nothing live, as it was read: a session another writer created
-            # meanwhile fails this, and the retry merges into it instead of replacing it. The
-            # version still bumps, so a merge that read the expired item fails its check.
+        # Create only over nothing live, as it was read: a session another writer created
+        # meanwhile fails this, and the retry merges into it instead of replacing it. The
+        # version still bumps, so a merge that read the expired item fails its check.
+        return self._write_whole(
+            user_id,
+            _encode_within_limit(data),
+            ttl_seconds,
+            now,
             ConditionExpression=(
                 "attribute_not_exists(#user_id) OR attribute_not_exists(#ttl) OR #ttl <= :now"
             ),
-            ExpressionAttributeNames=self._table.names(*fields, "version", "user_id"),
-            ExpressionAttributeValues=values(**fields, zero=0, one=1, now=now),
-            ReturnValues="ALL_NEW",
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            names=("user_id",),
+            values={"now": now},
         )
-        return _to_session(self._table.from_item(response["Attributes"]))
 
     def _write_merge(
         self,
