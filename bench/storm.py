@@ -60,8 +60,8 @@ from tests.ops.procs import (
     running,
     server_env,
     sqlite_env,
+    tcp_entries,
 )
-from tests.ops.procs import _tcp_entries as tcp_entries
 from tests.reliability.servers import serial_moto_process
 from tools.dynamodb_local import DynamoDBLocal
 
