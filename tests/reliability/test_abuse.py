@@ -2,7 +2,7 @@
 
 Real gunicorn (``tests/ops/procs.py``) where the wire matters: oversized and deeply nested
 bodies, path values gunicorn and werkzeug decode, the rate limit across workers, what reaches the
-captured logs, and the fuzzing run (``bench/fuzz.py`` with a CI-sized bound). The Flask test
+captured logs, and the fuzzing run (``reliability/fuzz.py`` with a CI-sized bound). The Flask test
 client where it does not: mass assignment on both backends, DEBUG in production.
 
 The auth matrix, 413 / 415, nested JSON, cursors and path ids are also covered in-process in
@@ -31,9 +31,9 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from bench import fuzz
 from health_api import create_app
 from health_api.services import doctors as doctor_service
+from reliability import fuzz
 from tests.api.conftest import ADMIN as APP_ADMIN
 from tests.api.conftest import AGENT as APP_AGENT
 from tests.api.conftest import storage_settings
