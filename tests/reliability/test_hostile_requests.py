@@ -1,4 +1,4 @@
-"""Hostile requests through real gunicorn (``tests/ops/procs.py``), where the wire matters:
+"""Hostile requests through real gunicorn (``tests/ops/processes.py``), where the wire matters:
 oversized and deeply nested bodies, limits out of range, forged or foreign cursors, and path
 values gunicorn and werkzeug decode. Each is a quick 4xx problem, never a 5xx, and the worker
 keeps serving.
