@@ -22,7 +22,7 @@ import yaml
 from health_api.config import load_settings
 from health_api.storage.tables import LOGICAL_TABLES
 from tests.ops import procs
-from tests.ops.test_manifests import COMPOSE, ROOT, interpolate, service_env
+from tests.ops.deploy_files import COMPOSE, ROOT, interpolate, service_env
 from tools.dynamodb_local import SERVER_VERSION
 
 

@@ -1,7 +1,7 @@
 """No double booking under real concurrency, on both backends (issue 6, "Races").
 
 A real gunicorn (2 worker processes x 16 threads) on SQLite (a temp file) or on DynamoDB (AWS's
-DynamoDB Local, the test session's server) takes the experiments of ``bench/storm.py``:
+DynamoDB Local, the test session's server) takes the experiments of ``reliability/storm/``:
 
 - booking storms: 100 clients, each on a connection opened beforehand, released by a barrier
   on one slot per round: exactly one 201 and 99 409, no 5xx, the stored slot names the 201's
@@ -12,7 +12,7 @@ DynamoDB Local, the test session's server) takes the experiments of ``bench/stor
   every snapshot has one booking per user, and at the end each user holds exactly one slot.
 
 CI sizes: both backends run the issue's full storm, 100 clients x 20 rounds; DynamoDB's churn
-and reschedule loops are shorter than SQLite's (``python -m bench.storm --backend dynamodb``
+and reschedule loops are shorter than SQLite's (``python -m reliability.storm --backend dynamodb``
 runs them at full size).
 """
 
@@ -23,7 +23,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bench import storm
+from reliability import storm
 from tests.ops.procs import Gunicorn
 
 CI_SIZES = {
