@@ -1,7 +1,8 @@
 """``SqliteSlotRepository``: table ``horarios_doctores`` and its sparse ``user_id-index``.
 
 Booking (hold, get_hold, release_hold, book, cancel, reschedule) is the ``SqliteBooking`` half in
-``booking.py``; this module holds the creation, deletion and queries.
+``booking.py``, a doctor's deletion steps (read_future, delete_free) the ``SqliteSlotDeletion``
+half in ``deletion.py``; this module holds the creation, single deletes and queries.
 """
 
 # Table names are identifiers, which SQL cannot bind as parameters: they come from the validated
@@ -26,10 +27,11 @@ from health_api.domain.models import (
     slot_at,
 )
 from health_api.storage import cursor as cursors
-from health_api.storage.base import FreeSlots, FreeSlotsDeletion, FutureSchedule, resolve_now
+from health_api.storage.base import FreeSlots, resolve_now
 from health_api.storage.sqlite import booking, deletion
 from health_api.storage.sqlite.booking import SqliteBooking
 from health_api.storage.sqlite.connection import SqliteDatabase
+from health_api.storage.sqlite.deletion import SqliteSlotDeletion
 from health_api.storage.sqlite.paging import check_limit, make_page, position
 from health_api.storage.sqlite.schema import quote
 from health_api.storage.tables import USER_ID_INDEX
@@ -37,9 +39,10 @@ from health_api.storage.tables import USER_ID_INDEX
 COLUMNS = booking.COLUMNS
 
 
-class SqliteSlotRepository(SqliteBooking):
-    """Slots keyed by ``(doctor_id, fecha_hora)``; booking is a conditional ``UPDATE``
-    (``SqliteBooking``)."""
+class SqliteSlotRepository(SqliteBooking, SqliteSlotDeletion):
+    """Slots keyed by ``(doctor_id, fecha_hora)``: creation, reads and deletion here; booking
+    (conditional updates) in ``SqliteBooking``, a doctor's deletion steps in
+    ``SqliteSlotDeletion``."""
 
     def __init__(self, db: SqliteDatabase, table: str, doctors: str | None = None) -> None:
         self._db = db
@@ -76,16 +79,6 @@ class SqliteSlotRepository(SqliteBooking):
         )
         created = max(cur.rowcount, 0)
         return AddSlotsResult(created=created, skipped=len(rows) - created)
-
-    def read_future(self, doctor_id: str, desde: str, now: str) -> FutureSchedule:
-        """A doctor's future schedule up to its first taken slot (:func:`deletion.read_future`)."""
-        with self._db.read() as conn:
-            return deletion.read_future(conn, self._table, doctor_id, desde, now)
-
-    def delete_free(self, doctor_id: str, fechas: Sequence[str], now: str) -> FreeSlotsDeletion:
-        """One bounded step of a doctor deletion (see :func:`deletion.delete_free`)."""
-        with self._db.write() as conn:
-            return deletion.delete_free(conn, self._table, doctor_id, fechas, now)
 
     def get(self, key: SlotKey, *, now: str | None = None) -> Slot:
         """The slot as it is at ``now``, or ``NotFoundError``."""
