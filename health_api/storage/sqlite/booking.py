@@ -1,9 +1,18 @@
-"""Booking, cancelling and rescheduling as conditional writes, each inside the caller's
-``BEGIN IMMEDIATE`` transaction.
+"""SQLite's booking: hold, get_hold, release_hold, book, cancel and reschedule of a slot.
 
-Each write is an ``UPDATE ... WHERE`` carrying DynamoDB's condition expression; when it changes no
-row, the slot is read in the same transaction to say why. Because the transaction holds the write
-lock from its start, that read sees exactly the state that made the condition fail.
+The rules are the domain's (``health_api.domain.slots``); this module only writes. Each action is
+one ``BEGIN IMMEDIATE`` transaction of conditional ``UPDATE ... WHERE`` statements, each the
+domain's ``Write`` with its ``Precondition`` rendered once (:func:`where`) and its changes as the
+``SET`` clause (:func:`set_clause`). Where the code makes no read today (book, cancel, release) the
+action's first write goes at once; when it changes no row the slot is read in the same
+transaction and handed to the domain, whose answer may be another write (the user's own hold,
+under its own condition). Because the transaction holds the write lock from its start, that read
+sees exactly the state that made the condition fail, and the answer's write meets its condition.
+
+The per-user hold limit is exact without a counter: writers are serialised by that lock, so
+counting the user's live holds (one range of the partial ``holds`` index) and then taking the slot
+cannot race another hold. An expired hold needs no clean-up: it no longer matches the count, and
+``FREE`` accepts it.
 """
 
 # Table names are identifiers, which SQL cannot bind as parameters: they come from the validated
@@ -13,51 +22,46 @@ lock from its start, that read sees exactly the state that made the condition fa
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable, Mapping
 
-from health_api.domain.errors import (
-    HoldInvalidError,
-    NotFoundError,
-    RescheduleError,
-    SlotBlockedError,
-    SlotTakenError,
-)
+from health_api.domain import slots as rules
 from health_api.domain.models import (
-    BLOQUEADO,
-    DISPONIBLE,
-    RESERVADO,
+    RETENIDO,
     BookingResult,
+    Hold,
+    HoldResult,
     Slot,
     SlotKey,
-    hold_is_live,
-    slot_at,
+    hold_of,
 )
+from health_api.domain.slots import Keep, Outcome, Precondition, Write
+from health_api.storage.base import resolve_now
+from health_api.storage.sqlite.connection import SqliteDatabase
 
-COLUMNS = (
-    "doctor_id, fecha_hora, duracion_min, estado, user_id, motivo, reservado_en,"
-    " retenido_por, retenido_hasta, retencion"
+# The slot's columns, in the table's order; each is the domain ``Slot`` field of its name.
+FIELDS = (
+    "doctor_id",
+    "fecha_hora",
+    "duracion_min",
+    "estado",
+    "user_id",
+    "motivo",
+    "reservado_en",
+    "retenido_por",
+    "retenido_hasta",
+    "retencion",
 )
+COLUMNS = ", ".join(FIELDS)
 KEY = "doctor_id = ? AND fecha_hora = ?"
 # Free at instant ? (a bound now): disponible, or held with the hold expired.
 FREE_AT = "(estado = 'disponible' OR (estado = 'retenido' AND retenido_hasta <= ?))"
 # Held live at instant ? (a bound now).
 HELD_AT = "(estado = 'retenido' AND retenido_hasta > ?)"
-NO_HOLD = "retenido_por = NULL, retenido_hasta = NULL, retencion = NULL"
 
 
 def to_slot(row: sqlite3.Row) -> Slot:
     """The domain slot of one row."""
-    return Slot(
-        doctor_id=row["doctor_id"],
-        fecha_hora=row["fecha_hora"],
-        duracion_min=row["duracion_min"],
-        estado=row["estado"],
-        user_id=row["user_id"],
-        motivo=row["motivo"],
-        reservado_en=row["reservado_en"],
-        retenido_por=row["retenido_por"],
-        retenido_hasta=row["retenido_hasta"],
-        retencion=row["retencion"],
-    )
+    return Slot(**{name: row[name] for name in FIELDS})
 
 
 def read_slot(conn: sqlite3.Connection, table: str, key: SlotKey) -> Slot | None:
@@ -68,133 +72,173 @@ def read_slot(conn: sqlite3.Connection, table: str, key: SlotKey) -> Slot | None
     return None if row is None else to_slot(row)
 
 
-def _held_by(slot: Slot | None, user_id: str) -> bool:
-    return slot is not None and slot.estado == RESERVADO and slot.user_id == user_id
+def where(when: Precondition, user_id: str, now: str, nonce: str | None) -> tuple[str, tuple]:
+    """The ``WHERE`` fragment (and its values) meaning ``when`` (``domain.writes.meets``)."""
+    if when is Precondition.FREE:
+        return FREE_AT, (now,)
+    if when is Precondition.HELD_LIVE_BY:
+        return f"{HELD_AT} AND retenido_por = ? AND retencion = ?", (now, user_id, nonce)
+    if when is Precondition.BOOKED_BY:
+        return "estado = 'reservado' AND user_id = ?", (user_id,)
+    # CARRIES_HOLD: expired or not, the hold under this nonce.
+    return "estado = 'retenido' AND retencion = ?", (nonce,)
 
 
-def _held_live_by(slot: Slot, user_id: str, now: str) -> bool:
-    return hold_is_live(slot, now) and slot.retenido_por == user_id
+def set_clause(changes: Mapping[str, str | None]) -> tuple[str, tuple]:
+    """The ``SET`` clause (and its values) of a write's changes; None clears a column, which
+    drops a freed slot from the partial ``user_id`` and ``holds`` indexes as REMOVE does on a
+    sparse GSI."""
+    unknown = set(changes) - set(FIELDS)
+    if unknown:  # pragma: no cover - the domain's field names are the columns
+        raise ValueError(f"not a slot column: {sorted(unknown)}")
+    return ", ".join(f"{name} = ?" for name in changes), tuple(changes.values())
 
 
-def _take(
-    conn: sqlite3.Connection,
-    table: str,
-    key: SlotKey,
-    user_id: str,
-    motivo: str | None,
-    now: str,
-    hold_nonce: str | None = None,
+def apply(
+    conn: sqlite3.Connection, table: str, key: SlotKey, write: Write, user_id: str, now: str
 ) -> Slot | None:
-    if hold_nonce is None:
-        # Condition: the slot is free at now, or held live by this user (the hold consumed).
-        condition = f"({FREE_AT} OR ({HELD_AT} AND retenido_por = ?))"
-        params: tuple = (now, now, user_id)
-    else:
-        # Condition: held live by this user under exactly this hold's nonce.
-        condition = f"{HELD_AT} AND retenido_por = ? AND retencion = ?"
-        params = (now, user_id, hold_nonce)
+    """Make ``write`` on the slot at ``key`` under its precondition: the slot after it, or None
+    when the condition failed (or there is no such slot)."""
+    condition, given = where(write.when, user_id, now, write.nonce)
+    changes, values = set_clause(write.changes)
     rows = conn.execute(
-        f"UPDATE {table} SET estado = ?, user_id = ?, motivo = ?, reservado_en = ?, {NO_HOLD}"
-        f" WHERE {KEY} AND {condition} RETURNING {COLUMNS}",
-        (RESERVADO, user_id, motivo, now, key.doctor_id, key.fecha_hora, *params),
+        f"UPDATE {table} SET {changes} WHERE {KEY} AND {condition} RETURNING {COLUMNS}",
+        (*values, key.doctor_id, key.fecha_hora, *given),
     ).fetchall()
     return to_slot(rows[0]) if rows else None
 
 
-def _free(
-    conn: sqlite3.Connection, table: str, key: SlotKey, user_id: str, now: str
-) -> Slot | None:
-    # Condition: booked by this user, or held live by this user (a cancel releases it too).
-    # Clearing user_id drops the row from the sparse user_id index, as REMOVE does on the GSI.
-    rows = conn.execute(
-        f"UPDATE {table} SET estado = ?, user_id = NULL, motivo = NULL, reservado_en = NULL,"
-        f" {NO_HOLD} WHERE {KEY} AND ((estado = ? AND user_id = ?) OR ({HELD_AT}"
-        f" AND retenido_por = ?)) RETURNING {COLUMNS}",
-        (DISPONIBLE, key.doctor_id, key.fecha_hora, RESERVADO, user_id, now, user_id),
-    ).fetchall()
-    return to_slot(rows[0]) if rows else None
-
-
-def book(
+def settle(
     conn: sqlite3.Connection,
     table: str,
     key: SlotKey,
+    first: Write,
+    ask: Callable[[Slot | None], Outcome],
     user_id: str,
-    motivo: str | None,
     now: str,
-    hold_nonce: str | None = None,
-) -> BookingResult:
-    """Book a slot free at ``now`` (or held live by ``user_id``, consuming the hold) for
-    ``user_id``; the same user again gets the existing booking (``created=False``, nothing
-    rewritten) whatever ``hold_nonce`` says. Given ``hold_nonce``, only that live hold of this
-    user can be booked (``HoldInvalidError`` otherwise). ``NotFoundError``, ``SlotTakenError``,
-    ``SlotBlockedError`` otherwise."""
-    booked = _take(conn, table, key, user_id, motivo, now, hold_nonce)
-    if booked is not None:
-        return BookingResult(booked, created=True)
-    slot = read_slot(conn, table, key)
-    if slot is None:
-        raise NotFoundError("slot not found")
-    if _held_by(slot, user_id):
-        return BookingResult(slot, created=False)
-    if hold_nonce is not None:
-        raise HoldInvalidError("the hold is expired, released or of another user or slot")
-    if slot.estado == BLOQUEADO:
-        raise SlotBlockedError("the slot is blocked and cannot be booked")
-    raise SlotTakenError("the slot is booked or held by another user")
+) -> Keep:
+    """Make ``first``; should its condition fail, read the slot and make the domain's answer
+    (``ask``). The answer is what the action did: ``Keep(slot, created=True)`` for a write."""
+    done = apply(conn, table, key, first, user_id, now)
+    if done is not None:
+        return Keep(done, created=True)
+    answer = ask(read_slot(conn, table, key))
+    if isinstance(answer, Keep):
+        return answer
+    done = apply(conn, table, key, answer, user_id, now)
+    if done is None:  # pragma: no cover - the write lock keeps the row as just read
+        raise RuntimeError("a write the domain derived from the row failed its condition")
+    return Keep(done, created=True)
 
 
-def cancel(conn: sqlite3.Connection, table: str, key: SlotKey, user_id: str, now: str) -> Slot:
-    """Free a slot booked or held live by ``user_id`` and return it. A free slot is returned
-    unchanged (a retried cancel), and so is a ``bloqueado`` one; ``NotFoundError`` for no slot,
-    ``SlotTakenError`` when another user booked it or holds it live."""
-    freed = _free(conn, table, key, user_id, now)
-    if freed is not None:
-        return freed
-    slot = read_slot(conn, table, key)
-    if slot is None:
-        raise NotFoundError("slot not found")
-    if slot.estado != RESERVADO and not hold_is_live(slot, now):
-        # Already free (a retried cancel, an expired hold) or blocked: nothing to undo. The
-        # DynamoDB backend answers the same way.
-        return slot_at(slot, now)
-    raise SlotTakenError("the slot is booked or held by another user")
+def live_holds(conn: sqlite3.Connection, table: str, user_id: str, now: str) -> int:
+    """How many live holds ``user_id`` has at ``now`` (an index range, never a table scan)."""
+    row = conn.execute(
+        f"SELECT COUNT(*) FROM {table} WHERE retenido_por = ? AND retenido_hasta > ?"
+        " AND estado = ?",
+        (user_id, now, RETENIDO),
+    ).fetchone()
+    return int(row[0])
 
 
-def reschedule(
-    conn: sqlite3.Connection,
-    table: str,
-    user_id: str,
-    source: SlotKey,
-    target: SlotKey,
-    now: str,
-) -> Slot:
-    """Move the user's booking from ``source`` to ``target`` keeping its ``motivo``; raise
-    ``RescheduleError`` (the caller's transaction rolls back) when it cannot. A retry after
-    success (user holds ``target``, not ``source``) returns ``target`` unchanged. A target held
-    live by this user is taken (its hold consumed); held live by another user it is taken."""
-    if source == target:
-        raise RescheduleError("same_slot", "the new slot is the current one")
-    old = read_slot(conn, table, source)
-    new = read_slot(conn, table, target)
-    if old is None or not _held_by(old, user_id):
-        # Checked before the source's own reason, so that a retry still succeeds after the
-        # freed source was deleted (the DynamoDB backend decides in the same order).
-        if new is not None and _held_by(new, user_id):
-            return new
-        if old is None:
-            raise RescheduleError("from_not_found", "the current slot does not exist")
-        raise RescheduleError("from_not_held", "the user does not hold the current slot")
-    if new is None:
-        raise RescheduleError("to_not_found", "the new slot does not exist")
-    if new.estado == BLOQUEADO:
-        raise RescheduleError("to_blocked", "the new slot is blocked")
-    # _take accepts a target free at now or held live by this user (the hold is consumed).
-    # Both writes keep their conditions although the reads above already decided: they are the
-    # guard that makes this code fail loudly (a rollback) rather than write over a booking.
-    moved = _take(conn, table, target, user_id, old.motivo, now)
-    if moved is None:
-        raise RescheduleError("to_taken", "the new slot is already booked")
-    if _free(conn, table, source, user_id, now) is None:
-        raise RescheduleError("from_not_held", "the user does not hold the current slot")
-    return moved
+class SqliteBooking:
+    """The booking half of ``SqliteSlotRepository`` (see ``SlotRepository`` for each
+    method's contract): every method is one transaction of the writer."""
+
+    _db: SqliteDatabase
+    _table: str  # quoted
+
+    def hold(
+        self,
+        key: SlotKey,
+        user_id: str,
+        nonce: str,
+        expires_at: str,
+        now: str,
+        max_per_user: int,
+    ) -> HoldResult:
+        """Hold the slot for ``user_id`` until ``expires_at``: read, ask the domain, count the
+        user's live holds, then take it under ``FREE``."""
+        with self._db.write() as conn:
+            answer = rules.hold(read_slot(conn, self._table, key), user_id, nonce, expires_at, now)
+            if isinstance(answer, Write):
+                rules.check_hold_limit(live_holds(conn, self._table, user_id, now), max_per_user)
+                answer = settle(
+                    conn,
+                    self._table,
+                    key,
+                    answer,
+                    lambda slot: rules.hold(slot, user_id, nonce, expires_at, now),
+                    user_id,
+                    now,
+                )
+        return HoldResult(hold_of(answer.slot), created=answer.created)
+
+    def get_hold(self, key: SlotKey, nonce: str, now: str) -> Hold:
+        """The live hold with ``nonce`` on the slot, else ``NotFoundError``."""
+        with self._db.read() as conn:
+            return rules.live_hold(read_slot(conn, self._table, key), nonce, now)
+
+    def release_hold(self, key: SlotKey, nonce: str, now: str) -> None:
+        """Clear the hold with ``nonce`` if the slot still carries it: one ``UPDATE``. No row
+        changed needs no read: the domain's ``release`` has nothing to do for such a slot."""
+        with self._db.write() as conn:
+            apply(conn, self._table, key, rules.release_write(nonce), "", now)
+
+    def book(
+        self,
+        key: SlotKey,
+        user_id: str,
+        motivo: str | None,
+        now: str,
+        hold_nonce: str | None = None,
+    ) -> BookingResult:
+        """Book the slot: one ``UPDATE ... RETURNING`` under ``FREE`` (under ``HELD_LIVE_BY``
+        given ``hold_nonce``); on no row, the domain's answer to the row as it is."""
+        first = rules.booking_write(user_id, motivo, now, hold_nonce)
+        with self._db.write() as conn:
+            done = settle(
+                conn,
+                self._table,
+                key,
+                first,
+                lambda slot: rules.book(slot, user_id, motivo, now, hold_nonce),
+                user_id,
+                now,
+            )
+        return BookingResult(done.slot, created=done.created)
+
+    def cancel(self, key: SlotKey, user_id: str, now: str | None = None) -> Slot:
+        """Free the user's booking: one ``UPDATE`` under ``BOOKED_BY``; on no row, the domain's
+        answer (the user's live hold released, or the slot kept as it is)."""
+        at = resolve_now(now)
+        with self._db.write() as conn:
+            done = settle(
+                conn,
+                self._table,
+                key,
+                rules.cancel_write(),
+                lambda slot: rules.cancel(slot, user_id, at),
+                user_id,
+                at,
+            )
+        return done.slot
+
+    def reschedule(self, user_id: str, source: SlotKey, target: SlotKey, now: str) -> Slot:
+        """Move the booking all or nothing: read both slots, ask the domain, take the target
+        then free the source (an error rolls the transaction back)."""
+        rules.require_distinct(source, target)
+        with self._db.write() as conn:
+            old = read_slot(conn, self._table, source)
+            new = read_slot(conn, self._table, target)
+            answer = rules.reschedule(old, new, user_id, now)
+            if isinstance(answer, Keep):
+                return answer.slot
+            # Both writes keep their conditions although the reads above decided: they are the
+            # guard that makes this code fail loudly (a rollback) rather than write over a booking.
+            moved = apply(conn, self._table, target, answer.take, user_id, now)
+            if moved is None:  # pragma: no cover - the write lock keeps both rows as read
+                raise rules.target_problem(read_slot(conn, self._table, target))
+            if apply(conn, self._table, source, answer.release, user_id, now) is None:
+                raise rules.source_problem(read_slot(conn, self._table, source))  # pragma: no cover
+        return moved

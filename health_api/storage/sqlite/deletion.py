@@ -1,11 +1,13 @@
 """Deleting a doctor on SQLite in bounded steps, as on DynamoDB (``storage/dynamodb/deletion.py``).
 
-Each write function runs inside the caller's ``BEGIN IMMEDIATE`` transaction and carries the
-condition DynamoDB's request carries: the mark on the doctor row (``eliminando_desde``), the check
-that slot creation makes against it, the deletion of free slots each conditional on "neither booked
-nor held live", and the deletion of the doctor row while it still carries its mark. The service
-reads the future schedule first (:func:`read_future`) and deletes in steps of its size, so both
-backends answer a large deletion in the same steps.
+Each write runs inside a ``BEGIN IMMEDIATE`` transaction (the caller's for the doctor row; its
+own for each step on the slots, in ``SqliteSlotDeletion``, a half of ``SqliteSlotRepository``) and
+carries the condition DynamoDB's request carries: the mark on the doctor row
+(``eliminando_desde``), the check that slot creation makes against it, the deletion of free slots
+each conditional on "neither booked nor held live", and the deletion of the doctor row while it
+still carries its mark. The service reads the future schedule first
+(``SqliteSlotDeletion.read_future``) and deletes in steps of its size, so both backends answer a
+large deletion in the same steps.
 """
 
 # Table names are identifiers, which SQL cannot bind as parameters: they come from the validated
@@ -20,8 +22,8 @@ from collections.abc import Sequence
 from health_api.domain.errors import ConflictError, NotFoundError
 from health_api.domain.models import Slot, SlotKey, blocks_doctor_deletion
 from health_api.storage.base import FreeSlotsDeletion, FutureSchedule
-from health_api.storage.sqlite import booking
-from health_api.storage.sqlite.booking import HELD_AT
+from health_api.storage.sqlite.booking import HELD_AT, read_slot
+from health_api.storage.sqlite.connection import SqliteDatabase
 
 
 def mark(conn: sqlite3.Connection, doctors: str, doctor_id: str, new_mark: str) -> str:
@@ -71,40 +73,46 @@ def check_doctor(conn: sqlite3.Connection, doctors: str, doctor_id: str) -> None
         raise ConflictError(f"doctor {doctor_id} is being deleted; no slots can be added")
 
 
-def read_future(
-    conn: sqlite3.Connection, slots: str, doctor_id: str, desde: str, now: str
-) -> FutureSchedule:
-    """The doctor's slots from ``desde`` in time order, up to the first booked or held live at
-    ``now`` (one statement: one consistent snapshot)."""
-    rows = conn.execute(
-        f"SELECT fecha_hora, estado, retenido_hasta FROM {slots}"
-        " WHERE doctor_id = ? AND fecha_hora >= ? ORDER BY fecha_hora",
-        (doctor_id, desde),
-    )
-    free: list[str] = []
-    for fecha_hora, estado, retenido_hasta in rows:
-        slot = Slot(doctor_id, fecha_hora, estado=estado, retenido_hasta=retenido_hasta)
-        if blocks_doctor_deletion(slot, now):
-            return FutureSchedule(free, taken_at=fecha_hora)
-        free.append(fecha_hora)
-    return FutureSchedule(free)
+class SqliteSlotDeletion:
+    """The doctor-deletion half of ``SqliteSlotRepository``: reading a doctor's future schedule
+    and deleting its free slots in bounded steps (one transaction each)."""
 
+    _db: SqliteDatabase
+    _table: str  # quoted
 
-def delete_free(
-    conn: sqlite3.Connection, slots: str, doctor_id: str, fechas: Sequence[str], now: str
-) -> FreeSlotsDeletion:
-    """Delete the slots at ``fechas`` that are neither booked nor held live at ``now`` (the
-    slot DELETE's condition); the first one found taken is ``taken_at``."""
-    removed = 0
-    taken: list[str] = []
-    for fecha_hora in fechas:
-        deleted = conn.execute(
-            f"DELETE FROM {slots} WHERE doctor_id = ? AND fecha_hora = ?"
-            f" AND estado <> 'reservado' AND NOT {HELD_AT}",
-            (doctor_id, fecha_hora, now),
-        ).rowcount
-        if deleted:
-            removed += 1
-        elif booking.read_slot(conn, slots, SlotKey(doctor_id, fecha_hora)) is not None:
-            taken.append(fecha_hora)  # booked or held since it was read: it stays
-    return FreeSlotsDeletion(removed=removed, taken_at=min(taken) if taken else None)
+    def read_future(self, doctor_id: str, desde: str, now: str) -> FutureSchedule:
+        """The doctor's slots from ``desde`` in time order, up to the first booked or held live
+        at ``now`` (one statement: one consistent snapshot)."""
+        free: list[str] = []
+        with self._db.read() as conn:
+            # Stepped lazily: the rows after the first taken slot are never read.
+            rows = conn.execute(
+                f"SELECT fecha_hora, estado, retenido_hasta FROM {self._table}"
+                " WHERE doctor_id = ? AND fecha_hora >= ? ORDER BY fecha_hora",
+                (doctor_id, desde),
+            )
+            for fecha_hora, estado, retenido_hasta in rows:
+                slot = Slot(doctor_id, fecha_hora, estado=estado, retenido_hasta=retenido_hasta)
+                if blocks_doctor_deletion(slot, now):
+                    return FutureSchedule(free, taken_at=fecha_hora)
+                free.append(fecha_hora)
+        return FutureSchedule(free)
+
+    def delete_free(self, doctor_id: str, fechas: Sequence[str], now: str) -> FreeSlotsDeletion:
+        """Delete the slots at ``fechas`` that are neither booked nor held live at ``now`` (the
+        slot DELETE's condition), in one transaction; the first one found taken is
+        ``taken_at``."""
+        removed = 0
+        taken: list[str] = []
+        with self._db.write() as conn:
+            for fecha_hora in fechas:
+                deleted = conn.execute(
+                    f"DELETE FROM {self._table} WHERE doctor_id = ? AND fecha_hora = ?"
+                    f" AND estado <> 'reservado' AND NOT {HELD_AT}",
+                    (doctor_id, fecha_hora, now),
+                ).rowcount
+                if deleted:
+                    removed += 1
+                elif read_slot(conn, self._table, SlotKey(doctor_id, fecha_hora)) is not None:
+                    taken.append(fecha_hora)  # booked or held since it was read: it stays
+        return FreeSlotsDeletion(removed=removed, taken_at=min(taken) if taken else None)

@@ -1,7 +1,8 @@
 """``SqliteSlotRepository``: table ``horarios_doctores`` and its sparse ``user_id-index``.
 
-The conditional writes (book, cancel, reschedule) live in ``booking.py``; this module holds the
-creation, deletion and queries, and delegates those three.
+Booking (hold, get_hold, release_hold, book, cancel, reschedule) is the ``SqliteBooking`` half in
+``booking.py``, a doctor's deletion steps (read_future, delete_free) the ``SqliteSlotDeletion``
+half in ``deletion.py``; this module holds the creation, single deletes and queries.
 """
 
 # Table names are identifiers, which SQL cannot bind as parameters: they come from the validated
@@ -20,18 +21,17 @@ from health_api.domain.models import (
     RESERVADO,
     RETENIDO,
     AddSlotsResult,
-    BookingResult,
-    Hold,
-    HoldResult,
     Page,
     Slot,
     SlotKey,
     slot_at,
 )
 from health_api.storage import cursor as cursors
-from health_api.storage.base import FreeSlots, FreeSlotsDeletion, FutureSchedule, resolve_now
-from health_api.storage.sqlite import booking, deletion, holds
+from health_api.storage.base import FreeSlots, resolve_now
+from health_api.storage.sqlite import booking, deletion
+from health_api.storage.sqlite.booking import SqliteBooking
 from health_api.storage.sqlite.connection import SqliteDatabase
+from health_api.storage.sqlite.deletion import SqliteSlotDeletion
 from health_api.storage.sqlite.paging import check_limit, make_page, position
 from health_api.storage.sqlite.schema import quote
 from health_api.storage.tables import USER_ID_INDEX
@@ -39,8 +39,10 @@ from health_api.storage.tables import USER_ID_INDEX
 COLUMNS = booking.COLUMNS
 
 
-class SqliteSlotRepository:
-    """Slots keyed by ``(doctor_id, fecha_hora)``; booking is a conditional ``UPDATE``."""
+class SqliteSlotRepository(SqliteBooking, SqliteSlotDeletion):
+    """Slots keyed by ``(doctor_id, fecha_hora)``: creation, reads and deletion here; booking
+    (conditional updates) in ``SqliteBooking``, a doctor's deletion steps in
+    ``SqliteSlotDeletion``."""
 
     def __init__(self, db: SqliteDatabase, table: str, doctors: str | None = None) -> None:
         self._db = db
@@ -78,16 +80,6 @@ class SqliteSlotRepository:
         created = max(cur.rowcount, 0)
         return AddSlotsResult(created=created, skipped=len(rows) - created)
 
-    def read_future(self, doctor_id: str, desde: str, now: str) -> FutureSchedule:
-        """A doctor's future schedule up to its first taken slot (:func:`deletion.read_future`)."""
-        with self._db.read() as conn:
-            return deletion.read_future(conn, self._table, doctor_id, desde, now)
-
-    def delete_free(self, doctor_id: str, fechas: Sequence[str], now: str) -> FreeSlotsDeletion:
-        """One bounded step of a doctor deletion (see :func:`deletion.delete_free`)."""
-        with self._db.write() as conn:
-            return deletion.delete_free(conn, self._table, doctor_id, fechas, now)
-
     def get(self, key: SlotKey, *, now: str | None = None) -> Slot:
         """The slot as it is at ``now``, or ``NotFoundError``."""
         with self._db.read() as conn:
@@ -110,30 +102,6 @@ class SqliteSlotRepository:
                 if booking.read_slot(conn, self._table, key) is None:
                     raise NotFoundError("slot not found")
                 raise ConflictError("the slot is booked or held and cannot be deleted")
-
-    def hold(
-        self,
-        key: SlotKey,
-        user_id: str,
-        nonce: str,
-        expires_at: str,
-        now: str,
-        max_per_user: int,
-    ) -> HoldResult:
-        """Hold the slot for ``user_id`` in one transaction (see ``holds.hold``)."""
-        with self._db.write() as conn:
-            return holds.hold(conn, self._table, key, user_id, nonce, expires_at, now, max_per_user)
-
-    def get_hold(self, key: SlotKey, nonce: str, now: str) -> Hold:
-        """The live hold with ``nonce`` on the slot, else ``NotFoundError``."""
-        with self._db.read() as conn:
-            return holds.get_hold(conn, self._table, key, nonce, now)
-
-    def release_hold(self, key: SlotKey, nonce: str, now: str) -> None:
-        """Clear the hold with ``nonce`` if the slot still carries it (idempotent)."""
-        del now  # clearing an expired hold of this nonce is harmless
-        with self._db.write() as conn:
-            holds.release_hold(conn, self._table, key, nonce)
 
     def list_range(
         self,
@@ -218,28 +186,6 @@ class SqliteSlotRepository:
         with self._db.read() as conn:
             rows = conn.execute(sql, (*params, limit)).fetchall()
         return FreeSlots([slot_at(booking.to_slot(row), at) for row in rows])
-
-    def book(
-        self,
-        key: SlotKey,
-        user_id: str,
-        motivo: str | None,
-        now: str,
-        hold_nonce: str | None = None,
-    ) -> BookingResult:
-        """Book a free slot with one conditional write (see ``booking.book``)."""
-        with self._db.write() as conn:
-            return booking.book(conn, self._table, key, user_id, motivo, now, hold_nonce)
-
-    def cancel(self, key: SlotKey, user_id: str, now: str | None = None) -> Slot:
-        """Free a slot booked or held by ``user_id`` (see ``booking.cancel``)."""
-        with self._db.write() as conn:
-            return booking.cancel(conn, self._table, key, user_id, resolve_now(now))
-
-    def reschedule(self, user_id: str, source: SlotKey, target: SlotKey, now: str) -> Slot:
-        """Move a booking all or nothing in one transaction (see ``booking.reschedule``)."""
-        with self._db.write() as conn:
-            return booking.reschedule(conn, self._table, user_id, source, target, now)
 
     def list_for_user(
         self,
