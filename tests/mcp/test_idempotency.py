@@ -12,7 +12,7 @@ import pytest
 from mcp import Client
 
 from health_api.mcp import calls
-from health_api.mcp.calls import REPLAYED_META, RESULT_CONTENT_TYPE
+from health_api.mcp.replays import REPLAYED_META, RESULT_CONTENT_TYPE
 from health_api.mcp.results import PROBLEM_META
 from health_api.services import idempotency
 from tests.api.conftest import ADMIN_KEY, AGENT_KEY
