@@ -34,6 +34,7 @@ def secret() -> bytes:
 
 
 __all__ = [
+    "ParameterError",
     "bound",
     "caller",
     "check_path_id",

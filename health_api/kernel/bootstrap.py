@@ -50,9 +50,7 @@ class Kernel:
     proxies: TrustedProxies | None = None
     # A stdio MCP server has no request headers: it acts with one key for its whole life.
     stdio_caller: Caller | None = None
-    _callers: dict[str, Caller] = field(
-        default_factory=dict, init=False, repr=False, compare=False
-    )
+    _callers: dict[str, Caller] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def caller_for(self, api_key: ApiKey) -> Caller:
         """The caller of an authenticated ``api_key`` (remembered: the keys are few)."""
