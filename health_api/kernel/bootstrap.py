@@ -43,11 +43,13 @@ class Kernel:
     secret: bytes
     zone: ZoneInfo
     key_id_secret: bytes
+    # Per key (HEALTH_API_RATE_LIMIT), per address (failed authentications), and the proxies
+    # whose X-Forwarded-For is believed: counted in this process, shared by its requests.
+    limiter: FixedWindowLimiter
+    auth_failures: AuthFailureLimit
+    proxies: TrustedProxies
     # Where the development keys are (None when they come from HEALTH_API_KEYS): a 401 says so.
     keys_file: Path | None = None
-    limiter: FixedWindowLimiter | None = None
-    auth_failures: AuthFailureLimit | None = None
-    proxies: TrustedProxies | None = None
     # A stdio MCP server has no request headers: it acts with one key for its whole life.
     stdio_caller: Caller | None = None
     _callers: dict[str, Caller] = field(default_factory=dict, init=False, repr=False, compare=False)

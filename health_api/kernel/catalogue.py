@@ -14,7 +14,7 @@ logs them its way and answers only that they are logged.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -61,7 +61,7 @@ class Entry:
     text: Callable[[Any], str] = _said
     advice: Callable[[Any, Fields], str] = lambda _exc, _fields: ""
     detail: Callable[[Any], str] = _said
-    fields: Callable[[Any, ZoneInfo], Fields] = field(default=_no_fields)
+    fields: Callable[[Any, ZoneInfo], Fields] = _no_fields
     retry_after: Callable[[Any], int] | None = None
     # Answered by the rules after the call ran: stored under an idempotency key like a 2xx.
     stored: bool = True

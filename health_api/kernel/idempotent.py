@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
+from health_api.config import Settings
 from health_api.domain.errors import HealthApiError
 from health_api.services import idempotency as rules
 from health_api.storage.base import IdempotencyRepository
@@ -59,7 +60,7 @@ class IdempotentCall(Generic[R]):
     def of(
         cls,
         repository: IdempotencyRepository,
-        settings: Any,
+        settings: Settings,
         codec: AnswerCodec[R],
         *,
         scope: str,
