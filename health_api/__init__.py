@@ -1,6 +1,8 @@
 """Health Assistant API: doctors, appointment slots, bookings and sessions over HTTP.
 
-``create_app`` is the one place that wires settings, keys, storage and blueprints together.
+``create_app`` is the one place that wires settings, keys, storage and blueprints together: it
+builds the bootstrap object (``kernel/bootstrap.py``, the MCP entry builds the same) and installs
+it as the app's one extension (``api/kernel.py``).
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from flask import Flask
 from health_api import logs
 from health_api.config import Settings, load_settings
 from health_api.domain.errors import StorageUnavailableError
-from health_api.services.times import zone
 
 log = logging.getLogger("health_api")
 # Set by gunicorn's master (gunicorn.conf.py) once it has said where the development keys are,
@@ -48,8 +49,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     one), and individual :class:`Settings` fields. Storage that cannot be opened raises here,
     so a misconfigured process exits instead of serving errors.
     """
-    from health_api.api import cursors, register
-    from health_api.keys import resolve_key_id_secret, resolve_keys
+    from health_api.api import kernel as app_kernel
+    from health_api.api import register
+    from health_api.kernel.bootstrap import build_kernel
+    from health_api.keys import resolve_keys
     from health_api.storage.factory import build_storage
 
     overrides = dict(overrides or {})
@@ -71,11 +74,6 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.config["DEBUG"] = False
     app.json.sort_keys = False
     app.json.ensure_ascii = False
-    app.extensions["health_api.settings"] = settings
-    app.extensions["health_api.keys"] = keys
-    app.extensions["health_api.keys_file"] = keys_file
-    app.extensions[cursors.EXTENSION] = cursors.secret_for(settings, keys)
-    app.extensions["health_api.zone"] = zone(settings.timezone)
     if storage is None:
         try:
             storage = build_storage(settings)
@@ -85,13 +83,12 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
                 extra={"storage": settings.storage, "cause": str(exc)},
             )
             raise
-    app.extensions["health_api.storage"] = storage
-    # After the storage: a data directory that cannot be written is reported as the store's.
-    app.extensions["health_api.key_id_secret"] = resolve_key_id_secret(settings)
+    kernel = build_kernel(settings, storage, keys=(keys, keys_file))
+    app_kernel.install(app, kernel)
     register(app)
 
     @app.teardown_appcontext
     def _end_request(_exc: BaseException | None) -> None:
-        app.extensions["health_api.storage"].end_request()
+        kernel.storage.end_request()
 
     return app

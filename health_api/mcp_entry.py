@@ -1,5 +1,6 @@
 """``python -m health_api mcp``: the one place that wires settings, keys, storage and the MCP
-server together (as ``create_app`` does for REST), then serves Streamable HTTP under uvicorn
+server together (it builds the bootstrap object of ``kernel/bootstrap.py``, as ``create_app``
+does for REST), then serves Streamable HTTP under uvicorn
 or, with ``--stdio``, the stdio transport.
 
 Exit codes: 0 after a clean stop (Ctrl-C; after SIGTERM uvicorn re-raises the signal, so the
@@ -17,7 +18,6 @@ report only "Connection closed".
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import select
@@ -110,7 +110,7 @@ def serve(settings: Settings, *, stdio: bool) -> int:
     """Open the storage and serve until stopped."""
     import anyio
 
-    from health_api.mcp.runtime import build_runtime
+    from health_api.kernel.bootstrap import build_kernel
     from health_api.mcp.server import build_server
     from health_api.storage.factory import build_storage
 
@@ -119,19 +119,19 @@ def serve(settings: Settings, *, stdio: bool) -> int:
     stdio_caller = _stdio_caller(settings) if stdio else None
     storage = build_storage(settings)
     try:
-        runtime = dataclasses.replace(build_runtime(settings, storage), stdio_caller=stdio_caller)
+        kernel = build_kernel(settings, storage, stdio_caller=stdio_caller)
         if stdio:
-            anyio.run(build_server(runtime).run_stdio_async)
+            anyio.run(build_server(kernel).run_stdio_async)
         else:
-            _serve_http(runtime, build_server(runtime))
+            _serve_http(kernel, build_server(kernel))
     finally:
         storage.close()
     return 0
 
 
 def _stdio_caller(settings: Settings):
+    from health_api.kernel.bootstrap import caller_of
     from health_api.keys import resolve_key_id_secret, resolve_keys
-    from health_api.mcp.runtime import Caller
 
     keys, _path = resolve_keys(settings)
     key_id_secret = resolve_key_id_secret(settings)
@@ -147,23 +147,23 @@ def _stdio_caller(settings: Settings):
             f"HEALTH_API_MCP_KEY {state}: set it to the agent (or admin) key in the server's "
             f"environment (in a host's MCP server config: env); {where}"
         )
-    return Caller.of(api_key, key_id_secret)
+    return caller_of(api_key, key_id_secret)
 
 
-def _serve_http(runtime, server) -> None:
+def _serve_http(kernel, server) -> None:
     import logging
 
     import uvicorn
 
     from health_api.mcp.http import build_http_app
 
-    settings = runtime.settings
+    settings = kernel.settings
     if settings.mcp_host not in LOOPBACK:
         logging.getLogger("health_api.mcp").info(
             "MCP server listening beyond loopback", extra={"host": settings.mcp_host}
         )
     uvicorn.run(
-        build_http_app(runtime, server),
+        build_http_app(kernel, server),
         host=settings.mcp_host,
         port=settings.mcp_port,
         log_config=None,

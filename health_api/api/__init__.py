@@ -1,7 +1,7 @@
 """HTTP layer: Flask blueprints, schemas, auth and error handlers.
 
-``register(app)`` installs everything on an app whose extensions already hold the settings,
-keys and storage (the app factory does that).
+``register(app)`` installs everything on an app that already holds its kernel (the app factory
+installs it, ``api/kernel.py``).
 """
 
 from __future__ import annotations
@@ -60,7 +60,6 @@ def register(app: Flask) -> Api:
         "docs_assets",
         lambda filename: send_from_directory(swagger_ui_bundle.swagger_ui_path, filename),
     )
-    auth.install(app)
     hooks.register(app, authenticate=auth.before_request)
     problems.register(app)
     return api

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from health_api.api.blueprint import Blueprint
-from health_api.api.context import ParameterError, bound, check_path_id, instant
+from health_api.api.context import ParameterError, bound, caller, check_path_id, instant
 from health_api.api.context import storage as store
 from health_api.api.cursors import verify
 from health_api.api.views import clinic_zone, page_dict, slot_dict
@@ -44,7 +44,9 @@ class Reschedule(MethodView):
         target = SlotKey(
             body["to"]["doctor_id"], instant(body["to"]["fecha_hora"], "to.fecha_hora", status=422)
         )
-        return slot_dict(booking.reschedule_booking(store(), body["user_id"], source, target))
+        return slot_dict(
+            booking.reschedule_booking(store(), body["user_id"], source, target, caller=caller())
+        )
 
 
 @blp.route("/users/<user_id>/appointments")
@@ -62,11 +64,13 @@ class Appointments(MethodView):
         than ``limit`` slots, even none, while ``next_cursor`` is set: keep paging until
         ``next_cursor`` is null.
         """
-        page = store().slots.list_for_user(
+        page = booking.list_appointments(
+            store(),
             check_path_id(user_id, "user_id"),
             bound(query["desde"], "desde"),
             query["limit"],
             verify(query["cursor"]),
+            caller=caller(),
         )
         tz = clinic_zone()
         return page_dict(page, lambda slot: slot_dict(slot, tz=tz))
@@ -103,7 +107,13 @@ class Availability(MethodView):
         except InvalidRequestError as exc:
             raise ParameterError("hasta", str(exc)) from None
         page = availability.find_availability(
-            store(), query["especialidad"], desde, hasta, query["limit"], verify(query["cursor"])
+            store(),
+            query["especialidad"],
+            desde,
+            hasta,
+            query["limit"],
+            verify(query["cursor"]),
+            caller=caller(),
         )
 
         tz = clinic_zone()

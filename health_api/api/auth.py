@@ -3,7 +3,9 @@ per-address limit of failed authentications.
 
 Which keys exist, how a token is matched and what a role may do live in :mod:`health_api.keys`;
 who the client is and how its failures are counted in :mod:`health_api.clients` (both shared
-with the MCP server); this module applies them to Flask requests.
+with the MCP server); this module applies them to Flask requests, with the limiters of the
+app's kernel. An authenticated request's :class:`~health_api.domain.caller.Caller` is
+``g.caller``: views hand it to every service call.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, current_app, g, request
+from flask import g, request
 
+from health_api.api.kernel import kernel
 from health_api.api.problems import problem
-from health_api.clients import AuthFailureLimit, TrustedProxies, client_address
+from health_api.clients import client_address
+from health_api.domain.caller import Caller
 from health_api.keys import (  # re-exported: the REST names of the shared key rules
     DEV_KEYS_FILE,
     ROLE_RANK,
@@ -37,8 +41,8 @@ __all__ = [
     "MissingKeysError",
     "authenticate",
     "before_request",
+    "caller",
     "has_role",
-    "install",
     "key_id",
     "require_role",
     "resolve_keys",
@@ -47,15 +51,6 @@ __all__ = [
 
 PUBLIC_PATHS = ("/healthz", "/readyz", "/openapi.json", "/docs")
 WWW_AUTHENTICATE = 'Bearer realm="health-api"'
-_FAILURES = "health_api.auth_failures"
-_PROXIES = "health_api.trusted_proxies"
-
-
-def install(app: Flask) -> None:
-    """Set up the failure limit and the trusted proxies for ``app``'s settings."""
-    settings = app.extensions["health_api.settings"]
-    app.extensions[_FAILURES] = AuthFailureLimit(settings.auth_failure_limit)
-    app.extensions[_PROXIES] = TrustedProxies(settings.forwarded_allow_ips)
 
 
 def before_request() -> Any:
@@ -63,10 +58,10 @@ def before_request() -> Any:
     its failed authentications is refused whatever it sends, until its window ends."""
     if not request.path.startswith("/api/"):
         return None
-    extensions = current_app.extensions
-    failures: AuthFailureLimit = extensions[_FAILURES]
+    running = kernel()
+    failures = running.auth_failures
     address = client_address(
-        request.remote_addr, request.headers.getlist("X-Forwarded-For"), extensions[_PROXIES]
+        request.remote_addr, request.headers.getlist("X-Forwarded-For"), running.proxies
     )
     now = time.time()
     wait = failures.refusing(address, now)
@@ -79,24 +74,26 @@ def before_request() -> Any:
             headers={"Retry-After": str(max(1, math.ceil(wait)))},
         )
     verdict = examine(
-        extensions["health_api.keys"],
+        running.keys,
         request.headers.get("Authorization"),
         x_api_key="X-API-Key" in request.headers,
     )
     if verdict.api_key is None:
         if verdict.counts_as_failure:
             failures.failed(address, now)
-        settings = extensions["health_api.settings"]
         return problem(
             401,
-            verdict.detail(settings.is_development, extensions.get("health_api.keys_file")),
+            verdict.detail(running.settings.is_development, running.keys_file),
             kind="unauthorized",
             headers={"WWW-Authenticate": WWW_AUTHENTICATE},
         )
-    g.role = verdict.api_key.role
-    g.key_id = key_id(verdict.api_key.key, extensions["health_api.key_id_secret"])
-    g.scope_id = scope_id(verdict.api_key.key)
+    g.caller = running.caller_for(verdict.api_key)
     return None
+
+
+def caller() -> Caller:
+    """The authenticated caller of the running request (set by :func:`before_request`)."""
+    return g.caller
 
 
 def require_role(role: str) -> Callable:
@@ -105,7 +102,8 @@ def require_role(role: str) -> Callable:
     def decorator(view: Callable) -> Callable:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            if not has_role(g.get("role", ""), role):
+            found = g.get("caller")
+            if found is None or not found.may(role):
                 return problem(403, f"this operation needs the {role} role", kind="forbidden")
             return view(*args, **kwargs)
 

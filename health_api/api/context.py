@@ -1,10 +1,12 @@
-"""What views need from the running app: its storage, settings, and parsed parameters."""
+"""What views need from the running app: its storage, settings, the caller, and parsed
+parameters."""
 
 from __future__ import annotations
 
-from flask import current_app
 from marshmallow import ValidationError
 
+from health_api.api.auth import caller
+from health_api.api.kernel import kernel
 from health_api.api.problems import ParameterError
 from health_api.config import Settings
 from health_api.domain.errors import InvalidRequestError
@@ -18,12 +20,30 @@ from .views import clinic_zone
 
 def storage() -> Storage:
     """The app's storage backend."""
-    return current_app.extensions["health_api.storage"]
+    return kernel().storage
 
 
 def settings() -> Settings:
     """The app's settings."""
-    return current_app.extensions["health_api.settings"]
+    return kernel().settings
+
+
+def secret() -> bytes:
+    """The key cursors and ``hold_id``s are signed with (shared with the MCP server)."""
+    return kernel().secret
+
+
+__all__ = [
+    "ParameterError",
+    "bound",
+    "caller",
+    "check_path_id",
+    "instant",
+    "secret",
+    "settings",
+    "slot_key",
+    "storage",
+]
 
 
 def _normalize(value: str) -> str:

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from flask import current_app
-
+from health_api.api.kernel import kernel
 from health_api.signing import secret_for, sign_cursor, verify_cursor
 
-__all__ = ["EXTENSION", "secret_for", "sign", "verify"]
-
-EXTENSION = "health_api.cursor_secret"
+__all__ = ["secret_for", "sign", "verify"]
 
 
 def sign(cursor: str | None) -> str | None:
     """The cursor a client receives."""
-    return sign_cursor(current_app.extensions[EXTENSION], cursor)
+    return sign_cursor(kernel().secret, cursor)
 
 
 def verify(token: str | None) -> str | None:
     """The storage cursor inside a client's token; ``InvalidCursorError`` when edited."""
-    return verify_cursor(current_app.extensions[EXTENSION], token)
+    return verify_cursor(kernel().secret, token)

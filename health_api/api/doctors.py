@@ -8,7 +8,7 @@ from flask.views import MethodView
 from health_api.api import idempotency
 from health_api.api.auth import require_role
 from health_api.api.blueprint import Blueprint
-from health_api.api.context import check_path_id, storage
+from health_api.api.context import caller, check_path_id, storage
 from health_api.api.cursors import verify
 from health_api.api.views import doctor_dict, page_dict
 from health_api.schemas.common import Problem
@@ -40,12 +40,13 @@ class Doctors(MethodView):
     @blp.response(200, DoctorPage)
     def get(self, query):
         """List doctors; with ``especialidad``, a Query on its GSI (case and accents ignored)."""
-        if query["especialidad"]:
-            page = storage().doctors.list_by_specialty(
-                query["especialidad"], query["limit"], verify(query["cursor"])
-            )
-        else:
-            page = storage().doctors.list_all(query["limit"], verify(query["cursor"]))
+        page = service.list_doctors(
+            storage(),
+            query["especialidad"],
+            query["limit"],
+            verify(query["cursor"]),
+            caller=caller(),
+        )
         return page_dict(page, doctor_dict)
 
     @require_role("admin")
@@ -54,7 +55,9 @@ class Doctors(MethodView):
     @blp.alt_response(409, description="A doctor with this ``doctor_id`` exists.")
     def post(self, body):
         """Create a doctor (admin); 409 when ``doctor_id`` exists."""
-        doctor = service.create_doctor(storage(), body, id_seed=idempotency.id_seed())
+        doctor = service.create_doctor(
+            storage(), body, id_seed=idempotency.id_seed(), caller=caller()
+        )
         location = url_for("doctors.Doctor", doctor_id=doctor.doctor_id)
         return doctor_dict(doctor), 201, {"Location": location}
 
@@ -66,11 +69,8 @@ class Doctor(MethodView):
     @blp.response(200, DoctorOut)
     def get(self, doctor_id):
         """Read a doctor."""
-        # Eventually consistent (half the read cost on DynamoDB): a moment's staleness is
-        # harmless to a reader, and no write decision rests on this read.
-        return doctor_dict(
-            storage().doctors.get(check_path_id(doctor_id, "doctor_id"), consistent=False)
-        )
+        doctor_id = check_path_id(doctor_id, "doctor_id")
+        return doctor_dict(service.get_doctor(storage(), doctor_id, caller=caller()))
 
     @require_role("admin")
     @blp.arguments(DoctorUpdate)
@@ -78,7 +78,9 @@ class Doctor(MethodView):
     def patch(self, changes, doctor_id):
         """Change some fields (admin); ``doctor_id`` cannot change."""
         return doctor_dict(
-            service.update_doctor(storage(), check_path_id(doctor_id, "doctor_id"), changes)
+            service.update_doctor(
+                storage(), check_path_id(doctor_id, "doctor_id"), changes, caller=caller()
+            )
         )
 
     @require_role("admin")
@@ -110,7 +112,9 @@ class Doctor(MethodView):
     def delete(self, doctor_id):
         """Delete a doctor (admin) and their future slots, in bounded steps: 204 when done,
         202 while slots remain (repeat the DELETE), 409 at a future slot booked or held live."""
-        result = service.delete_doctor(storage(), check_path_id(doctor_id, "doctor_id"))
+        result = service.delete_doctor(
+            storage(), check_path_id(doctor_id, "doctor_id"), caller=caller()
+        )
         if result.done:
             return None
         body = {

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from flask import current_app, g, url_for
+from flask import url_for
 from flask.views import MethodView
 
 from health_api.api.blueprint import Blueprint
-from health_api.api.context import instant, settings, slot_key
+from health_api.api.context import caller, instant, secret, settings, slot_key
 from health_api.api.context import storage as store
-from health_api.api.cursors import EXTENSION
 from health_api.api.views import hold_dict
 from health_api.schemas.common import Problem
 from health_api.schemas.holds import HoldIn, HoldOut
@@ -20,11 +19,6 @@ blp = Blueprint(
     url_prefix="/api/v1/holds",
     description="Holds: a slot kept ``retenido`` for one user until ``expires_at``.",
 )
-
-
-def secret() -> bytes:
-    """The key ``hold_id``s are signed with: the cursors' (shared with the MCP server)."""
-    return current_app.extensions[EXTENSION]
 
 
 @blp.route("")
@@ -60,9 +54,15 @@ class Holds(MethodView):
         unchanged)."""
         key = slot_key(body["doctor_id"], instant(body["fecha_hora"], "fecha_hora", status=422))
         issued = holds.hold_slot(
-            store(), secret(), key, body["user_id"], body["ttl_seconds"], settings()
+            store(),
+            secret(),
+            key,
+            body["user_id"],
+            body["ttl_seconds"],
+            settings(),
+            caller=caller(),
         )
-        data = hold_dict(issued.hold_id, issued.hold, admin=g.get("role") == "admin")
+        data = hold_dict(issued.hold_id, issued.hold, admin=caller().is_admin)
         if not issued.created:
             return data, 200
         location = url_for("holds.Hold", hold_id=issued.hold_id)
@@ -77,11 +77,11 @@ class Hold(MethodView):
     def get(self, hold_id):
         """The live hold; 404 once it expired, was released or consumed by a booking, and for
         an edited or foreign id."""
-        hold = holds.get_hold(store(), secret(), hold_id)
-        return hold_dict(hold_id, hold, admin=g.get("role") == "admin")
+        hold = holds.get_hold(store(), secret(), hold_id, caller=caller())
+        return hold_dict(hold_id, hold, admin=caller().is_admin)
 
     @blp.response(204)
     def delete(self, hold_id):
         """Release the hold: the slot is ``disponible`` again if this hold still held it; a
         hold already gone is a 204 too; an edited or foreign id is a 404."""
-        holds.release_hold(store(), secret(), hold_id)
+        holds.release_hold(store(), secret(), hold_id, caller=caller())

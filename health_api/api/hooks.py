@@ -19,11 +19,10 @@ from flask import Flask, Response, current_app, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from health_api.api import idempotency
-from health_api.api.auth import has_role
 from health_api.api.blueprint import query_parameters
+from health_api.api.kernel import kernel, state
 from health_api.api.problems import problem
-from health_api.cors import API_HEADERS, CorsPolicy
-from health_api.ratelimit import FixedWindowLimiter
+from health_api.cors import CorsPolicy
 
 access_log = logging.getLogger("health_api.access")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -48,6 +47,7 @@ def _access_log(response: Response) -> Response:
     status, duration, request id, the key's role and its id (an HMAC, never the key); no query
     string, no body."""
     rule = request.url_rule.rule if request.url_rule is not None else None
+    caller = g.get("caller")
     access_log.info(
         "request",
         extra={
@@ -58,8 +58,8 @@ def _access_log(response: Response) -> Response:
                 (time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2
             ),
             "request_id": g.get("request_id"),
-            "role": g.get("role"),
-            "key_id": g.get("key_id"),
+            "role": caller.role if caller is not None else None,
+            "key_id": caller.key_id if caller is not None else None,
         },
     )
     return response
@@ -92,7 +92,7 @@ def _preflight() -> Response | None:
         return None
     if not CorsPolicy.is_preflight(request.method, request.headers.get):
         return None
-    policy: CorsPolicy = current_app.extensions["health_api.cors"]
+    policy = state().cors
     return Response(status=204, headers=policy.preflight_headers(request.headers.get("Origin")))
 
 
@@ -104,7 +104,7 @@ def _headers(response: Response) -> Response:
         response.headers["Cache-Control"] = "no-store"
         origin = request.headers.get("Origin")
         if origin is not None and "Access-Control-Allow-Origin" not in response.headers:
-            policy: CorsPolicy = current_app.extensions["health_api.cors"]
+            policy = state().cors
             for name, value in policy.response_headers(origin).items():
                 if name == "Vary":
                     response.vary.add(value)
@@ -117,8 +117,9 @@ def _rate_limit() -> Response | None:
     """Count the request against its key's window; past the limit, a 429 with Retry-After."""
     if not request.path.startswith("/api/"):
         return None  # probes and docs are never limited
-    limiter: FixedWindowLimiter = current_app.extensions["health_api.rate_limit"]
-    key = g.get("scope_id") or request.remote_addr or "anonymous"
+    limiter = kernel().limiter
+    caller = g.get("caller")
+    key = (caller.rate_scope if caller is not None else None) or request.remote_addr or "anonymous"
     wait = limiter.hit(key, time.time())
     if wait is None:
         return None
@@ -143,7 +144,8 @@ def _unknown_query() -> Response | None:
     )
     if handler is None:
         return None  # no such route or method: the 404 / 405 says more than a 400 would
-    if not has_role(g.get("role", ""), getattr(handler, "_required_role", "agent")):
+    caller = g.get("caller")
+    if caller is None or not caller.may(getattr(handler, "_required_role", "agent")):
         return None  # the view's 403 comes first: a key without the role learns nothing more
     unknown = sorted(set(request.args) - query_parameters(handler))
     if not unknown:
@@ -161,7 +163,6 @@ def register(app: Flask, authenticate: Callable[[], Response | None]) -> None:
     carries no key), authentication, the JSON-only rule, the per-key rate limit (it needs the
     key), the unknown-query-parameter rule, the Idempotency-Key claim (last: a refusal before
     it is never stored; ``idempotency.py``); and CORS headers on the way out."""
-    settings = app.extensions["health_api.settings"]
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
 
     # One hook each way rather than six: Flask resolves and wraps every hook on every request.
@@ -181,6 +182,3 @@ def register(app: Flask, authenticate: Callable[[], Response | None]) -> None:
 
     app.before_request(before)
     app.after_request(after)
-    app.extensions["health_api.rate_limit"] = FixedWindowLimiter(settings.rate_limit)
-    app.extensions["health_api.cors"] = CorsPolicy(settings.cors_origins, API_HEADERS)
-    idempotency.install(app)

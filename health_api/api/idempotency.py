@@ -8,44 +8,45 @@ run). GET and HEAD ignore the header.
 The header is an RFC 8941 sf-string (``"abc"``) or a bare token (``abc``, the same key): 1-255
 printable ASCII characters. Empty, longer, non-printable, or two header lines (which reach the
 app joined by a comma) are a 400. The rules of claiming, replaying and taking over are in
-``services/idempotency.py``; here is what HTTP adds: which answers are stored (2xx, and the
-404/409/422 problems of the domain rules) and how a replay looks (the stored status, body and
-``Location``, plus ``Idempotent-Replayed: true``), except that session ``data`` and booking
-``motivo`` are never stored: a replay reads them as they are now (``idempotency_answers.py``).
+``services/idempotency.py``, driven by the wrapper every surface shares
+(``kernel/idempotent.py``); here is what HTTP adds, as its answer codec: which answers are
+stored (2xx, and the 404/409/422 problems of the domain rules) and how a replay looks (the
+stored status, body and ``Location``, plus ``Idempotent-Replayed: true``), except that session
+``data`` and booking ``motivo`` are never stored: a replay reads them as they are now
+(``idempotency_answers.py``).
 
-``HEALTH_API_TEST_PAUSE_BEFORE_ANSWER`` (seconds) makes a request pause after its handler ran
-and before its answer is stored: for the process tests only (kill -9, a request slower than its
-lease); production never sets it.
+``HEALTH_API_TEST_PAUSE_BEFORE_ANSWER`` (seconds, read once by ``api/kernel.py``) makes a
+request pause after its handler ran and before its answer is stored: for the process tests only
+(kill -9, a request slower than its lease); production never sets it.
 """
 
 from __future__ import annotations
 
 import json
-import logging
-import os
 import time
 
-from flask import Flask, Response, current_app, g, request
+from flask import Response, g, request
 
+from health_api.api.auth import caller
+from health_api.api.kernel import kernel, state
 from health_api.api.problems import problem
-from health_api.domain.errors import HealthApiError
+from health_api.kernel.catalogue import STORED_STATUSES
+from health_api.kernel.idempotent import REPLAY, REUSED, RUN, IdempotentCall
 from health_api.services import idempotency as rules
 from health_api.services import idempotency_answers as answers
+from health_api.storage.base import Storage
 
 HEADER = "Idempotency-Key"
 _ENVIRON_KEY = "HTTP_IDEMPOTENCY_KEY"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 PREFIX = "/api/v1/"
 MAX_KEY_LENGTH = 255
-# Problems of the rules (a taken slot, an unknown id): stored like a 2xx. A 404/422 of another
-# type (no such route, a schema error) comes from before the handler ran and is not stored.
-STORED_PROBLEM_STATUSES = frozenset({404, 409, 422})
+# Problems of the rules (a taken slot, an unknown id; the catalogue's stored statuses): stored
+# like a 2xx. A 404/422 of another type (no such route, a schema error) comes from before the
+# handler ran and is not stored.
+STORED_PROBLEM_STATUSES = STORED_STATUSES
 NOT_DOMAIN_TYPES = frozenset({"about:blank", "/problems/validation"})
 REPLAYED = "Idempotent-Replayed"
-TEST_PAUSE_ENV = "HEALTH_API_TEST_PAUSE_BEFORE_ANSWER"
-_PAUSE_EXTENSION = "health_api.idempotency_test_pause"
-
-log = logging.getLogger("health_api.idempotency")
 
 
 class InvalidKeyError(ValueError):
@@ -98,6 +99,35 @@ def applies() -> bool:
     )
 
 
+class ResponseCodec:
+    """REST's answer codec: a response is stored as status, body, content type and Location
+    (without session data and booking reasons) and replayed with ``Idempotent-Replayed``."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    def encode(self, response: Response) -> rules.Answer | None:
+        """The stored form of a 2xx or of a rule's problem; None for any other answer."""
+        if not _storable(response):
+            return None
+        answer = rules.Answer(
+            status=response.status_code,
+            body=response.get_data(as_text=True),
+            content_type=response.headers.get("Content-Type"),
+            location=response.headers.get("Location"),
+        )
+        # Stored without session data and booking reasons (idempotency_answers.py).
+        return answers.forget_answer(answer)
+
+    def failed(self, response: Response) -> bool:
+        """A 5xx: a write may have committed, so the retry takes the claim over."""
+        return response.status_code >= 500
+
+    def decode(self, answer: rules.Answer) -> Response:
+        """The replay: the stored answer with session data and reasons as they are now."""
+        return _replay(answers.recall_answer(self.storage, answer))
+
+
 def before() -> Response | None:
     """Claim the request's key, or answer for it: a replay, a 409 in flight, a 422 reuse, or
     a 400 for a bad header. Nothing when there is no header or the request is not a write."""
@@ -110,28 +140,28 @@ def before() -> Response | None:
         return problem(
             400, f"invalid {HEADER} header", kind="validation", errors={HEADER: [str(exc)]}
         )
-    settings = current_app.extensions["health_api.settings"]
-    clave = rules.record_key(g.get("scope_id") or "", key)
-    huella = rules.fingerprint(
-        request.method,
-        request.path,
-        request.args.items(multi=True),
-        request.get_data(cache=True),
+    running = kernel()
+    call = IdempotentCall.of(
+        running.storage.idempotency,
+        running.settings,
+        ResponseCodec(running.storage),
+        scope=caller().idempotency_scope,
+        key=key,
+        fingerprint=rules.fingerprint(
+            request.method,
+            request.path,
+            request.args.items(multi=True),
+            request.get_data(cache=True),
+        ),
+        log_extra={"request_id": g.get("request_id")},
     )
-    decision = rules.begin(
-        current_app.extensions["health_api.storage"].idempotency,
-        clave,
-        huella,
-        ttl_seconds=settings.idempotency_ttl_seconds,
-        lease_seconds=settings.idempotency_lease_seconds,
-    )
-    if decision.outcome == rules.RUN:
-        g.idempotency = decision
+    outcome = call.begin()
+    if outcome == RUN:
+        g.idempotency = call
         return None
-    if decision.outcome == rules.REPLAY and decision.answer is not None:
-        storage = current_app.extensions["health_api.storage"]
-        return _replay(answers.recall_answer(storage, decision.answer))
-    if decision.outcome == rules.REUSED:
+    if outcome == REPLAY:
+        return call.replayed()
+    if outcome == REUSED:
         return problem(
             422,
             f"this {HEADER} was used for another request; a new intent needs a new key",
@@ -147,37 +177,13 @@ def before() -> Response | None:
 
 def after(response: Response) -> Response:
     """Store the answer of a request that claimed its key, or release the claim."""
-    decision = g.pop("idempotency", None)
-    if decision is None:
+    call: IdempotentCall | None = g.pop("idempotency", None)
+    if call is None:
         return response
-    pause = current_app.extensions.get(_PAUSE_EXTENSION)
+    pause = state().test_pause
     if pause:
         time.sleep(pause)  # the kill -9 test's window; never set in production
-    settings = current_app.extensions["health_api.settings"]
-    repository = current_app.extensions["health_api.storage"].idempotency
-    try:
-        if _storable(response):
-            answer = rules.Answer(
-                status=response.status_code,
-                body=response.get_data(as_text=True),
-                content_type=response.headers.get("Content-Type"),
-                location=response.headers.get("Location"),
-            )
-            # Stored without session data and booking reasons (idempotency_answers.py).
-            stored = answers.forget_answer(answer)
-            rules.finish(repository, decision, stored, settings.idempotency_ttl_seconds)
-        else:
-            rules.abandon(repository, decision, failed=response.status_code >= 500)
-    except HealthApiError as exc:
-        # The change is made and answered; the claim stays until its lease lapses, then a
-        # retry re-runs (and finds its own change). Never the client's key in the log.
-        log.warning(
-            "idempotency record not updated",
-            extra={"request_id": g.get("request_id"), "cause": type(exc).__name__},
-        )
-    finally:
-        # Whatever failed above, this request no longer runs: its claim is not renewed.
-        rules.let_go(repository, decision)
+    call.end(response)
     return response
 
 
@@ -205,13 +211,5 @@ def _replay(answer: rules.Answer) -> Response:
 def id_seed() -> str | None:
     """The seed for ids the running request generates (see ``services/idempotency.py``), or
     None without a claimed key."""
-    decision = g.get("idempotency")
-    if decision is None or decision.claim is None:
-        return None
-    return rules.id_seed(decision.clave, decision.claim.seed)
-
-
-def install(app: Flask) -> None:
-    """Read the test-only pause (``TEST_PAUSE_ENV``) once, at start-up."""
-    pause = os.environ.get(TEST_PAUSE_ENV)
-    app.extensions[_PAUSE_EXTENSION] = float(pause) if pause else 0.0
+    call: IdempotentCall | None = g.get("idempotency")
+    return None if call is None else call.id_seed()

@@ -1,6 +1,7 @@
 """Every error as ``application/problem+json`` (RFC 9457), never a stack trace.
 
-Domain errors map to status codes here; HTTP errors from werkzeug and flask-smorest (404, 405,
+Domain errors are answered by their entry of the error catalogue (``kernel/catalogue.py``,
+shared with MCP); HTTP errors from werkzeug and flask-smorest (404, 405,
 413, webargs' 400/422) are reshaped into the same document. Validation errors carry
 ``errors: {"field": ["message", ...]}`` with nested fields flattened to dotted paths.
 """
@@ -14,24 +15,8 @@ from typing import Any
 from flask import Flask, Response, g, json
 from werkzeug.exceptions import HTTPException
 
-from health_api.domain.errors import (
-    AlreadyBookedError,
-    ConflictError,
-    DoctorDeletionStoppedError,
-    DoctorNotFoundError,
-    HealthApiError,
-    HoldInvalidError,
-    HoldLimitError,
-    InvalidCursorError,
-    InvalidRequestError,
-    NotFoundError,
-    NotYourBookingError,
-    RescheduleError,
-    SlotBlockedError,
-    SlotTakenError,
-    StorageRequestError,
-    StorageUnavailableError,
-)
+from health_api.domain.errors import HealthApiError, StorageRequestError
+from health_api.kernel.catalogue import TITLES, entry_for
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -47,20 +32,8 @@ class ParameterError(Exception):
 
 log = logging.getLogger("health_api.errors")
 
-TITLES = {
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    409: "Conflict",
-    413: "Payload Too Large",
-    415: "Unsupported Media Type",
-    422: "Unprocessable Content",
-    429: "Too Many Requests",
-    500: "Internal Server Error",
-    503: "Service Unavailable",
-}
+# TITLES re-exported: the OpenAPI document names error responses by them.
+__all__ = ["PROBLEM_JSON", "TITLES", "ParameterError", "domain_problem", "problem", "register"]
 
 
 def problem(
@@ -118,47 +91,18 @@ def _validation_errors(exc: HTTPException) -> dict[str, list[str]]:
 
 
 def domain_problem(exc: HealthApiError) -> Response:
-    """The response for a domain error raised by a service or a repository."""
-    if isinstance(exc, StorageUnavailableError):
-        return problem(
-            503,
-            "the storage is unavailable right now; retry later",
-            kind="storage-unavailable",
-            headers={"Retry-After": str(exc.retry_after)},
-        )
-    if isinstance(exc, DoctorNotFoundError):
-        return problem(404, str(exc), kind="doctor-not-found")
-    if isinstance(exc, NotFoundError):
-        return problem(404, str(exc) or "not found", kind="not-found")
-    if isinstance(exc, SlotTakenError):
-        from health_api.api.views import slot_public_list
+    """The response for a domain error raised by a service or a repository: its entry of the
+    catalogue (``kernel/catalogue.py``) as a problem document."""
+    entry = entry_for(exc)
+    if entry.internal:
+        return _storage_bug(exc) if isinstance(exc, StorageRequestError) else _internal(exc)
+    from health_api.api.views import clinic_zone
 
-        return problem(
-            409, str(exc), kind="slot-taken", alternativas=slot_public_list(exc.alternativas)
-        )
-    if isinstance(exc, NotYourBookingError):
-        return problem(409, str(exc), kind="not-your-booking")
-    if isinstance(exc, AlreadyBookedError):
-        return problem(409, str(exc), kind="already-booked")
-    if isinstance(exc, HoldLimitError):
-        return problem(409, str(exc), kind="hold-limit")
-    if isinstance(exc, HoldInvalidError):
-        return problem(409, str(exc), kind="hold-invalid")
-    if isinstance(exc, RescheduleError):
-        return problem(409, str(exc), kind="reschedule-failed", reason=exc.reason)
-    if isinstance(exc, DoctorDeletionStoppedError):
-        return problem(409, str(exc), kind="conflict", slots_eliminados=exc.slots_eliminados)
-    if isinstance(exc, ConflictError):
-        return problem(409, str(exc), kind="conflict")
-    if isinstance(exc, SlotBlockedError):
-        return problem(422, str(exc) or "the slot is blocked", kind="slot-blocked")
-    if isinstance(exc, InvalidCursorError):
-        return problem(400, str(exc), kind="invalid-cursor", errors={"cursor": [str(exc)]})
-    if isinstance(exc, InvalidRequestError):
-        return problem(422, str(exc), kind="invalid-request")
-    if isinstance(exc, StorageRequestError):
-        return _storage_bug(exc)
-    return _internal(exc)
+    headers = None
+    if entry.retry_after is not None:
+        headers = {"Retry-After": str(entry.retry_after(exc))}
+    fields = entry.fields(exc, clinic_zone())
+    return problem(entry.status, entry.detail(exc), kind=entry.kind, headers=headers, **fields)
 
 
 def _storage_bug(exc: StorageRequestError) -> Response:

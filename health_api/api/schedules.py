@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from flask import current_app, g
 from flask.views import MethodView
 
-from health_api import clock
 from health_api.api.auth import require_role
 from health_api.api.blueprint import Blueprint
 from health_api.api.context import (
     ParameterError,
     bound,
+    caller,
     check_path_id,
     instant,
+    secret,
     settings,
     slot_key,
 )
 from health_api.api.context import storage as store
-from health_api.api.cursors import EXTENSION, verify
+from health_api.api.cursors import verify
 from health_api.api.views import clinic_zone, page_dict, slot_dict
 from health_api.domain.errors import InvalidRequestError
 from health_api.schemas.common import Problem, SlotFull, SlotPage
@@ -28,9 +28,9 @@ from health_api.schemas.schedules import (
     ScheduleCreated,
     ScheduleQuery,
 )
-from health_api.services import booking, holds, schedules
+from health_api.services import booking, schedules
 from health_api.services.recurrence import WeeklyRule, weekday_numbers
-from health_api.services.times import parse_time_of_day, to_utc_string, zone
+from health_api.services.times import parse_time_of_day, zone
 
 DOCTOR_NOT_FOUND = "``/problems/doctor-not-found``: no such doctor."
 SLOT_NOT_FOUND = (
@@ -63,9 +63,9 @@ class Schedules(MethodView):
                 (instant(s["fecha_hora"], f"slots.{i}.fecha_hora", status=422), s["duracion_min"])
                 for i, s in enumerate(body["slots"])
             ]
-            result = schedules.add_slots(store(), doctor_id, pairs)
+            result = schedules.add_slots(store(), doctor_id, pairs, caller=caller())
         else:
-            result = schedules.add_rule(store(), doctor_id, _rule(body))
+            result = schedules.add_rule(store(), doctor_id, _rule(body), caller=caller())
         return {"created": result.created, "skipped": result.skipped}
 
     @blp.arguments(ScheduleQuery, location="query")
@@ -93,11 +93,12 @@ class Schedules(MethodView):
                 query["estado"],
                 query["limit"],
                 verify(query["cursor"]),
+                caller=caller(),
             )
         except InvalidRequestError as exc:
             # desde after hasta (given, or defaulted to now): a bad query parameter, so a 400.
             raise ParameterError("hasta", str(exc)) from None
-        full = g.get("role") == "admin"
+        full = caller().is_admin
         tz = clinic_zone()
         return page_dict(page, lambda slot: slot_dict(slot, full=full, tz=tz, admin=full))
 
@@ -129,7 +130,7 @@ class Schedule(MethodView):
     @blp.alt_response(409, schema=Problem, description="The slot is booked or held live.")
     def delete(self, doctor_id, fecha_hora):
         """Delete a slot that is neither booked nor held live (admin)."""
-        store().slots.delete(slot_key(doctor_id, fecha_hora), to_utc_string(clock.now_utc()))
+        schedules.delete_slot(store(), slot_key(doctor_id, fecha_hora), caller=caller())
 
 
 @blp.route("/<fecha_hora>/booking")
@@ -151,13 +152,14 @@ class Booking(MethodView):
         """Book a slot with one conditional write; the same user again gets 200 and the same
         booking (whatever ``hold_id`` says). A booking by the holder of a live hold consumes
         it, with or without ``hold_id``."""
-        result = holds.book_with_hold(
+        result = booking.book_slot(
             store(),
-            current_app.extensions[EXTENSION],
             slot_key(doctor_id, fecha_hora),
             body["user_id"],
             body["motivo"],
-            body["hold_id"],
+            caller=caller(),
+            hold_id=body["hold_id"],
+            secret=secret(),
         )
         return slot_dict(result.slot), 201 if result.created else 200
 
@@ -173,4 +175,6 @@ class Booking(MethodView):
     def delete(self, query, doctor_id, fecha_hora):
         """Cancel the user's booking (or release the user's live hold); the slot is free again
         (409 if someone else booked or holds it)."""
-        booking.cancel_booking(store(), slot_key(doctor_id, fecha_hora), query["user_id"])
+        booking.cancel_booking(
+            store(), slot_key(doctor_id, fecha_hora), query["user_id"], caller=caller()
+        )

@@ -11,11 +11,11 @@ from __future__ import annotations
 import threading
 import time
 
-from flask import current_app
 from flask.views import MethodView
 
 from health_api.api.blueprint import Blueprint
 from health_api.api.context import storage as store
+from health_api.api.kernel import state
 from health_api.api.problems import problem
 from health_api.schemas.admin import Health
 from health_api.services import readiness
@@ -46,7 +46,7 @@ class Readiness(MethodView):
         status, billing; TTL and tags are in ``/api/v1/admin/tables``), else 503 with
         ``Retry-After`` and what is wrong. The answer is kept for a few seconds so that a burst
         of probes (no key needed) costs one storage read."""
-        cache = current_app.extensions.setdefault("health_api.ready", {})
+        cache = state().ready
         with _lock:
             if time.monotonic() - cache.get("at", -1e9) > READY_CACHE_SECONDS:
                 cache["result"] = _check()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from health_api.api.blueprint import Blueprint
-from health_api.api.context import check_path_id, settings
+from health_api.api.context import caller, check_path_id, settings
 from health_api.api.context import storage as store
 from health_api.api.views import session_dict
 from health_api.schemas.sessions import SessionOut, SessionPatch, SessionPut
@@ -34,13 +34,16 @@ class Session(MethodView):
             body["data"],
             body["ttl_seconds"],
             settings().session_ttl_seconds,
+            caller=caller(),
         )
         return _body(session)
 
     @blp.response(200, SessionOut)
     def get(self, user_id):
         """The live session; 404 when absent or expired."""
-        return _body(service.get_session(store(), check_path_id(user_id, "user_id")))
+        return _body(
+            service.get_session(store(), check_path_id(user_id, "user_id"), caller=caller())
+        )
 
     @blp.arguments(SessionPatch)
     @blp.response(200, SessionOut)
@@ -53,13 +56,14 @@ class Session(MethodView):
             body["data"],
             body["ttl_seconds"],
             settings().session_ttl_seconds,
+            caller=caller(),
         )
         return _body(session)
 
     @blp.response(204)
     def delete(self, user_id):
         """Forget the session (204 also when absent)."""
-        service.delete_session(store(), check_path_id(user_id, "user_id"))
+        service.delete_session(store(), check_path_id(user_id, "user_id"), caller=caller())
 
 
 def _body(session):

@@ -6,9 +6,8 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app
-
 from health_api.api.cursors import sign
+from health_api.api.kernel import kernel
 from health_api.domain.models import Hold, Slot
 from health_api.schemas import shapes
 from health_api.schemas.shapes import doctor_dict, session_dict
@@ -26,7 +25,7 @@ __all__ = [
 
 def clinic_zone() -> ZoneInfo:
     """The clinic time zone of the running app."""
-    return current_app.extensions["health_api.zone"]
+    return kernel().zone
 
 
 def slot_dict(

@@ -10,6 +10,7 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from health_api import clock
+from health_api.kernel.bootstrap import Kernel
 from health_api.mcp.arguments import (
     Cursor,
     Desde,
@@ -24,14 +25,13 @@ from health_api.mcp.arguments import (
 )
 from health_api.mcp.arguments import HoldId as HoldIdArgument
 from health_api.mcp.arguments import slot_key as parse_slot_key
-from health_api.mcp.calls import run_tool
+from health_api.mcp.calls import caller_of, run_tool
 from health_api.mcp.catalog import READ, WRITE, make_tool
 from health_api.mcp.outputs import output_schema
 from health_api.mcp.results import success
-from health_api.mcp.runtime import Runtime
 from health_api.schemas.common import SlotFull, SlotPage
 from health_api.schemas.shapes import page_dict, slot_dict
-from health_api.services import booking, holds
+from health_api.services import booking
 from health_api.services.times import to_utc_string
 from health_api.signing import sign_cursor, verify_cursor
 
@@ -43,9 +43,9 @@ From = Annotated[SlotRef, Field(alias="from", description="The appointment to mo
 To = Annotated[SlotRef, Field(description="The free slot to move it to.")]
 
 
-def tools(runtime: Runtime) -> list[Tool]:
-    """The appointment tools of ``runtime``."""
-    tz = runtime.zone
+def tools(kernel: Kernel) -> list[Tool]:
+    """The appointment tools of ``kernel``."""
+    tz = kernel.zone
 
     def book_appointment(
         ctx: Context,
@@ -64,7 +64,7 @@ def tools(runtime: Runtime) -> list[Tool]:
         retry). Errors: slot-taken lists alternativas to offer the user instead; hold-invalid
         means the hold expired (call hold_slot again, then book); not-found means no such
         slot, doctor-not-found no such doctor_id; a past slot cannot be booked."""
-        caller = runtime.caller(ctx.request_context.request)
+        caller = caller_of(kernel, ctx.request_context.request)
         arguments = {
             "doctor_id": doctor_id,
             "fecha_hora": fecha_hora,
@@ -75,13 +75,19 @@ def tools(runtime: Runtime) -> list[Tool]:
 
         def action() -> CallToolResult:
             key = parse_slot_key(doctor_id, fecha_hora, tz)
-            result = holds.book_with_hold(
-                runtime.storage, runtime.secret, key, user_id, motivo, hold_id
+            result = booking.book_slot(
+                kernel.storage,
+                key,
+                user_id,
+                motivo,
+                caller=caller,
+                hold_id=hold_id,
+                secret=kernel.secret,
             )
             return success(slot_dict(result.slot, tz))
 
         return run_tool(
-            runtime,
+            kernel,
             caller,
             "book_appointment",
             action,
@@ -104,16 +110,16 @@ def tools(runtime: Runtime) -> list[Tool]:
         someone else booked or holds that slot (check the doctor_id and fecha_hora with
         list_appointments); doctor-not-found means no such doctor_id; past appointments cannot
         be cancelled."""
-        caller = runtime.caller(ctx.request_context.request)
+        caller = caller_of(kernel, ctx.request_context.request)
         arguments = {"doctor_id": doctor_id, "fecha_hora": fecha_hora, "user_id": user_id}
 
         def action() -> CallToolResult:
             key = parse_slot_key(doctor_id, fecha_hora, tz)
-            slot = booking.cancel_booking(runtime.storage, key, user_id)
+            slot = booking.cancel_booking(kernel.storage, key, user_id, caller=caller)
             return success(slot_dict(slot, tz))
 
         return run_tool(
-            runtime,
+            kernel,
             caller,
             "cancel_appointment",
             action,
@@ -135,17 +141,19 @@ def tools(runtime: Runtime) -> list[Tool]:
         Errors: reschedule-failed with reason from_not_found / from_not_held (the user has no
         such appointment: check list_appointments), to_not_found, to_taken (pick another slot
         with find_availability), to_blocked, same_slot."""
-        caller = runtime.caller(ctx.request_context.request)
+        caller = caller_of(kernel, ctx.request_context.request)
         arguments = {"user_id": user_id, "from": from_.model_dump(), "to": to.model_dump()}
 
         def action() -> CallToolResult:
             source = parse_slot_key(from_.doctor_id, from_.fecha_hora, tz, "from.fecha_hora")
             target = parse_slot_key(to.doctor_id, to.fecha_hora, tz, "to.fecha_hora")
-            slot = booking.reschedule_booking(runtime.storage, user_id, source, target)
+            slot = booking.reschedule_booking(
+                kernel.storage, user_id, source, target, caller=caller
+            )
             return success(slot_dict(slot, tz))
 
         return run_tool(
-            runtime,
+            kernel,
             caller,
             "reschedule_appointment",
             action,
@@ -168,25 +176,27 @@ def tools(runtime: Runtime) -> list[Tool]:
         Call it before cancelling or rescheduling, to name the right appointment. A booking
         made a moment ago may be missing for a moment; a page may be short while next_cursor
         is set: call again with next_cursor."""
-        caller = runtime.caller(ctx.request_context.request)
+        caller = caller_of(kernel, ctx.request_context.request)
 
         def action() -> CallToolResult:
             since = bound(desde, "desde", tz) or to_utc_string(clock.now_utc())
-            page = runtime.storage.slots.list_for_user(
+            page = booking.list_appointments(
+                kernel.storage,
                 user_id,
                 since,
                 limit,
-                verify_cursor(runtime.secret, cursor),
+                verify_cursor(kernel.secret, cursor),
+                caller=caller,
             )
             return success(
                 page_dict(
                     page,
                     lambda slot: slot_dict(slot, tz),
-                    lambda c: sign_cursor(runtime.secret, c),
+                    lambda c: sign_cursor(kernel.secret, c),
                 )
             )
 
-        return run_tool(runtime, caller, "list_appointments", action)
+        return run_tool(kernel, caller, "list_appointments", action)
 
     idempotent = {**WRITE, "idempotent_hint": True}
     slot_full = output_schema(SlotFull)

@@ -10,11 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from health_api.config import HOLD_TTL_RANGE
 from health_api.domain.errors import InvalidRequestError
+from health_api.domain.limits import MAX_HOLD_ID_LENGTH
 from health_api.domain.models import SlotKey
 from health_api.mcp.results import ArgumentError
 from health_api.schemas.common import ID_PATTERN, MAX_CURSOR_LENGTH, MAX_LIMIT
 from health_api.schemas.sessions import MAX_TTL
-from health_api.services.holds import MAX_HOLD_ID_LENGTH
 from health_api.services.times import normalize_bound, normalize_instant
 
 ID_RULE = "1-128 ASCII letters, digits or . _ - : @ + (nothing else: no spaces or slashes)"

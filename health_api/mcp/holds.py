@@ -6,21 +6,21 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.tools import Tool
 from mcp.types import CallToolResult
 
+from health_api.kernel.bootstrap import Kernel
 from health_api.mcp.arguments import DoctorId, HoldId, HoldTtl, IdempotencyKey, SlotTime, UserId
 from health_api.mcp.arguments import slot_key as parse_slot_key
-from health_api.mcp.calls import run_tool
+from health_api.mcp.calls import caller_of, run_tool
 from health_api.mcp.catalog import WRITE, make_tool
 from health_api.mcp.outputs import RELEASED, output_schema
 from health_api.mcp.results import success
-from health_api.mcp.runtime import Runtime
 from health_api.schemas.holds import HoldOut
 from health_api.schemas.shapes import hold_dict
 from health_api.services import holds
 
 
-def tools(runtime: Runtime) -> list[Tool]:
-    """The hold tools of ``runtime``."""
-    tz = runtime.zone
+def tools(kernel: Kernel) -> list[Tool]:
+    """The hold tools of ``kernel``."""
+    tz = kernel.zone
 
     def hold_slot(
         ctx: Context,
@@ -40,7 +40,7 @@ def tools(runtime: Runtime) -> list[Tool]:
         hold-limit means the user holds too many slots (release one); already-booked means
         the user booked it already; not-found means no such slot, doctor-not-found no such
         doctor_id."""
-        caller = runtime.caller(ctx.request_context.request)
+        caller = caller_of(kernel, ctx.request_context.request)
         arguments = {
             "doctor_id": doctor_id,
             "fecha_hora": fecha_hora,
@@ -51,12 +51,18 @@ def tools(runtime: Runtime) -> list[Tool]:
         def action() -> CallToolResult:
             key = parse_slot_key(doctor_id, fecha_hora, tz)
             issued = holds.hold_slot(
-                runtime.storage, runtime.secret, key, user_id, ttl_seconds, runtime.settings
+                kernel.storage,
+                kernel.secret,
+                key,
+                user_id,
+                ttl_seconds,
+                kernel.settings,
+                caller=caller,
             )
             return success(hold_dict(issued.hold_id, issued.hold, tz, admin=caller.is_admin))
 
         return run_tool(
-            runtime,
+            kernel,
             caller,
             "hold_slot",
             action,
@@ -72,14 +78,14 @@ def tools(runtime: Runtime) -> list[Tool]:
         Call it when the user declines the held slot or picks another one. Releasing a hold
         that already expired, was released or was booked also succeeds. not-found means the
         hold_id was altered or is not from this clinic."""
-        caller = runtime.caller(ctx.request_context.request)
+        caller = caller_of(kernel, ctx.request_context.request)
 
         def action() -> CallToolResult:
-            holds.release_hold(runtime.storage, runtime.secret, hold_id)
+            holds.release_hold(kernel.storage, kernel.secret, hold_id, caller=caller)
             return success({"hold_id": hold_id, "released": True})
 
         return run_tool(
-            runtime,
+            kernel,
             caller,
             "release_hold",
             action,

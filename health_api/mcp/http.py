@@ -33,20 +33,21 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from health_api.clients import AuthFailureLimit, TrustedProxies, client_address
+from health_api.clients import client_address
 from health_api.cors import MCP_HEADERS, CorsPolicy
-from health_api.keys import examine, scope_id
-from health_api.mcp.runtime import SCOPE_KEY, Runtime
+from health_api.kernel.bootstrap import Kernel
+from health_api.kernel.catalogue import TITLES
+from health_api.keys import examine
+from health_api.mcp.calls import SCOPE_KEY
 from health_api.mcp.server import HealthMCPServer
-from health_api.ratelimit import FixedWindowLimiter
 from health_api.services import readiness
 
 MCP_PATH = "/mcp"
 PROBLEM_JSON = "application/problem+json"
 
 
-def build_http_app(runtime: Runtime, server: HealthMCPServer) -> ASGIApp:
-    """The ASGI app serving ``server`` at ``/mcp`` for ``runtime``'s keys and origins."""
+def build_http_app(kernel: Kernel, server: HealthMCPServer) -> ASGIApp:
+    """The ASGI app serving ``server`` at ``/mcp`` for ``kernel``'s keys and origins."""
 
     @server.custom_route("/healthz", methods=["GET"])
     async def healthz(_request: Request) -> Response:
@@ -54,7 +55,7 @@ def build_http_app(runtime: Runtime, server: HealthMCPServer) -> ASGIApp:
 
     @server.custom_route("/readyz", methods=["GET"])
     async def readyz(_request: Request) -> Response:
-        ready = await anyio.to_thread.run_sync(_ready, runtime)
+        ready = await anyio.to_thread.run_sync(_ready, kernel)
         if ready.ok:
             return JSONResponse({"status": "ready"})
         return _problem(503, "not-ready", ready.detail, {"Retry-After": "5"})
@@ -67,28 +68,29 @@ def build_http_app(runtime: Runtime, server: HealthMCPServer) -> ASGIApp:
         # Host allow-list would refuse every name a load balancer or Service gives us.
         transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
     )
-    return NoStore(Guard(app, runtime))
+    return NoStore(Guard(app, kernel))
 
 
-def _ready(runtime: Runtime) -> readiness.Readiness:
+def _ready(kernel: Kernel) -> readiness.Readiness:
     try:
-        return readiness.check_readiness(runtime.storage)
+        return readiness.check_readiness(kernel.storage)
     finally:
-        runtime.storage.end_request()
+        kernel.storage.end_request()
 
 
 class Guard:
     """ASGI middleware for every request under ``/mcp``: CORS preflight, Origin, the failed
     authentication limit, bearer key, then the per-key rate limit."""
 
-    def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
-        settings = runtime.settings
+    def __init__(self, app: ASGIApp, kernel: Kernel) -> None:
+        settings = kernel.settings
         self.app = app
-        self.runtime = runtime
+        self.kernel = kernel
         self.cors = CorsPolicy(settings.cors_origins, MCP_HEADERS)
-        self.limiter = FixedWindowLimiter(settings.rate_limit)
-        self.failures = AuthFailureLimit(settings.auth_failure_limit)
-        self.proxies = TrustedProxies(settings.forwarded_allow_ips)
+        # The kernel's limiters: built once with it, shared by every request of the process.
+        self.limiter = kernel.limiter
+        self.failures = kernel.auth_failures
+        self.proxies = kernel.proxies
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not _under_mcp(scope["path"]):
@@ -130,17 +132,17 @@ class Guard:
             )
             return _problem(429, "rate-limited", detail, _retry_after(wait)), None
         verdict = examine(
-            self.runtime.keys, headers.get("authorization"), x_api_key="x-api-key" in headers
+            self.kernel.keys, headers.get("authorization"), x_api_key="x-api-key" in headers
         )
         if verdict.api_key is None:
             if verdict.counts_as_failure:
                 self.failures.failed(address, now)
-            detail = verdict.detail(self.runtime.settings.is_development, self.runtime.keys_file)
+            detail = verdict.detail(self.kernel.settings.is_development, self.kernel.keys_file)
             refusal = _problem(
                 401, "unauthorized", detail, {"WWW-Authenticate": 'Bearer realm="health-api"'}
             )
             return refusal, None
-        wait = self.limiter.hit(scope_id(verdict.api_key.key), now)
+        wait = self.limiter.hit(self.kernel.caller_for(verdict.api_key).rate_scope, now)
         if wait is not None:
             detail = f"rate limit exceeded ({self.limiter.rate})"
             return _problem(429, "rate-limited", detail, _retry_after(wait)), None
@@ -203,15 +205,9 @@ def _headers(scope: Scope) -> dict[str, str]:
 def _problem(
     status: int, kind: str, detail: str, headers: dict[str, str] | None = None
 ) -> Response:
-    titles = {
-        401: "Unauthorized",
-        403: "Forbidden",
-        429: "Too Many Requests",
-        503: "Service Unavailable",
-    }
     body: dict[str, Any] = {
         "type": f"/problems/{kind}",
-        "title": titles[status],
+        "title": TITLES[status],
         "status": status,
         "detail": detail,
     }

@@ -8,6 +8,7 @@ from mcp.server.mcpserver.tools import Tool
 from mcp.types import CallToolResult
 
 from health_api.domain.errors import InvalidRequestError
+from health_api.kernel.bootstrap import Kernel
 from health_api.mcp.arguments import (
     Cursor,
     Desde,
@@ -18,25 +19,24 @@ from health_api.mcp.arguments import (
     Limit,
     bound,
 )
-from health_api.mcp.calls import run_tool
+from health_api.mcp.calls import caller_of, run_tool
 from health_api.mcp.catalog import READ, make_tool
 from health_api.mcp.outputs import output_schema
 from health_api.mcp.results import ArgumentError, success
-from health_api.mcp.runtime import Runtime
 from health_api.schemas.common import SlotPage
 from health_api.schemas.doctors import DoctorPage
 from health_api.schemas.schedules import FreeSlotPage
 from health_api.schemas.shapes import doctor_dict, page_dict, slot_dict
-from health_api.services import availability, schedules
+from health_api.services import availability, doctors, schedules
 from health_api.signing import sign_cursor, verify_cursor
 
 
-def tools(runtime: Runtime) -> list[Tool]:
-    """The search tools of ``runtime``."""
-    tz = runtime.zone
+def tools(kernel: Kernel) -> list[Tool]:
+    """The search tools of ``kernel``."""
+    tz = kernel.zone
 
     def sign(cursor: str | None) -> str | None:
-        return sign_cursor(runtime.secret, cursor)
+        return sign_cursor(kernel.secret, cursor)
 
     def search_doctors(
         ctx: Context, especialidad: Especialidad, limit: Limit = 20, cursor: Cursor = None
@@ -49,15 +49,19 @@ def tools(runtime: Runtime) -> list[Tool]:
         user to rephrase (Spanish specialty names). When next_cursor is not null there are
         more doctors: call again with it."""
 
+        caller = caller_of(kernel, ctx.request_context.request)
+
         def action() -> CallToolResult:
-            page = runtime.storage.doctors.list_by_specialty(
-                especialidad, limit, verify_cursor(runtime.secret, cursor)
+            page = doctors.list_doctors(
+                kernel.storage,
+                especialidad,
+                limit,
+                verify_cursor(kernel.secret, cursor),
+                caller=caller,
             )
             return success(page_dict(page, doctor_dict, sign))
 
-        return run_tool(
-            runtime, runtime.caller(ctx.request_context.request), "search_doctors", action
-        )
+        return run_tool(kernel, caller, "search_doctors", action)
 
     def find_availability(
         ctx: Context,
@@ -82,12 +86,13 @@ def tools(runtime: Runtime) -> list[Tool]:
                 bound(desde, "desde", tz), bound(hasta, "hasta", tz, end=True)
             )
             page = availability.find_availability(
-                runtime.storage,
+                kernel.storage,
                 especialidad,
                 desde_utc,
                 hasta_utc,
                 limit,
-                verify_cursor(runtime.secret, cursor),
+                verify_cursor(kernel.secret, cursor),
+                caller=caller,
             )
 
             def item(free):
@@ -97,8 +102,8 @@ def tools(runtime: Runtime) -> list[Tool]:
 
             return success(page_dict(page, item, sign))
 
-        caller = runtime.caller(ctx.request_context.request)
-        return run_tool(runtime, caller, "find_availability", action)
+        caller = caller_of(kernel, ctx.request_context.request)
+        return run_tool(kernel, caller, "find_availability", action)
 
     def list_doctor_slots(
         ctx: Context,
@@ -116,18 +121,19 @@ def tools(runtime: Runtime) -> list[Tool]:
         Use it when the user wants a particular doctor. A doctor that does not exist is a
         doctor-not-found error. A page may be short while next_cursor is set: call again with
         it."""
-        caller = runtime.caller(ctx.request_context.request)
+        caller = caller_of(kernel, ctx.request_context.request)
 
         def action() -> CallToolResult:
             try:
                 page = schedules.list_slots(
-                    runtime.storage,
+                    kernel.storage,
                     doctor_id,
                     bound(desde, "desde", tz),
                     bound(hasta, "hasta", tz, end=True),
                     estado,
                     limit,
-                    verify_cursor(runtime.secret, cursor),
+                    verify_cursor(kernel.secret, cursor),
+                    caller=caller,
                 )
             except InvalidRequestError as exc:
                 raise ArgumentError("hasta", str(exc)) from None
@@ -136,7 +142,7 @@ def tools(runtime: Runtime) -> list[Tool]:
                 page_dict(page, lambda slot: slot_dict(slot, tz, full, admin=full), sign)
             )
 
-        return run_tool(runtime, caller, "list_doctor_slots", action)
+        return run_tool(kernel, caller, "list_doctor_slots", action)
 
     return [
         make_tool(

@@ -1,4 +1,4 @@
-"""The MCP server: every tool of the catalogue over one runtime, and arguments that fail their
+"""The MCP server: every tool of the catalogue over one kernel, and arguments that fail their
 schema answered as an ``isError`` result naming each field (never the value sent)."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
 from pydantic import ValidationError
 
+from health_api.kernel.bootstrap import Kernel
 from health_api.mcp import appointments, holds, search, sessions
 from health_api.mcp.results import failure
-from health_api.mcp.runtime import Runtime
 
 log = logging.getLogger("health_api.mcp")
 
@@ -60,21 +60,21 @@ def invalid_arguments(tool: str, error: ValidationError) -> CallToolResult:
     )
 
 
-def build_server(runtime: Runtime) -> HealthMCPServer:
-    """The server with every tool of ``runtime``."""
+def build_server(kernel: Kernel) -> HealthMCPServer:
+    """The server with every tool of ``kernel``."""
     tools = [
-        *search.tools(runtime),
-        *holds.tools(runtime),
-        *appointments.tools(runtime),
-        *sessions.tools(runtime),
+        *search.tools(kernel),
+        *holds.tools(kernel),
+        *appointments.tools(kernel),
+        *sessions.tools(kernel),
     ]
     return HealthMCPServer(
         NAME,
         title="Health Assistant API",
-        instructions=INSTRUCTIONS.format(zone=runtime.zone.key),
+        instructions=INSTRUCTIONS.format(zone=kernel.zone.key),
         version=_version(),
         tools=tools,
-        log_level=runtime.settings.log_level,
+        log_level=kernel.settings.log_level,
     )
 
 

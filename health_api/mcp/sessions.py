@@ -7,20 +7,20 @@ from mcp.server.mcpserver.tools import Tool
 from mcp.types import CallToolResult
 
 from health_api.domain.errors import NotFoundError
+from health_api.kernel.bootstrap import Kernel
 from health_api.mcp.arguments import IdempotencyKey, SessionData, SessionTtl, UserId
-from health_api.mcp.calls import run_tool
+from health_api.mcp.calls import caller_of, run_tool
 from health_api.mcp.catalog import READ, WRITE, make_tool
 from health_api.mcp.outputs import output_schema
 from health_api.mcp.results import failure, success
-from health_api.mcp.runtime import Runtime
 from health_api.schemas.sessions import SessionOut
 from health_api.schemas.shapes import session_dict
 from health_api.services import sessions
 
 
-def tools(runtime: Runtime) -> list[Tool]:
-    """The session tools of ``runtime``."""
-    default_ttl = runtime.settings.session_ttl_seconds
+def tools(kernel: Kernel) -> list[Tool]:
+    """The session tools of ``kernel``."""
+    default_ttl = kernel.settings.session_ttl_seconds
 
     def answer(session) -> CallToolResult:
         return success(session_dict(session, sessions.lifetime(session, default_ttl)))
@@ -31,11 +31,11 @@ def tools(runtime: Runtime) -> list[Tool]:
         Call it at the start of a conversation to resume where the user left off. not-found
         means there is no live session (never saved, or expired): start afresh and save one
         with save_session."""
-        caller = runtime.caller(ctx.request_context.request)
+        caller = caller_of(kernel, ctx.request_context.request)
 
         def action() -> CallToolResult:
             try:
-                return answer(sessions.get_session(runtime.storage, user_id))
+                return answer(sessions.get_session(kernel.storage, user_id, caller=caller))
             except NotFoundError:
                 return failure(
                     404,
@@ -44,7 +44,7 @@ def tools(runtime: Runtime) -> list[Tool]:
                     "Start the conversation afresh; save_session creates a new one.",
                 )
 
-        return run_tool(runtime, caller, "get_session", action)
+        return run_tool(kernel, caller, "get_session", action)
 
     def save_session(
         ctx: Context,
@@ -60,16 +60,18 @@ def tools(runtime: Runtime) -> list[Tool]:
 
         Saving the same data again is harmless. Errors: invalid-request when data is too
         large (keep it small)."""
-        caller = runtime.caller(ctx.request_context.request)
+        caller = caller_of(kernel, ctx.request_context.request)
         arguments = {"user_id": user_id, "data": data, "ttl_seconds": ttl_seconds}
 
         def action() -> CallToolResult:
             return answer(
-                sessions.save_session(runtime.storage, user_id, data, ttl_seconds, default_ttl)
+                sessions.save_session(
+                    kernel.storage, user_id, data, ttl_seconds, default_ttl, caller=caller
+                )
             )
 
         return run_tool(
-            runtime,
+            kernel,
             caller,
             "save_session",
             action,

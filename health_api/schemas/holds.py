@@ -5,8 +5,8 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from health_api.config import HOLD_TTL_RANGE
+from health_api.domain.limits import MAX_HOLD_ID_LENGTH
 from health_api.schemas.common import Id, Instant, SlotFull
-from health_api.services.holds import MAX_HOLD_ID_LENGTH
 
 
 class HoldIn(Schema):

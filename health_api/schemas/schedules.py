@@ -6,9 +6,9 @@ from datetime import date
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from health_api.domain.limits import MAX_HOLD_ID_LENGTH
 from health_api.domain.models import ESTADOS
 from health_api.schemas.common import Id, Instant, PageQuery, SlotFull, SlotPublic, WindowBound
-from health_api.services.holds import MAX_HOLD_ID_LENGTH
 
 DURATION = validate.Range(5, 480)
 MOTIVO = validate.Length(max=500)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from health_api import clock
+from health_api.domain.caller import Caller
 from health_api.domain.errors import InvalidCursorError, InvalidRequestError
 from health_api.domain.models import Doctor, Page, Slot, normalize_especialidad
 from health_api.services.times import from_utc_string, to_utc_string
@@ -82,6 +83,8 @@ def find_availability(
     hasta: str,
     limit: int,
     cursor: str | None = None,
+    *,
+    caller: Caller,
 ) -> Page[FreeSlot]:
     """Free slots of the specialty with ``desde <= fecha_hora <= hasta``, after now, by doctor
     group then in time order (ties by doctor), ``limit`` at a time (see the module doc)."""

@@ -1,5 +1,9 @@
 """Booking rules: no past slots, idempotent re-booking, alternatives on conflict, reschedule.
 
+Every booking enters here, with or without a hold: a client's ``hold_id`` is read
+(:func:`health_api.signing.decode_hold_id`) and its nonce handed to storage. Every function
+receives the ``caller``; none has an object-level rule yet (an agent acts for any user).
+
 The atomicity lives in storage (one conditional write, one transaction); the rules that need the
 clock or a second look at the schedule live here.
 """
@@ -9,15 +13,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 from health_api import clock
+from health_api.domain.caller import Caller
 from health_api.domain.errors import (
     InvalidRequestError,
     NotFoundError,
     NotYourBookingError,
     SlotTakenError,
 )
-from health_api.domain.models import DISPONIBLE, BookingResult, Slot, SlotKey
+from health_api.domain.models import DISPONIBLE, BookingResult, Page, Slot, SlotKey
 from health_api.services.schedules import require_doctor
 from health_api.services.times import from_utc_string, to_utc_string
+from health_api.signing import NO_SUCH_NONCE, decode_hold_id
 from health_api.storage.base import Storage
 
 ALTERNATIVES = 3
@@ -36,14 +42,18 @@ def book_slot(
     key: SlotKey,
     user_id: str,
     motivo: str | None,
-    hold_nonce: str | None = None,
+    *,
+    caller: Caller,
+    hold_id: str | None = None,
+    secret: bytes = b"",
 ) -> BookingResult:
     """Book ``key`` for ``user_id``. Past slots are refused; a slot booked or held live by
     someone else raises ``SlotTakenError`` carrying up to three ``alternativas`` of the same
-    doctor. A slot this user holds live is booked and the hold consumed; given ``hold_nonce``,
-    a slot not held live by this user under it is ``HoldInvalidError`` unless this user booked
-    it already (a safe retry). ``services.holds.book_with_hold`` takes a client's ``hold_id``.
+    doctor. A slot this user holds live is booked and the hold consumed. Given ``hold_id`` (a
+    client's, signed with ``secret``): an expired, edited or foreign id, or one of another slot
+    or user, is ``HoldInvalidError`` unless this user booked ``key`` already (a safe retry).
     No such slot: ``DoctorNotFoundError`` when the doctor does not exist, else ``NotFoundError``."""
+    hold_nonce = None if hold_id is None else _nonce_of(secret, hold_id, key)
     now_text = _require_future(key)
     try:
         return storage.slots.book(key, user_id, motivo, now_text, hold_nonce=hold_nonce)
@@ -53,6 +63,27 @@ def book_slot(
     except NotFoundError:
         require_doctor(storage, key.doctor_id)
         raise
+
+
+def _nonce_of(secret: bytes, hold_id: str, key: SlotKey) -> str:
+    decoded = decode_hold_id(secret, hold_id)
+    # An id that names no hold on ``key`` can match none: storage is given a nonce no hold has,
+    # so it answers as for any stale hold (this user's booking, else HoldInvalidError).
+    return decoded[1] if decoded is not None and decoded[0] == key else NO_SUCH_NONCE
+
+
+def list_appointments(
+    storage: Storage,
+    user_id: str,
+    since: str | None,
+    limit: int,
+    cursor: str | None,
+    *,
+    caller: Caller,
+) -> Page[Slot]:
+    """The user's booked slots from ``since`` (all when None) in time order, read from the
+    user index and confirmed against the table (a booking a moment old may be missing)."""
+    return storage.slots.list_for_user(user_id, since, limit, cursor)
 
 
 def next_free_slots(
@@ -69,7 +100,7 @@ def next_free_slots(
     return [slot for slot in page.items if slot.fecha_hora > start][:limit]
 
 
-def cancel_booking(storage: Storage, key: SlotKey, user_id: str) -> Slot:
+def cancel_booking(storage: Storage, key: SlotKey, user_id: str, *, caller: Caller) -> Slot:
     """Free the user's booking of ``key``; past appointments cannot be cancelled. A slot
     booked or held live by another user is ``NotYourBookingError``; no such slot is
     ``DoctorNotFoundError`` when the doctor does not exist, else ``NotFoundError``."""
@@ -83,7 +114,9 @@ def cancel_booking(storage: Storage, key: SlotKey, user_id: str) -> Slot:
         raise
 
 
-def reschedule_booking(storage: Storage, user_id: str, source: SlotKey, target: SlotKey) -> Slot:
+def reschedule_booking(
+    storage: Storage, user_id: str, source: SlotKey, target: SlotKey, *, caller: Caller
+) -> Slot:
     """Move the user's booking from ``source`` to ``target`` all or nothing."""
     _require_future(source, "the current appointment")
     now_text = _require_future(target, "the new slot")

@@ -1,4 +1,5 @@
-"""Doctor rules: generated ids, and a deletion in bounded steps that never races a booking.
+"""Doctor rules: listing and reading, generated ids, and a deletion in bounded steps that never
+races a booking. Every function receives the ``caller`` (roles are checked by the surfaces).
 
 Deleting a doctor with thousands of future slots cannot be one request's work (gunicorn stops a
 worker after 30 s), and deleting the doctor first would leave bookable orphan slots. So:
@@ -29,8 +30,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from health_api import clock
+from health_api.domain.caller import Caller
 from health_api.domain.errors import ConflictError, DoctorDeletionStoppedError
-from health_api.domain.models import Doctor
+from health_api.domain.models import Doctor, Page
 from health_api.services.times import to_utc_string
 from health_api.storage.base import Storage
 
@@ -54,8 +56,23 @@ def new_doctor_id(seed: str | None = None) -> str:
     return f"doc-{(seed or uuid.uuid4().hex)[:12]}"
 
 
+def list_doctors(
+    storage: Storage, especialidad: str | None, limit: int, cursor: str | None, *, caller: Caller
+) -> Page[Doctor]:
+    """A page of doctors: of ``especialidad`` (case and accents ignored) when given, else all."""
+    if especialidad:
+        return storage.doctors.list_by_specialty(especialidad, limit, cursor)
+    return storage.doctors.list_all(limit, cursor)
+
+
+def get_doctor(storage: Storage, doctor_id: str, *, caller: Caller) -> Doctor:
+    """A doctor (``NotFoundError`` when absent). Eventually consistent (half the read cost on
+    DynamoDB): a moment's staleness is harmless to a reader, and no write decision rests on it."""
+    return storage.doctors.get(doctor_id, consistent=False)
+
+
 def create_doctor(
-    storage: Storage, fields: Mapping[str, Any], id_seed: str | None = None
+    storage: Storage, fields: Mapping[str, Any], id_seed: str | None = None, *, caller: Caller
 ) -> Doctor:
     """Store a new doctor; ``doctor_id`` is generated when absent (from ``id_seed`` when
     given). ``ConflictError`` if taken, except that a generated id derived from ``id_seed``
@@ -73,7 +90,9 @@ def create_doctor(
         return storage.doctors.get(values["doctor_id"])
 
 
-def update_doctor(storage: Storage, doctor_id: str, changes: Mapping[str, Any]) -> Doctor:
+def update_doctor(
+    storage: Storage, doctor_id: str, changes: Mapping[str, Any], *, caller: Caller
+) -> Doctor:
     """Apply a partial update (``doctor_id`` itself never changes)."""
     values = dict(changes)
     if "idiomas" in values:
@@ -87,6 +106,7 @@ def delete_doctor(
     storage: Storage,
     doctor_id: str,
     *,
+    caller: Caller,
     max_removed: int | None = None,
     max_seconds: float | None = None,
 ) -> DoctorDeletion:

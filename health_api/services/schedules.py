@@ -1,4 +1,8 @@
-"""Schedule rules: adding slots (a list or a weekly rule), listing a doctor's range, deleting."""
+"""Schedule rules: adding slots (a list or a weekly rule), listing a doctor's range, deleting.
+
+Every function receives the ``caller``; none has an object-level rule yet (roles are checked
+by the surfaces: adding and deleting slots need an admin key).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,9 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from health_api import clock
+from health_api.domain.caller import Caller
 from health_api.domain.errors import DoctorNotFoundError, InvalidRequestError, NotFoundError
-from health_api.domain.models import AddSlotsResult, Page, Slot
+from health_api.domain.models import AddSlotsResult, Page, Slot, SlotKey
 from health_api.services.recurrence import WeeklyRule, expand
 from health_api.services.times import from_utc_string, to_utc_string
 from health_api.storage.base import Storage
@@ -18,7 +23,9 @@ DEFAULT_RANGE = timedelta(days=7)
 MAX_RANGE = timedelta(days=93)
 
 
-def add_slots(storage: Storage, doctor_id: str, slots: Iterable[tuple[str, int]]) -> AddSlotsResult:
+def add_slots(
+    storage: Storage, doctor_id: str, slots: Iterable[tuple[str, int]], *, caller: Caller
+) -> AddSlotsResult:
     """Add ``(fecha_hora, duracion_min)`` slots to an existing doctor; existing ones are skipped.
 
     Slots in the past are refused: nobody could ever book them. A doctor being deleted is a
@@ -47,13 +54,15 @@ def add_slots(storage: Storage, doctor_id: str, slots: Iterable[tuple[str, int]]
         raise DoctorNotFoundError(f"doctor {doctor_id} not found") from None
 
 
-def add_rule(storage: Storage, doctor_id: str, rule: WeeklyRule) -> AddSlotsResult:
+def add_rule(
+    storage: Storage, doctor_id: str, rule: WeeklyRule, *, caller: Caller
+) -> AddSlotsResult:
     """Expand a weekly rule in its zone (DST-correct) and add its future slots."""
     now = to_utc_string(clock.now_utc())
     starts = [t for t in expand(rule, MAX_SLOTS_PER_REQUEST) if t > now]
     if not starts:
         raise InvalidRequestError("the rule yields no future slot")
-    return add_slots(storage, doctor_id, ((t, rule.duracion_min) for t in starts))
+    return add_slots(storage, doctor_id, ((t, rule.duracion_min) for t in starts), caller=caller)
 
 
 def list_slots(
@@ -64,6 +73,8 @@ def list_slots(
     estado: str | None,
     limit: int,
     cursor: str | None,
+    *,
+    caller: Caller,
 ) -> Page[Slot]:
     """A doctor's slots in a range: ``desde`` defaults to now, ``hasta`` to a week later; the
     window (defaults included) spans at most ``MAX_RANGE`` (``InvalidRequestError``). An empty
@@ -81,6 +92,11 @@ def list_slots(
         # Only an empty page costs this read: a doctor with slots needs no check.
         require_doctor(storage, doctor_id)
     return page
+
+
+def delete_slot(storage: Storage, key: SlotKey, *, caller: Caller) -> None:
+    """Delete a slot that is neither booked nor held live (``ConflictError`` otherwise)."""
+    storage.slots.delete(key, to_utc_string(clock.now_utc()))
 
 
 def require_doctor(storage: Storage, doctor_id: str) -> None:

@@ -1,5 +1,6 @@
 """Session rules: size and lifetime limits, expiry read from the clock, sliding PATCH, and
-the atomic create-or-merge of MCP's ``save_session``."""
+the atomic create-or-merge of MCP's ``save_session``. Every function receives the ``caller``
+(an agent acts for any user it names: no object-level rule yet)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from health_api import clock
+from health_api.domain.caller import Caller
 from health_api.domain.errors import InvalidRequestError
 from health_api.domain.models import MAX_SESSION_DATA_BYTES, Session, encode_session_data
 from health_api.storage.base import Storage
@@ -39,7 +41,13 @@ def _check_size(data: Mapping[str, Any]) -> None:
 
 
 def put_session(
-    storage: Storage, user_id: str, data: Mapping[str, Any], ttl_seconds: int | None, default: int
+    storage: Storage,
+    user_id: str,
+    data: Mapping[str, Any],
+    ttl_seconds: int | None,
+    default: int,
+    *,
+    caller: Caller,
 ) -> Session:
     """Create or replace the user's session, expiring ``ttl_seconds`` (or ``default``) from now;
     the session remembers that lifetime for its PATCHes."""
@@ -48,7 +56,7 @@ def put_session(
     return storage.sessions.put(user_id, data, ttl, clock.epoch_seconds())
 
 
-def get_session(storage: Storage, user_id: str) -> Session:
+def get_session(storage: Storage, user_id: str, *, caller: Caller) -> Session:
     """The live session; ``NotFoundError`` when absent or expired."""
     return storage.sessions.get(user_id, clock.epoch_seconds())
 
@@ -59,6 +67,8 @@ def patch_session(
     changes: Mapping[str, Any],
     ttl_seconds: int | None,
     default: int,
+    *,
+    caller: Caller,
 ) -> Session:
     """Shallow-merge ``changes`` and slide the expiry forward from now by ``ttl_seconds`` (which
     the session then remembers), else by the session's own lifetime, else by ``default``."""
@@ -76,6 +86,8 @@ def save_session(
     changes: Mapping[str, Any],
     ttl_seconds: int | None,
     default: int,
+    *,
+    caller: Caller,
 ) -> Session:
     """Create the user's session with ``changes`` as its data, or shallow-merge them into the
     live one (an expired session counts as absent), and slide the expiry as ``patch_session``
@@ -87,6 +99,6 @@ def save_session(
     )
 
 
-def delete_session(storage: Storage, user_id: str) -> None:
+def delete_session(storage: Storage, user_id: str, *, caller: Caller) -> None:
     """Remove the session (idempotent)."""
     storage.sessions.delete(user_id)

@@ -8,6 +8,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from health_api import create_app
+from health_api.api.kernel import kernel_of
 from tests.api.conftest import ADMIN, AGENT
 
 PROBLEM_JSON = "application/problem+json"
@@ -74,5 +75,5 @@ def book(client: FlaskClient, doctor_id: str, fecha_hora: str, user_id: str, mot
 
 def other_app(app: Flask, backend: str, tmp_path, **changes) -> Flask:
     """A second app on ``app``'s store with changed settings (time zone, rate limit...)."""
-    settings = app.extensions["health_api.settings"].replace(**changes)
-    return create_app({"settings": settings, "storage": app.extensions["health_api.storage"]})
+    settings = kernel_of(app).settings.replace(**changes)
+    return create_app({"settings": settings, "storage": kernel_of(app).storage})

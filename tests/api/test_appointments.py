@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from freezegun import freeze_time
 
+from health_api.api.kernel import kernel_of
 from health_api.domain.models import BLOQUEADO, Slot
 from tests.api.conftest import ADMIN, AGENT
 from tests.api.helpers import (
@@ -90,7 +91,7 @@ def test_a_failed_reschedule_is_a_409_with_a_reason_and_changes_nothing(
     client, app, booked, subtests
 ) -> None:
     book(client, "doc-ana", MON_0930, "user-9")
-    app.extensions["health_api.storage"].slots.add_many(
+    kernel_of(app).storage.slots.add_many(
         [Slot("doc-bea", "2030-03-04T09:45:00Z", estado=BLOQUEADO)]
     )
     before = (slots_of(client, "doc-ana"), slots_of(client, "doc-bea"))
@@ -105,7 +106,7 @@ def test_a_failed_reschedule_is_a_409_with_a_reason_and_changes_nothing(
 
 def test_rescheduling_to_a_past_slot_is_a_422(client, app, booked) -> None:
     past = "2020-01-06T09:00:00Z"
-    app.extensions["health_api.storage"].slots.add_many([Slot("doc-ana", past)])
+    kernel_of(app).storage.slots.add_many([Slot("doc-ana", past)])
 
     response = client.post(
         RESCHEDULE, json=move("user-1", ("doc-ana", MON_0900), ("doc-ana", past)), headers=AGENT

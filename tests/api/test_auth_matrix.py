@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
+from health_api import signing
 from health_api.api.cursors import secret_for
 from health_api.config import ApiKey, load_settings
 from health_api.domain.models import Hold
@@ -23,7 +24,7 @@ RESCHEDULE_BODY = {
 # user-1's hold of 09:30 (``arranged``), its id made with a fixed nonce and the test keys' secret.
 HOLD_NONCE = "AAAAAAAAAAAAAAAA"
 HOLD_BODY = {"doctor_id": "doc-ana", "fecha_hora": MON_0930, "user_id": "user-1"}
-HOLD = "/api/v1/holds/" + holds.hold_id_of(
+HOLD = "/api/v1/holds/" + signing.hold_id_of(
     secret_for(load_settings({}), (ApiKey("admin", ADMIN_KEY), ApiKey("agent", AGENT_KEY))),
     Hold("doc-ana", MON_0930, "user-1", HOLD_NONCE, "", None),
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from health_api.api.kernel import kernel_of
 from health_api.domain.models import BLOQUEADO, Slot
 from tests.api.conftest import ADMIN, AGENT
 from tests.api.helpers import (
@@ -139,7 +140,7 @@ def test_booking_at_a_path_time_that_is_not_a_real_time_is_a_400_naming_it(
 
 def test_booking_a_slot_in_the_past_is_a_422(client, app, doctor) -> None:
     past = "2020-01-06T09:00:00Z"
-    app.extensions["health_api.storage"].slots.add_many([Slot("doc-ana", past)])
+    kernel_of(app).storage.slots.add_many([Slot("doc-ana", past)])
 
     response = book(client, "doc-ana", past, "user-1")
 
@@ -148,9 +149,7 @@ def test_booking_a_slot_in_the_past_is_a_422(client, app, doctor) -> None:
 
 
 def test_booking_a_blocked_slot_is_a_422(client, app, doctor) -> None:
-    app.extensions["health_api.storage"].slots.add_many(
-        [Slot("doc-ana", MON_1000, estado=BLOQUEADO)]
-    )
+    kernel_of(app).storage.slots.add_many([Slot("doc-ana", MON_1000, estado=BLOQUEADO)])
 
     response = book(client, "doc-ana", MON_1000, "user-1")
 

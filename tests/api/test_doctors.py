@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from health_api.api.kernel import kernel_of
 from health_api.schemas.doctors import DoctorDeletion
 from health_api.services import doctors as doctor_service
 from tests.api.conftest import ADMIN, AGENT
@@ -279,7 +280,7 @@ def test_a_booking_landing_mid_delete_is_a_409_that_counts_the_removed_slots(
 ) -> None:
     create_doctor(client, "doc-ana")
     add_slots(client, "doc-ana", MON_0900, MON_0930, MON_1000)
-    slots = app.extensions["health_api.storage"].slots
+    slots = kernel_of(app).storage.slots
     read_future = slots.read_future
 
     def read_then_a_booking_lands(doctor_id, desde, now):

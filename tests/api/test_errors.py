@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from health_api.api.kernel import kernel_of
 from health_api.domain.errors import StorageUnavailableError
 from health_api.services import doctors as doctor_service
 from tests.api.conftest import ADMIN, AGENT
@@ -330,7 +331,7 @@ def test_storage_unavailable_is_a_503_with_retry_after(client, app, monkeypatch)
     def unavailable(*_args, **_kwargs):
         raise StorageUnavailableError("ddb said: ProvisionedThroughputExceeded", retry_after=7)
 
-    monkeypatch.setattr(app.extensions["health_api.storage"].doctors, "get", unavailable)
+    monkeypatch.setattr(kernel_of(app).storage.doctors, "get", unavailable)
 
     response = client.get("/api/v1/doctors/doc-a", headers=AGENT)
 

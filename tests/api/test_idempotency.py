@@ -11,6 +11,7 @@ from freezegun import freeze_time
 
 from health_api import clock
 from health_api.api.auth import scope_id
+from health_api.api.kernel import kernel_of
 from health_api.domain.errors import StorageUnavailableError
 from health_api.services import idempotency as rules
 from tests.api.conftest import ADMIN, ADMIN_KEY, AGENT, AGENT_KEY
@@ -30,7 +31,7 @@ def keyed(headers: dict, key: str) -> dict:
 
 
 def record_of(app, api_key: str, key: str):
-    return app.extensions["health_api.storage"].idempotency.get(
+    return kernel_of(app).storage.idempotency.get(
         rules.record_key(scope_id(api_key), key), clock.epoch_seconds()
     )
 
@@ -111,7 +112,7 @@ def test_a_repeat_while_the_first_runs_is_a_409_with_retry_after(app, client) ->
     huella = rules.fingerprint("POST", "/api/v1/doctors", [], json.dumps(DOCTOR).encode("utf-8"))
     clave = rules.record_key(scope_id(ADMIN_KEY), "alta-1")
     running = rules.begin(
-        app.extensions["health_api.storage"].idempotency,
+        kernel_of(app).storage.idempotency,
         clave,
         huella,
         ttl_seconds=60,
@@ -157,7 +158,7 @@ def test_a_403_is_not_stored(app, client) -> None:
 
 
 def test_a_5xx_is_not_stored_and_the_retry_succeeds(app, client, monkeypatch) -> None:
-    doctors = app.extensions["health_api.storage"].doctors
+    doctors = kernel_of(app).storage.doctors
     real_create = doctors.create
 
     def broken(doctor):
@@ -191,14 +192,14 @@ def test_get_ignores_the_header_even_malformed(client) -> None:
 def test_a_doctor_post_without_id_re_run_after_its_process_died_keeps_its_id(
     app, client, monkeypatch
 ) -> None:
-    repository = app.extensions["health_api.storage"].idempotency
+    repository = kernel_of(app).storage.idempotency
     with freeze_time(datetime.now(UTC)) as frozen:
         # The first run committed, then its process died before the answer was stored: the
         # claim stays, no longer renewed.
         with monkeypatch.context() as dying:
             dying.setattr(repository, "complete", lambda completed: False)
             first = client.post("/api/v1/doctors", json=DOCTOR, headers=keyed(ADMIN, "alta-1"))
-        frozen.tick(app.extensions["health_api.settings"].idempotency_lease_seconds)
+        frozen.tick(kernel_of(app).settings.idempotency_lease_seconds)
         retried = client.post("/api/v1/doctors", json=DOCTOR, headers=keyed(ADMIN, "alta-1"))
 
     assert first.status_code == retried.status_code == 201
@@ -210,7 +211,7 @@ def test_a_doctor_post_without_id_re_run_after_its_process_died_keeps_its_id(
 def test_a_doctor_post_whose_first_run_failed_after_creating_it_is_not_created_twice(
     app, client, monkeypatch
 ) -> None:
-    doctors = app.extensions["health_api.storage"].doctors
+    doctors = kernel_of(app).storage.doctors
     real_create = doctors.create
 
     def created_then_failed(doctor):
@@ -230,7 +231,7 @@ def test_a_doctor_post_whose_first_run_failed_after_creating_it_is_not_created_t
 
 
 def test_a_doctor_post_with_a_key_whose_record_expired_creates_a_new_doctor(app, client) -> None:
-    ttl = app.extensions["health_api.settings"].idempotency_ttl_seconds
+    ttl = kernel_of(app).settings.idempotency_ttl_seconds
     with freeze_time(datetime.now(UTC)) as frozen:
         first = client.post("/api/v1/doctors", json=DOCTOR, headers=keyed(ADMIN, "alta-1"))
         frozen.tick(ttl)

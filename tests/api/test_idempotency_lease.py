@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from freezegun import freeze_time
 
+from health_api.api.kernel import kernel_of
 from health_api.services.idempotency_lease import RENEWER
 from tests.api.conftest import AGENT
 from tests.api.helpers import MON_0900, add_slots, assert_problem, create_doctor, slot_url
@@ -36,7 +37,7 @@ def test_a_retry_while_a_booking_stalls_past_the_old_bound_is_in_flight_not_a_re
     create_doctor(client)
     add_slots(client, "doc-ana", MON_0900)
     url = slot_url("doc-ana", MON_0900, "booking")
-    slots = app.extensions["health_api.storage"].slots
+    slots = kernel_of(app).storage.slots
     real_book, runs = slots.book, []
     entered, release = threading.Event(), threading.Event()
 
@@ -82,8 +83,8 @@ def test_a_request_that_died_is_taken_over_a_lease_after_its_last_renewal(
     create_doctor(client)
     add_slots(client, "doc-ana", MON_0900)
     url = slot_url("doc-ana", MON_0900, "booking")
-    repository = app.extensions["health_api.storage"].idempotency
-    lease = app.extensions["health_api.settings"].idempotency_lease_seconds
+    repository = kernel_of(app).storage.idempotency
+    lease = kernel_of(app).settings.idempotency_lease_seconds
     with freeze_time(datetime.now(UTC)) as frozen:
         with monkeypatch.context() as dying:
             # The booking committed; the process died before it stored the answer.

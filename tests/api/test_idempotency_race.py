@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from health_api.api.kernel import kernel_of
 from tests.api.conftest import AGENT
 from tests.api.helpers import MON_0900, add_slots, create_doctor, slot_url
 
@@ -19,7 +20,7 @@ def test_one_key_in_parallel_runs_once(app, client, backend, monkeypatch) -> Non
         pytest.skip("moto's in-process backend is not atomic under threads")
     create_doctor(client)
     add_slots(client, "doc-ana", MON_0900)
-    slots = app.extensions["health_api.storage"].slots
+    slots = kernel_of(app).storage.slots
     real_book, runs, lock = slots.book, [], threading.Lock()
 
     def counted_book(*args, **kwargs):

@@ -14,9 +14,10 @@ import stat
 import pytest
 
 from health_api import clock, create_app
+from health_api.api.kernel import kernel_of
 from health_api.config import load_settings
+from health_api.kernel.bootstrap import build_kernel
 from health_api.keys import DEV_KEY_ID_SECRET_FILE, MissingKeysError, resolve_key_id_secret
-from health_api.mcp.runtime import build_runtime
 from health_api.services import idempotency as rules
 from tests.api.conftest import ADMIN, ADMIN_KEY, AGENT, AGENT_KEY, KEY_ID_SECRET, with_test_keys
 from tests.races import race
@@ -43,7 +44,7 @@ def test_the_access_log_names_the_key_by_an_hmac_under_the_secret(client, caplog
 
 def test_an_idempotency_record_stored_by_v1_1_is_still_replayed(app, client) -> None:
     # A POST answered by v1.1 under the key's old id, before the upgrade.
-    repository = app.extensions["health_api.storage"].idempotency
+    repository = kernel_of(app).storage.idempotency
     huella = rules.fingerprint("POST", "/api/v1/doctors", [], json.dumps(DOCTOR).encode())
     stored = rules.begin(
         repository,
@@ -68,7 +69,7 @@ def test_an_idempotency_record_stored_by_v1_1_is_still_replayed(app, client) -> 
 def test_a_new_record_is_stored_under_the_v1_1_id(app, client) -> None:
     client.post("/api/v1/doctors", json=DOCTOR, headers={**ADMIN, "Idempotency-Key": "alta-1"})
 
-    record = app.extensions["health_api.storage"].idempotency.get(
+    record = kernel_of(app).storage.idempotency.get(
         rules.record_key(v11_id(ADMIN_KEY), "alta-1"), clock.epoch_seconds()
     )
     assert record is not None
@@ -95,12 +96,12 @@ def test_in_development_one_secret_is_generated_for_every_process(tmp_path) -> N
 
     results, errors = race(16, lambda _n: resolve_key_id_secret(settings))
     app = create_app({"settings": settings})
-    runtime = build_runtime(settings, app.extensions["health_api.storage"])
+    mcp_kernel = build_kernel(settings, kernel_of(app).storage)
 
     assert errors == []
     assert len(set(results)) == 1
-    assert app.extensions["health_api.key_id_secret"] == results[0]
-    assert runtime.key_id_secret == results[0]  # the MCP server names keys alike
+    assert kernel_of(app).key_id_secret == results[0]
+    assert mcp_kernel.key_id_secret == results[0]  # the MCP server names keys alike
     path = tmp_path / DEV_KEY_ID_SECRET_FILE
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert not [n for n in os.listdir(tmp_path) if n.startswith(".")]  # no draft left behind

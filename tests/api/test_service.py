@@ -8,6 +8,7 @@ import sqlite3
 from freezegun import freeze_time
 
 from health_api.api import service
+from health_api.api.kernel import kernel_of, state_of
 from health_api.domain.errors import StorageUnavailableError
 from health_api.storage.dynamodb.client import build_client
 from health_api.storage.tables import USER_SESSIONS, table_specs
@@ -48,7 +49,7 @@ def test_readyz_never_asks_for_the_full_table_report(app, client, monkeypatch) -
     def full_report():
         raise AssertionError("/readyz must not read the full table report")
 
-    monkeypatch.setattr(app.extensions["health_api.storage"], "check_tables", full_report)
+    monkeypatch.setattr(kernel_of(app).storage, "check_tables", full_report)
 
     response = client.get("/readyz")
 
@@ -58,7 +59,7 @@ def test_readyz_never_asks_for_the_full_table_report(app, client, monkeypatch) -
 def test_readyz_is_503_with_retry_after_while_storage_fails_and_ready_again_without_restart(
     app, client, monkeypatch
 ) -> None:
-    storage = app.extensions["health_api.storage"]
+    storage = kernel_of(app).storage
     answering = storage.check_ready
 
     def unreachable():
@@ -81,7 +82,7 @@ def test_readyz_is_503_with_retry_after_while_storage_fails_and_ready_again_with
 
 
 def test_a_burst_of_probes_costs_one_storage_check(app, client, monkeypatch) -> None:
-    storage = app.extensions["health_api.storage"]
+    storage = kernel_of(app).storage
     checks = []
     answering = storage.check_ready
 
@@ -102,7 +103,7 @@ def test_a_burst_of_probes_costs_one_storage_check(app, client, monkeypatch) -> 
 
 def drop_table(app, backend: str, logical: str) -> str:
     """Delete one of the app's tables behind its back (an operator's mistake); its name."""
-    settings = app.extensions["health_api.settings"]
+    settings = kernel_of(app).settings
     name = table_specs(settings)[logical].name
     if backend == "sqlite":
         with contextlib.closing(sqlite3.connect(settings.sqlite_path)) as conn:
@@ -134,7 +135,7 @@ def test_readyz_names_a_deleted_sessions_table_within_ten_seconds(app, client, b
 def test_readyz_never_shows_key_attribute_names(app, client, backend) -> None:
     ready = client.get("/readyz")
     drop_table(app, backend, USER_SESSIONS)
-    app.extensions.pop("health_api.ready", None)  # the next probe checks afresh
+    state_of(app).ready.clear()  # the next probe checks afresh
 
     not_ready = client.get("/readyz")
 

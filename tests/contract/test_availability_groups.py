@@ -17,6 +17,7 @@ from health_api.schemas.common import MAX_CURSOR_LENGTH
 from health_api.services import availability
 from health_api.signing import sign_cursor
 from health_api.storage import cursor as cursors
+from tests.callers import AGENT_CALLER
 
 NOW = "2026-12-01T06:00:00Z"
 GROUP = 3
@@ -32,7 +33,7 @@ def page_to_the_end(storage, limit: int) -> tuple[list[tuple[str, str]], list]:
     with freeze_time(NOW):
         for _ in range(500):
             page = availability.find_availability(
-                storage, "cardiologia", at(1, 0), at(3, 23), limit, cursor
+                storage, "cardiologia", at(1, 0), at(3, 23), limit, cursor, caller=AGENT_CALLER
             )
             pages.append(page)
             cursor = page.next_cursor
@@ -109,7 +110,7 @@ def test_one_request_reads_one_group_of_doctors(clinic, monkeypatch) -> None:
         for _ in range(50):
             read.clear()
             page = availability.find_availability(
-                clinic, "cardiologia", at(1, 0), at(3, 23), 100, cursor
+                clinic, "cardiologia", at(1, 0), at(3, 23), 100, cursor, caller=AGENT_CALLER
             )
             assert sum(read) <= GROUP
             cursor = page.next_cursor
@@ -121,16 +122,26 @@ def test_one_request_reads_one_group_of_doctors(clinic, monkeypatch) -> None:
 def test_a_group_cursor_belongs_to_its_query_and_must_be_whole(clinic, monkeypatch) -> None:
     monkeypatch.setattr(availability, "MAX_DOCTORS", GROUP)
     with freeze_time(NOW):
-        first = availability.find_availability(clinic, "cardiologia", at(1, 0), at(3, 23), 100)
+        first = availability.find_availability(
+            clinic, "cardiologia", at(1, 0), at(3, 23), 100, caller=AGENT_CALLER
+        )
         query = cursors.fingerprint("availability", "cardiologia", at(1, 0), at(3, 23))
         half = cursors.encode(query, {"fecha_hora": at(1, 9)})
 
         with pytest.raises(InvalidCursorError):
             availability.find_availability(
-                clinic, "cardiologia", at(1, 0), at(3, 22), 100, first.next_cursor
+                clinic,
+                "cardiologia",
+                at(1, 0),
+                at(3, 22),
+                100,
+                first.next_cursor,
+                caller=AGENT_CALLER,
             )
         with pytest.raises(InvalidCursorError):
-            availability.find_availability(clinic, "cardiologia", at(1, 0), at(3, 23), 100, half)
+            availability.find_availability(
+                clinic, "cardiologia", at(1, 0), at(3, 23), 100, half, caller=AGENT_CALLER
+            )
 
     assert first.next_cursor is not None
 
@@ -157,7 +168,7 @@ def test_the_longest_group_cursor_fits_the_cursor_limit(storage, monkeypatch) ->
         cursor = None
         for _ in range(3):  # into the second group's first page
             cursor = availability.find_availability(
-                storage, "cardiologia", at(1, 0), at(3, 23), 1, cursor
+                storage, "cardiologia", at(1, 0), at(3, 23), 1, cursor, caller=AGENT_CALLER
             ).next_cursor
 
     assert len(sign_cursor(b"k" * 32, cursor)) <= MAX_CURSOR_LENGTH

@@ -12,6 +12,7 @@ from freezegun import freeze_time
 from health_api.domain.errors import ConflictError, DoctorDeletionStoppedError, NotFoundError
 from health_api.domain.models import RESERVADO, Doctor, Slot, SlotKey
 from health_api.services import booking, doctors, schedules
+from tests.callers import ADMIN_CALLER, AGENT_CALLER
 
 NOW = "2026-12-01T08:00:00Z"
 MARK = "2026-12-01T08:00:00Z a1b2c3d4"
@@ -179,7 +180,7 @@ def test_deleting_free_slots_takes_a_lapsed_hold_and_ignores_a_gone_slot(clinic)
 
 
 def test_a_deletion_within_budget_removes_future_slots_then_the_doctor(clinic, frozen) -> None:
-    result = doctors.delete_doctor(clinic, "doc-1")
+    result = doctors.delete_doctor(clinic, "doc-1", caller=ADMIN_CALLER)
 
     assert (result.done, result.removed) == (True, 5)
     with pytest.raises(NotFoundError):
@@ -188,15 +189,15 @@ def test_a_deletion_within_budget_removes_future_slots_then_the_doctor(clinic, f
 
 
 def test_a_deletion_past_its_budget_is_unfinished_and_refuses_new_slots(clinic, frozen) -> None:
-    first = doctors.delete_doctor(clinic, "doc-1", max_removed=2)
+    first = doctors.delete_doctor(clinic, "doc-1", max_removed=2, caller=ADMIN_CALLER)
 
     assert (first.done, first.removed) == (False, 2)
     assert clinic.doctors.get("doc-1").nombre == "Dra. Uno"
     with pytest.raises(ConflictError, match="being deleted"):
-        schedules.add_slots(clinic, "doc-1", [(at(9, 9), 30)])
+        schedules.add_slots(clinic, "doc-1", [(at(9, 9), 30)], caller=ADMIN_CALLER)
 
-    second = doctors.delete_doctor(clinic, "doc-1", max_removed=2)
-    third = doctors.delete_doctor(clinic, "doc-1", max_removed=2)
+    second = doctors.delete_doctor(clinic, "doc-1", max_removed=2, caller=ADMIN_CALLER)
+    third = doctors.delete_doctor(clinic, "doc-1", max_removed=2, caller=ADMIN_CALLER)
 
     assert [(second.done, second.removed), (third.done, third.removed)] == [
         (False, 2),
@@ -208,16 +209,16 @@ def test_a_deletion_past_its_budget_is_unfinished_and_refuses_new_slots(clinic, 
 
 def test_a_future_booking_is_a_conflict_that_changes_nothing(clinic, frozen) -> None:
     times = future_slots(5)
-    booking.book_slot(clinic, SlotKey("doc-1", times[3]), "user-a", None)
+    booking.book_slot(clinic, SlotKey("doc-1", times[3]), "user-a", None, caller=AGENT_CALLER)
 
     with pytest.raises(DoctorDeletionStoppedError, match="cancel them first") as stopped:
-        doctors.delete_doctor(clinic, "doc-1")
+        doctors.delete_doctor(clinic, "doc-1", caller=ADMIN_CALLER)
 
     assert stopped.value.slots_eliminados == 0
     assert remaining(clinic) == [at(1, 7), *times]
     assert clinic.doctors.get("doc-1").nombre == "Dra. Uno"
     # The mark is gone: the doctor takes slots again.
-    assert schedules.add_slots(clinic, "doc-1", [(at(9, 9), 30)]).created == 1
+    assert schedules.add_slots(clinic, "doc-1", [(at(9, 9), 30)], caller=ADMIN_CALLER).created == 1
 
 
 def test_a_live_hold_is_a_conflict_that_changes_nothing(clinic, frozen) -> None:
@@ -225,7 +226,7 @@ def test_a_live_hold_is_a_conflict_that_changes_nothing(clinic, frozen) -> None:
     clinic.slots.hold(SlotKey("doc-1", times[2]), "user-b", "n1", at(1, 8, 5), NOW, 3)
 
     with pytest.raises(DoctorDeletionStoppedError) as stopped:
-        doctors.delete_doctor(clinic, "doc-1")
+        doctors.delete_doctor(clinic, "doc-1", caller=ADMIN_CALLER)
 
     assert stopped.value.slots_eliminados == 0
     assert remaining(clinic) == [at(1, 7), *times]
@@ -237,7 +238,7 @@ def test_a_lapsed_hold_does_not_stop_the_deletion(clinic, frozen) -> None:
     clinic.slots.hold(SlotKey("doc-1", times[2]), "user-b", "n1", at(1, 8, 5), NOW, 3)
     frozen.move_to(at(1, 8, 5))
 
-    assert doctors.delete_doctor(clinic, "doc-1").done
+    assert doctors.delete_doctor(clinic, "doc-1", caller=ADMIN_CALLER).done
 
     assert remaining(clinic) == [at(1, 7)]
 
@@ -256,21 +257,21 @@ def test_a_booking_landing_during_the_deletion_stops_it_and_says_what_it_removed
     clinic.slots.read_future = read_then_a_booking_lands
 
     with pytest.raises(DoctorDeletionStoppedError) as stopped:
-        doctors.delete_doctor(clinic, "doc-1")
+        doctors.delete_doctor(clinic, "doc-1", caller=ADMIN_CALLER)
 
     assert stopped.value.slots_eliminados == 4
     assert remaining(clinic) == [at(1, 7), times[3]]
     assert clinic.slots.get(SlotKey("doc-1", times[3])).user_id == "user-a"
-    assert schedules.add_slots(clinic, "doc-1", [(at(9, 9), 30)]).created == 1
+    assert schedules.add_slots(clinic, "doc-1", [(at(9, 9), 30)], caller=ADMIN_CALLER).created == 1
 
 
 def test_a_booking_made_between_two_requests_of_a_deletion_stops_it(clinic, frozen) -> None:
     times = future_slots(5)
-    assert not doctors.delete_doctor(clinic, "doc-1", max_removed=2).done
-    booking.book_slot(clinic, SlotKey("doc-1", times[4]), "user-a", None)
+    assert not doctors.delete_doctor(clinic, "doc-1", max_removed=2, caller=ADMIN_CALLER).done
+    booking.book_slot(clinic, SlotKey("doc-1", times[4]), "user-a", None, caller=AGENT_CALLER)
 
     with pytest.raises(DoctorDeletionStoppedError, match="earlier DELETEs") as stopped:
-        doctors.delete_doctor(clinic, "doc-1")
+        doctors.delete_doctor(clinic, "doc-1", caller=ADMIN_CALLER)
 
     assert stopped.value.slots_eliminados == 0
     assert remaining(clinic) == [at(1, 7), times[2], times[3], times[4]]
@@ -289,7 +290,7 @@ def test_a_deletion_called_off_meanwhile_leaves_the_doctor(clinic, frozen) -> No
 
     clinic.doctors.mark_deletion = mark_then_lose_it
 
-    result = doctors.delete_doctor(clinic, "doc-1")
+    result = doctors.delete_doctor(clinic, "doc-1", caller=ADMIN_CALLER)
 
     assert result.done is False
     assert clinic.doctors.get("doc-1").nombre == "Dra. Uno"
@@ -297,16 +298,16 @@ def test_a_deletion_called_off_meanwhile_leaves_the_doctor(clinic, frozen) -> No
 
 def test_an_unknown_doctor_is_not_found(storage, frozen) -> None:
     with pytest.raises(NotFoundError):
-        doctors.delete_doctor(storage, "ghost")
+        doctors.delete_doctor(storage, "ghost", caller=ADMIN_CALLER)
 
 
 def test_slots_that_became_past_between_two_requests_stay(clinic, frozen) -> None:
     times = future_slots(5)
-    doctors.delete_doctor(clinic, "doc-1", max_removed=2)
+    doctors.delete_doctor(clinic, "doc-1", max_removed=2, caller=ADMIN_CALLER)
     frozen.move_to(times[3])
     frozen.tick(timedelta(seconds=1))
 
-    assert doctors.delete_doctor(clinic, "doc-1").done
+    assert doctors.delete_doctor(clinic, "doc-1", caller=ADMIN_CALLER).done
 
     assert remaining(clinic) == [at(1, 7), times[2], times[3]]
 
@@ -337,7 +338,7 @@ def test_bookings_racing_a_deletion_leave_no_orphan_and_lose_no_booking(
     outcome = "unfinished"
     while outcome == "unfinished":
         try:
-            done = doctors.delete_doctor(clinic, "doc-2", max_removed=5).done
+            done = doctors.delete_doctor(clinic, "doc-2", max_removed=5, caller=ADMIN_CALLER).done
         except ConflictError:
             outcome = "conflict"
         else:

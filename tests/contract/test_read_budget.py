@@ -14,6 +14,7 @@ from freezegun import freeze_time
 from health_api.domain.models import BLOQUEADO, DISPONIBLE, Doctor, Slot
 from health_api.services import availability
 from health_api.storage.dynamodb import bounded
+from tests.callers import AGENT_CALLER
 
 NOW = "2026-12-01T06:00:00Z"
 BUDGET = 3
@@ -122,7 +123,7 @@ def test_availability_paged_to_the_end_sees_every_free_slot_once_in_order(clinic
     with freeze_time(NOW):
         for _ in range(100):
             page = availability.find_availability(
-                clinic, "cardiologia", at(1, 0), at(3, 0), 3, cursor
+                clinic, "cardiologia", at(1, 0), at(3, 0), 3, cursor, caller=AGENT_CALLER
             )
             pages.append(page)
             cursor = page.next_cursor

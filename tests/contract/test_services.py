@@ -16,6 +16,7 @@ from health_api.domain.errors import (
 )
 from health_api.domain.models import DISPONIBLE, Doctor, Slot, SlotKey
 from health_api.services import availability, booking, doctors, schedules, seed
+from tests.callers import ADMIN_CALLER, AGENT_CALLER
 
 NOW = "2026-12-01T08:00:00Z"
 
@@ -46,7 +47,7 @@ def clinic(storage, frozen):
 
 def test_booking_a_past_slot_is_refused_without_a_write(clinic) -> None:
     with pytest.raises(InvalidRequestError, match="in the past"):
-        booking.book_slot(clinic, SlotKey("card-1", at(1, 7)), "user-a", None)
+        booking.book_slot(clinic, SlotKey("card-1", at(1, 7)), "user-a", None, caller=AGENT_CALLER)
 
     assert clinic.slots.get(SlotKey("card-1", at(1, 7))).estado == DISPONIBLE
 
@@ -54,38 +55,46 @@ def test_booking_a_past_slot_is_refused_without_a_write(clinic) -> None:
 def test_booking_stamps_the_current_time(clinic, frozen) -> None:
     frozen.tick(timedelta(minutes=5))
 
-    result = booking.book_slot(clinic, SlotKey("card-1", at(1, 9)), "user-a", "control")
+    result = booking.book_slot(
+        clinic, SlotKey("card-1", at(1, 9)), "user-a", "control", caller=AGENT_CALLER
+    )
 
     assert result.slot.reservado_en == "2026-12-01T08:05:00Z"
 
 
 def test_a_taken_slot_offers_the_doctors_next_three_free_slots(clinic) -> None:
-    booking.book_slot(clinic, SlotKey("card-1", at(1, 9)), "user-a", None)
-    booking.book_slot(clinic, SlotKey("card-1", at(1, 10)), "user-c", None)
+    booking.book_slot(clinic, SlotKey("card-1", at(1, 9)), "user-a", None, caller=AGENT_CALLER)
+    booking.book_slot(clinic, SlotKey("card-1", at(1, 10)), "user-c", None, caller=AGENT_CALLER)
 
     with pytest.raises(SlotTakenError) as caught:
-        booking.book_slot(clinic, SlotKey("card-1", at(1, 9)), "user-b", None)
+        booking.book_slot(clinic, SlotKey("card-1", at(1, 9)), "user-b", None, caller=AGENT_CALLER)
 
     assert [s.fecha_hora for s in caught.value.alternativas] == [at(2, 9), at(2, 10)]
     assert {s.doctor_id for s in caught.value.alternativas} == {"card-1"}
 
 
 def test_cancel_and_reschedule_refuse_past_appointments(clinic, frozen) -> None:
-    booking.book_slot(clinic, SlotKey("card-1", at(1, 9)), "user-a", None)
+    booking.book_slot(clinic, SlotKey("card-1", at(1, 9)), "user-a", None, caller=AGENT_CALLER)
     frozen.move_to(at(1, 9))
 
     with pytest.raises(InvalidRequestError):
-        booking.cancel_booking(clinic, SlotKey("card-1", at(1, 9)), "user-a")
+        booking.cancel_booking(clinic, SlotKey("card-1", at(1, 9)), "user-a", caller=AGENT_CALLER)
     with pytest.raises(InvalidRequestError):
         booking.reschedule_booking(
-            clinic, "user-a", SlotKey("card-1", at(1, 9)), SlotKey("card-1", at(2, 9))
+            clinic,
+            "user-a",
+            SlotKey("card-1", at(1, 9)),
+            SlotKey("card-1", at(2, 9)),
+            caller=AGENT_CALLER,
         )
 
 
 def test_availability_merges_every_doctor_of_the_specialty_in_time_order(clinic) -> None:
-    booking.book_slot(clinic, SlotKey("card-2", at(1, 9, 30)), "user-a", None)
+    booking.book_slot(clinic, SlotKey("card-2", at(1, 9, 30)), "user-a", None, caller=AGENT_CALLER)
 
-    page = availability.find_availability(clinic, "CARDIOLOGÍA", at(1, 0), at(3, 23), limit=10)
+    page = availability.find_availability(
+        clinic, "CARDIOLOGÍA", at(1, 0), at(3, 23), limit=10, caller=AGENT_CALLER
+    )
 
     assert [(f.slot.fecha_hora, f.slot.doctor_id) for f in page.items] == [
         (at(1, 9), "card-1"),
@@ -104,7 +113,7 @@ def _availability_in_pages_of_two(storage, specialty: str, desde: str, hasta: st
     seen, cursor = [], None
     for _ in range(10):
         page = availability.find_availability(
-            storage, specialty, desde, hasta, limit=2, cursor=cursor
+            storage, specialty, desde, hasta, limit=2, cursor=cursor, caller=AGENT_CALLER
         )
         seen += [(f.slot.fecha_hora, f.slot.doctor_id) for f in page.items]
         cursor = page.next_cursor
@@ -146,7 +155,9 @@ def test_availability_never_offers_the_current_instant_of_any_doctor(storage, fr
         storage.doctors.create(Doctor(name, name, "Neurología"))
     storage.slots.add_many([Slot(d, t) for d in names for t in (NOW, at(1, 9))])
 
-    page = availability.find_availability(storage, "neurologia", at(1, 0), at(1, 23), limit=3)
+    page = availability.find_availability(
+        storage, "neurologia", at(1, 0), at(1, 23), limit=3, caller=AGENT_CALLER
+    )
 
     assert [(f.slot.fecha_hora, f.slot.doctor_id) for f in page.items] == [
         (at(1, 9), d) for d in names[:3]
@@ -156,30 +167,34 @@ def test_availability_never_offers_the_current_instant_of_any_doctor(storage, fr
 
 def test_availability_cursor_for_another_query_is_invalid(clinic) -> None:
     cursor = availability.find_availability(
-        clinic, "cardiologia", at(1, 0), at(3, 23), limit=1
+        clinic, "cardiologia", at(1, 0), at(3, 23), limit=1, caller=AGENT_CALLER
     ).next_cursor
 
     with pytest.raises(InvalidCursorError):
-        availability.find_availability(clinic, "dermatologia", at(1, 0), at(3, 23), 1, cursor)
+        availability.find_availability(
+            clinic, "dermatologia", at(1, 0), at(3, 23), 1, cursor, caller=AGENT_CALLER
+        )
 
 
 def test_availability_of_an_unknown_specialty_is_empty(clinic) -> None:
-    page = availability.find_availability(clinic, "astrología", at(1, 0), at(3, 23), limit=5)
+    page = availability.find_availability(
+        clinic, "astrología", at(1, 0), at(3, 23), limit=5, caller=AGENT_CALLER
+    )
 
     assert page.items == []
 
 
 def test_deleting_a_doctor_with_future_bookings_is_a_conflict(clinic) -> None:
-    booking.book_slot(clinic, SlotKey("card-1", at(2, 9)), "user-a", None)
+    booking.book_slot(clinic, SlotKey("card-1", at(2, 9)), "user-a", None, caller=AGENT_CALLER)
 
     with pytest.raises(ConflictError):
-        doctors.delete_doctor(clinic, "card-1")
+        doctors.delete_doctor(clinic, "card-1", caller=ADMIN_CALLER)
 
     assert clinic.doctors.get("card-1").nombre == "Dra. Uno"
 
 
 def test_deleting_a_doctor_removes_their_future_free_slots(clinic) -> None:
-    doctors.delete_doctor(clinic, "card-2")
+    doctors.delete_doctor(clinic, "card-2", caller=ADMIN_CALLER)
 
     with pytest.raises(NotFoundError):
         clinic.doctors.get("card-2")
@@ -187,7 +202,9 @@ def test_deleting_a_doctor_removes_their_future_free_slots(clinic) -> None:
 
 
 def test_created_doctors_get_an_id_when_none_is_given(storage) -> None:
-    created = doctors.create_doctor(storage, {"nombre": "Dr. Sin Id", "especialidad": "Urología"})
+    created = doctors.create_doctor(
+        storage, {"nombre": "Dr. Sin Id", "especialidad": "Urología"}, caller=ADMIN_CALLER
+    )
 
     assert created.doctor_id.startswith("doc-")
     assert storage.doctors.get(created.doctor_id) == created
@@ -195,12 +212,12 @@ def test_created_doctors_get_an_id_when_none_is_given(storage) -> None:
 
 def test_adding_slots_to_an_unknown_doctor_is_not_found(storage, frozen) -> None:
     with pytest.raises(NotFoundError):
-        schedules.add_slots(storage, "ghost", [(at(2, 9), 30)])
+        schedules.add_slots(storage, "ghost", [(at(2, 9), 30)], caller=ADMIN_CALLER)
 
 
 def test_adding_past_slots_is_refused(clinic) -> None:
     with pytest.raises(InvalidRequestError):
-        schedules.add_slots(clinic, "card-1", [(at(1, 7, 30), 30)])
+        schedules.add_slots(clinic, "card-1", [(at(1, 7, 30), 30)], caller=ADMIN_CALLER)
 
 
 def test_demo_data_loads_idempotently_and_is_removed_cleanly(storage, frozen) -> None:

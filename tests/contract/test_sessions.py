@@ -12,6 +12,7 @@ from health_api import clock
 from health_api.domain.errors import InvalidRequestError, NotFoundError
 from health_api.domain.models import MAX_SESSION_DATA_BYTES
 from health_api.services import sessions
+from tests.callers import AGENT_CALLER
 from tests.races import race
 
 START = "2030-12-01T10:00:00Z"
@@ -206,7 +207,9 @@ def test_a_put_replaces_the_remembered_lifetime(storage, frozen) -> None:
 
 
 def test_saving_without_a_session_creates_it_with_the_default_lifetime(storage, frozen) -> None:
-    saved = sessions.save_session(storage, "user-a", {"paso": "inicio"}, None, 1800)
+    saved = sessions.save_session(
+        storage, "user-a", {"paso": "inicio"}, None, 1800, caller=AGENT_CALLER
+    )
 
     now = clock.epoch_seconds()
     assert (saved.data, saved.ttl, saved.ttl_seconds) == ({"paso": "inicio"}, now + 1800, 1800)
@@ -217,7 +220,9 @@ def test_saving_into_a_live_session_merges_and_slides_by_its_lifetime(storage, f
     storage.sessions.put("user-a", {"paso": "inicio", "idioma": "es"}, 600, clock.epoch_seconds())
     frozen.tick(timedelta(seconds=100))
 
-    saved = sessions.save_session(storage, "user-a", {"paso": "confirmar"}, None, 1800)
+    saved = sessions.save_session(
+        storage, "user-a", {"paso": "confirmar"}, None, 1800, caller=AGENT_CALLER
+    )
 
     assert saved.data == {"paso": "confirmar", "idioma": "es"}
     assert (saved.ttl, saved.ttl_seconds) == (clock.epoch_seconds() + 600, 600)
@@ -228,7 +233,7 @@ def test_saving_over_an_expired_session_starts_a_new_one(storage, frozen) -> Non
     storage.sessions.put("user-a", {"viejo": 1}, 60, clock.epoch_seconds())
     frozen.tick(timedelta(seconds=60))
 
-    saved = sessions.save_session(storage, "user-a", {"nuevo": 2}, 300, 1800)
+    saved = sessions.save_session(storage, "user-a", {"nuevo": 2}, 300, 1800, caller=AGENT_CALLER)
 
     assert saved.data == {"nuevo": 2}
     assert (saved.ttl, saved.ttl_seconds) == (clock.epoch_seconds() + 300, 300)
@@ -241,7 +246,7 @@ def test_saving_past_the_size_limit_is_refused_and_changes_nothing(storage, froz
     )
 
     with pytest.raises(InvalidRequestError):
-        sessions.save_session(storage, "user-a", {"b": "y" * 300}, None, 1800)
+        sessions.save_session(storage, "user-a", {"b": "y" * 300}, None, 1800, caller=AGENT_CALLER)
 
     assert set(storage.sessions.get("user-a", clock.epoch_seconds()).data) == {"a"}
 
@@ -256,7 +261,7 @@ def test_concurrent_first_saves_never_lose_a_key(storage, backend) -> None:
 
     def save(n: int) -> None:
         try:
-            sessions.save_session(storage, "user-a", {f"k{n}": n}, None, 1800)
+            sessions.save_session(storage, "user-a", {f"k{n}": n}, None, 1800, caller=AGENT_CALLER)
         finally:
             storage.release()
 

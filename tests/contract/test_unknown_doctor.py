@@ -11,6 +11,7 @@ from health_api.config import load_settings
 from health_api.domain.errors import DoctorNotFoundError, NotFoundError, NotYourBookingError
 from health_api.domain.models import Doctor, Slot, SlotKey
 from health_api.services import booking, holds, schedules
+from tests.callers import ADMIN_CALLER, AGENT_CALLER
 
 NOW = "2026-12-01T08:00:00Z"
 SLOT = "2026-12-02T09:00:00Z"
@@ -46,13 +47,15 @@ def unknown(fecha_hora: str = SLOT) -> SlotKey:
 
 
 OPERATIONS = {
-    "add": lambda store: schedules.add_slots(store, "nadie", [(SLOT, 30)]),
-    "list": lambda store: schedules.list_slots(store, "nadie", SLOT, OTHER, None, 20, None),
-    "hold": lambda store: holds.hold_slot(
-        store, SECRET, unknown(), "user-a", None, load_settings({})
+    "add": lambda store: schedules.add_slots(store, "nadie", [(SLOT, 30)], caller=ADMIN_CALLER),
+    "list": lambda store: schedules.list_slots(
+        store, "nadie", SLOT, OTHER, None, 20, None, caller=AGENT_CALLER
     ),
-    "book": lambda store: booking.book_slot(store, unknown(), "user-a", None),
-    "cancel": lambda store: booking.cancel_booking(store, unknown(), "user-a"),
+    "hold": lambda store: holds.hold_slot(
+        store, SECRET, unknown(), "user-a", None, load_settings({}), caller=AGENT_CALLER
+    ),
+    "book": lambda store: booking.book_slot(store, unknown(), "user-a", None, caller=AGENT_CALLER),
+    "cancel": lambda store: booking.cancel_booking(store, unknown(), "user-a", caller=AGENT_CALLER),
 }
 
 
@@ -65,9 +68,11 @@ def test_a_slot_operation_on_an_unknown_doctor_is_doctor_not_found(clinic, opera
 def test_an_unknown_slot_of_a_known_doctor_is_a_plain_not_found(clinic) -> None:
     key = SlotKey("card-1", OTHER)
     for operation in (
-        lambda: booking.book_slot(clinic, key, "user-a", None),
-        lambda: booking.cancel_booking(clinic, key, "user-a"),
-        lambda: holds.hold_slot(clinic, SECRET, key, "user-a", None, load_settings({})),
+        lambda: booking.book_slot(clinic, key, "user-a", None, caller=AGENT_CALLER),
+        lambda: booking.cancel_booking(clinic, key, "user-a", caller=AGENT_CALLER),
+        lambda: holds.hold_slot(
+            clinic, SECRET, key, "user-a", None, load_settings({}), caller=AGENT_CALLER
+        ),
     ):
         with pytest.raises(NotFoundError) as caught:
             operation()
@@ -75,7 +80,7 @@ def test_an_unknown_slot_of_a_known_doctor_is_a_plain_not_found(clinic) -> None:
 
 
 def test_a_known_doctors_empty_window_is_an_empty_page(clinic) -> None:
-    page = schedules.list_slots(clinic, "card-1", OTHER, OTHER, None, 20, None)
+    page = schedules.list_slots(clinic, "card-1", OTHER, OTHER, None, 20, None, caller=AGENT_CALLER)
 
     assert (page.items, page.next_cursor) == ([], None)
 
@@ -83,9 +88,11 @@ def test_a_known_doctors_empty_window_is_an_empty_page(clinic) -> None:
 def test_the_happy_path_reads_no_doctor(clinic, doctor_reads) -> None:
     key = SlotKey("card-1", SLOT)
 
-    listed = schedules.list_slots(clinic, "card-1", SLOT, OTHER, None, 20, None)
-    booking.book_slot(clinic, key, "user-a", None)
-    booking.cancel_booking(clinic, key, "user-a")
+    listed = schedules.list_slots(
+        clinic, "card-1", SLOT, OTHER, None, 20, None, caller=AGENT_CALLER
+    )
+    booking.book_slot(clinic, key, "user-a", None, caller=AGENT_CALLER)
+    booking.cancel_booking(clinic, key, "user-a", caller=AGENT_CALLER)
 
     assert [s.fecha_hora for s in listed.items] == [SLOT]
     assert doctor_reads == []
@@ -93,9 +100,9 @@ def test_the_happy_path_reads_no_doctor(clinic, doctor_reads) -> None:
 
 def test_cancelling_another_users_booking_is_not_your_booking_and_keeps_it(clinic) -> None:
     key = SlotKey("card-1", SLOT)
-    booking.book_slot(clinic, key, "user-a", None)
+    booking.book_slot(clinic, key, "user-a", None, caller=AGENT_CALLER)
 
     with pytest.raises(NotYourBookingError):
-        booking.cancel_booking(clinic, key, "user-b")
+        booking.cancel_booking(clinic, key, "user-b", caller=AGENT_CALLER)
 
     assert clinic.slots.get(key).user_id == "user-a"

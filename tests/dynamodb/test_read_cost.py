@@ -17,6 +17,7 @@ from health_api.domain.errors import SlotTakenError
 from health_api.domain.models import DISPONIBLE, Doctor, Slot, SlotKey
 from health_api.services import availability, booking
 from health_api.storage.dynamodb import bounded
+from tests.callers import AGENT_CALLER
 
 NOW = "2030-01-01T00:00:00Z"
 T1, T2, T3 = "2030-01-02T09:00:00Z", "2030-01-02T10:00:00Z", "2030-01-02T11:00:00Z"
@@ -72,7 +73,9 @@ def test_availability_reads_eventually_consistent(on_moto, calls) -> None:
     calls.clear()
 
     with freeze_time(NOW):
-        page = availability.find_availability(storage, "cardiologia", NOW, T3, 10)
+        page = availability.find_availability(
+            storage, "cardiologia", NOW, T3, 10, caller=AGENT_CALLER
+        )
 
     queries = [params for name, params in calls if name == "Query"]
     assert [f.slot.fecha_hora for f in page.items] == [T1, T2]
@@ -87,7 +90,7 @@ def test_the_alternatives_of_a_taken_slot_read_eventually_consistent(on_moto, ca
     calls.clear()
 
     with freeze_time(NOW), pytest.raises(SlotTakenError) as caught:
-        booking.book_slot(storage, SlotKey("d1", T1), "u2", None)
+        booking.book_slot(storage, SlotKey("d1", T1), "u2", None, caller=AGENT_CALLER)
 
     assert [s.fecha_hora for s in caught.value.alternativas] == [T2, T3]
     (query,) = [params for name, params in calls if name == "Query"]
@@ -163,7 +166,7 @@ def test_one_availability_request_reads_at_most_its_budget_over_all_doctors(
         while True:
             scanned.clear()
             page = availability.find_availability(
-                storage, "cardiologia", NOW, "2030-01-03T00:00:00Z", 20, cursor
+                storage, "cardiologia", NOW, "2030-01-03T00:00:00Z", 20, cursor, caller=AGENT_CALLER
             )
             pages += 1
             # The specialty index's doctors, then the slot items: 20 at most over 10 doctors.

@@ -1,7 +1,7 @@
 """MCP fixtures: the server over Streamable HTTP (uvicorn in a thread) on SQLite and on DynamoDB
 Local, driven by the SDK's own ``ClientSession``; a small clinic of its own for every test.
 
-One stack (store, runtime, HTTP server) per engine serves a whole module: tests stay apart by
+One stack (store, kernel, HTTP server) per engine serves a whole module: tests stay apart by
 their own doctors, specialty and user ids (``clinic``), so they never meet on a slot.
 """
 
@@ -27,15 +27,16 @@ from mcp.types import CallToolResult
 
 from health_api.config import Settings
 from health_api.domain.models import Doctor
+from health_api.kernel.bootstrap import Kernel, build_kernel, caller_of
 from health_api.mcp.http import build_http_app
 from health_api.mcp.results import PROBLEM_META
-from health_api.mcp.runtime import Caller, Runtime, build_runtime
 from health_api.mcp.server import build_server
 from health_api.services import schedules
 from health_api.services.times import to_utc_string
 from health_api.storage.base import Storage
 from health_api.storage.factory import build_storage
 from tests.api.conftest import AGENT_KEY, storage_settings
+from tests.callers import ADMIN_CALLER
 from tests.conftest import create_dynamodb_tables, drop_dynamodb_tables, is_dynamodb
 
 MCP_BACKENDS = ("sqlite", "dynamodb-local")
@@ -52,21 +53,21 @@ SLOT_TIMES = ("09:00", "09:30", "10:00", "10:30")
 
 @dataclass(frozen=True)
 class Stack:
-    """One engine's store, the runtime over it and the HTTP server serving it."""
+    """One engine's store, the kernel over it and the HTTP server serving it."""
 
     backend: str
     settings: Settings
     storage: Storage
-    runtime: Runtime
+    kernel: Kernel
     url: str  # http://127.0.0.1:<port>, without /mcp
 
     def in_memory(self, key: str = AGENT_KEY) -> MCPServer:
         """A server on the same store acting with ``key`` (for ``mcp.Client(server)``)."""
-        api_key = next(k for k in self.runtime.keys if k.key == key)
-        runtime = dataclasses.replace(
-            self.runtime, stdio_caller=Caller.of(api_key, self.runtime.key_id_secret)
+        api_key = next(k for k in self.kernel.keys if k.key == key)
+        kernel = dataclasses.replace(
+            self.kernel, stdio_caller=caller_of(api_key, self.kernel.key_id_secret)
         )
-        return build_server(runtime)
+        return build_server(kernel)
 
 
 @dataclass(frozen=True)
@@ -116,9 +117,9 @@ def opened_storage(settings: Settings) -> Iterator[Storage]:
 
 
 @contextlib.contextmanager
-def serving(runtime: Runtime) -> Iterator[str]:
-    """The HTTP app of ``runtime`` under uvicorn on a free port, in a daemon thread; its URL."""
-    app = build_http_app(runtime, build_server(runtime))
+def serving(kernel: Kernel) -> Iterator[str]:
+    """The HTTP app of ``kernel`` under uvicorn on a free port, in a daemon thread; its URL."""
+    app = build_http_app(kernel, build_server(kernel))
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
@@ -156,9 +157,9 @@ def running_stack(backend: str, request: pytest.FixtureRequest, **changes) -> It
         url = request.getfixturevalue("dynamodb_local") if is_dynamodb(backend) else None
         settings = engine_settings_for(backend, tmp_path, url, **changes)
         with opened_storage(settings) as store:
-            runtime = build_runtime(settings, store)
-            with serving(runtime) as base:
-                yield Stack(backend, settings, store, runtime, base)
+            kernel = build_kernel(settings, store)
+            with serving(kernel) as base:
+                yield Stack(backend, settings, store, kernel, base)
 
 
 @pytest.fixture(scope="module", params=MCP_BACKENDS)
@@ -192,7 +193,7 @@ def open_clinic(storage: Storage, doctors: int = 2) -> Clinic:
                     doctor_id, f"Dra. Prueba {n}", especialidad, "Clínica Centro", idiomas=("es",)
                 )
             )
-            schedules.add_slots(storage, doctor_id, [(t, 30) for t in times])
+            schedules.add_slots(storage, doctor_id, [(t, 30) for t in times], caller=ADMIN_CALLER)
     finally:
         storage.end_request()
     return Clinic(especialidad, ids, times, token)

@@ -4,13 +4,13 @@ which need no key."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import httpx2
 import pytest
 from mcp.shared.exceptions import MCPError
 
+from health_api.kernel.bootstrap import build_kernel
 from tests.api.conftest import ADMIN_KEY, AGENT_KEY
 from tests.mcp.conftest import mcp_session, ok, serving, slot_arguments
 
@@ -35,7 +35,7 @@ UNKNOWN_KEY = "agent-test-key-9999999999"
 def origin_url(stack):
     """A second server on ``stack``'s store that allows ``ALLOWED_ORIGIN``."""
     settings = stack.settings.replace(cors_origins=(ALLOWED_ORIGIN,))
-    with serving(dataclasses.replace(stack.runtime, settings=settings)) as url:
+    with serving(build_kernel(settings, stack.storage)) as url:
         yield url
 
 

@@ -4,7 +4,6 @@ id, and start-up refusing a wildcard origin or a missing key-id secret."""
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import hmac
 import logging
@@ -14,6 +13,7 @@ import httpx2
 import pytest
 
 from health_api import clock
+from health_api.kernel.bootstrap import build_kernel
 from health_api.services import idempotency as rules
 from tests.api.conftest import AGENT_KEY, KEY_ID_SECRET
 from tests.mcp.conftest import mcp_session, ok, serving, slot_arguments
@@ -31,7 +31,7 @@ def v11_id(key: str) -> str:
 def cors_url(sqlite_stack):
     """A server on the SQLite stack's store that allows ``ALLOWED``."""
     settings = sqlite_stack.settings.replace(cors_origins=(ALLOWED,))
-    with serving(dataclasses.replace(sqlite_stack.runtime, settings=settings)) as url:
+    with serving(build_kernel(settings, sqlite_stack.storage)) as url:
         yield url
 
 

@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import httpx2
 import pytest
 
+from health_api.kernel.bootstrap import build_kernel
 from tests.api.conftest import AGENT_KEY
 from tests.mcp.conftest import serving
 
@@ -31,7 +30,7 @@ BEARER = {"Authorization": f"Bearer {AGENT_KEY}"}
 def limited_url(sqlite_stack):
     """A second server on the same store that allows each key one request a minute."""
     settings = sqlite_stack.settings.replace(rate_limit="1/minute")
-    with serving(dataclasses.replace(sqlite_stack.runtime, settings=settings)) as url:
+    with serving(build_kernel(settings, sqlite_stack.storage)) as url:
         yield url
 
 

@@ -11,9 +11,9 @@ import httpx2
 import pytest
 from mcp import Client
 
-from health_api.mcp import calls
-from health_api.mcp.calls import REPLAYED_META, RESULT_CONTENT_TYPE
-from health_api.mcp.results import PROBLEM_META
+from health_api.mcp import replays
+from health_api.mcp.replays import REPLAYED_META, RESULT_CONTENT_TYPE
+from health_api.mcp.results import PROBLEM_META, status_of
 from health_api.services import idempotency
 from tests.api.conftest import ADMIN_KEY, AGENT_KEY
 from tests.mcp.conftest import mcp_session, ok, problem, slot_arguments
@@ -93,19 +93,19 @@ async def test_a_failure_stored_before_v1_2_replays_without_structured_content(
     stack, clinic, monkeypatch
 ) -> None:
     # Records written by v1.1 (kept for a day) held the problem as structuredContent.
-    def v1_1_answer(result, status):
+    def v1_1_answer(_codec, result):
         body = {
             "text": result.content[0].text,
             "structured": result.meta[PROBLEM_META],
             "is_error": True,
         }
-        return idempotency.Answer(status, json.dumps(body), RESULT_CONTENT_TYPE)
+        return idempotency.Answer(status_of(result), json.dumps(body), RESULT_CONTENT_TYPE)
 
     taken = {**slot_arguments(clinic, clinic.user("luis")), "idempotency_key": new_key()}
     async with mcp_session(stack) as session:
         ok(await session.call_tool("book_appointment", slot_arguments(clinic, clinic.user("ana"))))
         with monkeypatch.context() as patched:
-            patched.setattr(calls, "_answer", v1_1_answer)
+            patched.setattr(replays.ResultCodec, "encode", v1_1_answer)
             first = await session.call_tool("book_appointment", taken)
         second = await session.call_tool("book_appointment", taken)
 

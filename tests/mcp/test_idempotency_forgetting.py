@@ -12,7 +12,7 @@ from mcp import Client
 
 from health_api import clock
 from health_api.keys import scope_id
-from health_api.mcp.calls import REPLAYED_META
+from health_api.mcp.replays import REPLAYED_META
 from health_api.services import idempotency as rules
 from tests.api.conftest import AGENT_KEY
 from tests.mcp.conftest import ok, slot_arguments

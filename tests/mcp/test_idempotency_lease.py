@@ -17,7 +17,7 @@ import pytest
 from freezegun import freeze_time
 from mcp import Client
 
-from health_api.mcp.calls import REPLAYED_META
+from health_api.mcp.replays import REPLAYED_META
 from health_api.services.idempotency_lease import RENEWER
 from tests.mcp.conftest import ok, problem, slot_arguments
 

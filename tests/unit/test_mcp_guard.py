@@ -9,18 +9,21 @@ import pytest
 from freezegun import freeze_time
 
 from health_api.config import ApiKey, load_settings
+from health_api.kernel.bootstrap import Kernel, build_kernel
+from health_api.mcp.calls import SCOPE_KEY
 from health_api.mcp.http import Guard
-from health_api.mcp.runtime import SCOPE_KEY, Runtime
-from health_api.services.times import zone
 
 AGENT_KEY = "agent-guard-key-0123456789"
 
 
-def runtime(**changes) -> Runtime:
+def runtime(**changes) -> Kernel:
     settings = load_settings({}).replace(
-        environment="test", api_keys=(ApiKey("agent", AGENT_KEY),), **changes
+        environment="test",
+        api_keys=(ApiKey("agent", AGENT_KEY),),
+        key_id_secret="k" * 32,
+        **changes,
     )
-    return Runtime(settings, None, settings.api_keys, b"s", zone("UTC"), key_id_secret=b"k" * 32)
+    return build_kernel(settings, None, keys=(settings.api_keys, None))
 
 
 def call(guard: Guard, path: str = "/mcp", **headers: str) -> tuple[int, dict, dict]:

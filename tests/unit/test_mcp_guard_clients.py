@@ -12,9 +12,8 @@ import pytest
 from freezegun import freeze_time
 
 from health_api.config import ApiKey, ConfigError, load_settings
+from health_api.kernel.bootstrap import Kernel, build_kernel
 from health_api.mcp.http import Guard
-from health_api.mcp.runtime import Runtime
-from health_api.services.times import zone
 
 AGENT_KEY = "agent-guard-key-0123456789"
 WRONG_KEY = "wrong-guard-key-0123456789"
@@ -29,13 +28,16 @@ CORS_HEADERS = (
 )
 
 
-def runtime(keys_file: Path | None = None, **changes) -> Runtime:
+def runtime(keys_file: Path | None = None, **changes) -> Kernel:
     settings = load_settings({}).replace(
-        **{"environment": "test", "api_keys": (ApiKey("agent", AGENT_KEY),), **changes}
+        **{
+            "environment": "test",
+            "api_keys": (ApiKey("agent", AGENT_KEY),),
+            "key_id_secret": "k" * 32,
+            **changes,
+        }
     )
-    return Runtime(
-        settings, None, settings.api_keys, b"s", zone("UTC"), b"k" * 32, keys_file=keys_file
-    )
+    return build_kernel(settings, None, keys=(settings.api_keys, keys_file))
 
 
 def served(reached: list):
