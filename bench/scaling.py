@@ -21,8 +21,12 @@ from typing import Any
 
 from bench.dataset import SOLO_SPECIALTY, SPECIALTIES, DataSet
 from health_api import create_app
+from health_api.domain.caller import Caller
 from health_api.services.availability import find_availability
 from health_api.services.schedules import list_slots
+
+# The services' caller in these in-process probes (no key: a bench, not a client).
+CALLER = Caller.of_role("agent", "bench", "bench")
 
 
 def _median_ms(work: Callable[[], Any], storage: Any, repeat: int) -> float:
@@ -58,7 +62,7 @@ class Probe:
         query = urllib.parse.urlencode({"desde": desde, "hasta": hasta})
 
         def service() -> None:
-            page = list_slots(self.storage, doctor, desde, hasta, None, 20, None)
+            page = list_slots(self.storage, doctor, desde, hasta, None, 20, None, caller=CALLER)
             assert len(page.items) == 16, len(page.items)
 
         path = f"/api/v1/doctors/{doctor}/schedules?{query}"
@@ -74,7 +78,9 @@ class Probe:
         )
 
         def service() -> None:
-            assert find_availability(self.storage, especialidad, desde, hasta, 20).items
+            assert find_availability(
+                self.storage, especialidad, desde, hasta, 20, caller=CALLER
+            ).items
 
         return (
             _median_ms(service, self.storage, repeat),

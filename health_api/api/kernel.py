@@ -3,9 +3,7 @@
 ``app.extensions["health_api"]`` holds a :class:`RestState`: the process's
 :class:`~health_api.kernel.bootstrap.Kernel` (shared in shape with the MCP server) plus what only
 REST keeps (its CORS policy, the readiness cache, the test-only pause before storing an answer).
-``health_api.storage``, ``health_api.settings`` and ``health_api.ready`` (the readiness cache,
-which a test clears) stay as aliases for tools and tests outside the package; no module of the
-package reads them.
+Tests and tools outside the package reach them through ``kernel_of(app)`` and ``state_of(app)``.
 """
 
 from __future__ import annotations
@@ -20,8 +18,6 @@ from health_api.cors import API_HEADERS, CorsPolicy
 from health_api.kernel.bootstrap import Kernel
 
 EXTENSION = "health_api"
-# Read by tests and tools outside the package (tests/reliability); the package reads EXTENSION.
-ALIASES = {"health_api.storage": "storage", "health_api.settings": "settings"}
 TEST_PAUSE_ENV = "HEALTH_API_TEST_PAUSE_BEFORE_ANSWER"
 
 
@@ -46,9 +42,6 @@ def install(app: Flask, kernel: Kernel) -> RestState:
         test_pause=float(pause) if pause else 0.0,
     )
     app.extensions[EXTENSION] = state
-    for alias, name in ALIASES.items():
-        app.extensions[alias] = getattr(kernel, name)
-    app.extensions["health_api.ready"] = state.ready
     return state
 
 

@@ -12,6 +12,7 @@ import time
 from flask import Flask
 from flask.testing import FlaskClient
 
+from health_api.api.kernel import state_of
 from tests.api.conftest import ADMIN, AGENT
 from tests.api.helpers import MON_0900, MON_0930, add_slots, assert_problem, create_doctor
 
@@ -53,7 +54,7 @@ def assert_unavailable(response) -> dict:
 
 def readyz(app: Flask, client: FlaskClient):
     """``/readyz`` computed now, not from its 5 s cache."""
-    app.extensions.get("health_api.ready", {}).clear()
+    state_of(app).ready.clear()
     return client.get("/readyz")
 
 

@@ -13,6 +13,7 @@ import pytest
 from flask import Flask
 
 from health_api import create_app
+from health_api.api.kernel import kernel_of
 from health_api.config import Settings
 from tests.api.conftest import AGENT, storage_settings
 from tests.api.helpers import (
@@ -61,7 +62,7 @@ def proxied_app(moto_server_url, table_prefix, tmp_path) -> Iterator[tuple[Flask
     app = create_app({"settings": settings})
     seed(app.test_client())
     yield app, proxy
-    app.extensions["health_api.storage"].close()
+    kernel_of(app).storage.close()
     proxy.close()
 
 
@@ -73,14 +74,14 @@ def count_attempts(app: Flask) -> list[str]:
         attempts.append(event_name.rsplit(".", 1)[-1])
 
     # The storage's one client: the same object every repository uses.
-    aws = app.extensions["health_api.storage"]._client
+    aws = kernel_of(app).storage._client
     aws.meta.events.register("before-send.dynamodb.*", record)
     return attempts
 
 
 def test_the_timeouts_come_from_the_settings(proxied_app) -> None:
     app, _proxy = proxied_app
-    config = app.extensions["health_api.storage"]._client.meta.config
+    config = kernel_of(app).storage._client.meta.config
 
     assert (config.connect_timeout, config.read_timeout) == (CONNECT_TIMEOUT, READ_TIMEOUT)
     assert config.retries == {"mode": "standard", "total_max_attempts": ATTEMPTS}

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from health_api import create_app
+from health_api.api.kernel import kernel_of
 from health_api.services import doctors as doctor_service
 from tests.ops import procs
 from tests.ops.procs import ADMIN
@@ -29,7 +30,7 @@ def test_production_runs_without_debug_and_answers_a_fault_with_a_bare_500(
         monkeypatch.setenv(name, value)
     app = create_app()
 
-    assert app.extensions["health_api.settings"].environment == "production"
+    assert kernel_of(app).settings.environment == "production"
     assert app.debug is False
     assert app.config["DEBUG"] is False
     assert not app.testing

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from health_api import create_app
+from health_api.api.kernel import kernel_of
 from health_api.domain.errors import StorageUnavailableError
 from health_api.storage.sqlite import connection as sqlite_connection
 from tests.api.conftest import ADMIN, AGENT, storage_settings
@@ -87,14 +88,14 @@ def test_a_read_only_database_is_a_clear_startup_error(writable_dir, tmp_path) -
     app = create_app({"settings": settings})
     client = app.test_client()
     seed(client)
-    app.extensions["health_api.storage"].release()
+    kernel_of(app).storage.release()
     make_read_only(writable_dir)
 
     # A running process whose store turns read-only: each write is a 503, none a 2xx.
     assert_unavailable(book(client, DOCTOR, MON_0900, USER))
     assert_unavailable(put_session(client))
     assert_unavailable(create_doctor_response(client))
-    app.extensions["health_api.storage"].close()
+    kernel_of(app).storage.close()
     # A process starting on it refuses to start, naming the file and the cause.
     with pytest.raises(StorageUnavailableError) as refused:
         create_app({"settings": settings})
@@ -115,7 +116,7 @@ def test_a_full_database_is_a_503_and_nothing_is_half_written(sqlite_app, monkey
         conn.execute(f"PRAGMA max_page_count = {pages}")
         return conn
 
-    sqlite_app.extensions["health_api.storage"].release()
+    kernel_of(sqlite_app).storage.release()
     monkeypatch.setattr(sqlite_connection, "connect", no_room)
     many = [{"fecha_hora": f"2030-04-{1 + n // 20:02d}T{n % 20:02d}:00:00Z"} for n in range(500)]
 
@@ -125,7 +126,7 @@ def test_a_full_database_is_a_503_and_nothing_is_half_written(sqlite_app, monkey
     assert_unavailable(added)
     assert_unavailable(session)
     monkeypatch.setattr(sqlite_connection, "connect", original)
-    sqlite_app.extensions["health_api.storage"].release()  # drop the capped connection
+    kernel_of(sqlite_app).storage.release()  # drop the capped connection
     listed = client.get(
         f"/api/v1/doctors/{DOCTOR}/schedules",
         query_string={"desde": "2030-04-01T00:00:00Z", "hasta": "2030-05-01T00:00:00Z"},
@@ -163,4 +164,4 @@ def test_a_really_full_disk_is_a_503_and_the_store_recovers(tmp_path) -> None:
         expected = "reservado" if booked.status_code == 201 else "disponible"
         assert slot_state(client, MON_0930)["estado"] == expected
         assert put_session(client, size=60_000).status_code in (200, 201)
-        app.extensions["health_api.storage"].close()
+        kernel_of(app).storage.close()
