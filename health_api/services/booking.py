@@ -13,9 +13,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from health_api import clock
+from health_api.domain import slots as slot_rules
 from health_api.domain.caller import Caller
 from health_api.domain.errors import (
-    InvalidRequestError,
     NotFoundError,
     NotYourBookingError,
     SlotTakenError,
@@ -31,9 +31,9 @@ ALTERNATIVES_HORIZON = timedelta(days=60)
 
 
 def _require_future(key: SlotKey, what: str = "the slot") -> str:
+    """Now, as the canonical string, after the domain's rule refused a past ``key``."""
     now_text = to_utc_string(clock.now_utc())
-    if key.fecha_hora <= now_text:
-        raise InvalidRequestError(f"{what} at {key.fecha_hora} is in the past")
+    slot_rules.require_future(key.fecha_hora, now_text, what)
     return now_text
 
 

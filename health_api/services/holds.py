@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from health_api import clock
 from health_api.config import HOLD_TTL_RANGE, Settings
+from health_api.domain import slots as slot_rules
 from health_api.domain.caller import Caller
 from health_api.domain.errors import InvalidRequestError, NotFoundError, SlotTakenError
 from health_api.domain.models import Hold, SlotKey
@@ -55,8 +56,7 @@ def hold_slot(
         raise InvalidRequestError(f"ttl_seconds must be between {low} and {high}, got {ttl}")
     now = clock.now_utc()
     now_text = to_utc_string(now)
-    if key.fecha_hora <= now_text:
-        raise InvalidRequestError(f"the slot at {key.fecha_hora} is in the past")
+    slot_rules.require_future(key.fecha_hora, now_text)
     expires_at = min(to_utc_string(now + timedelta(seconds=ttl)), key.fecha_hora)
     try:
         result = storage.slots.hold(

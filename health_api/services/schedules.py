@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from health_api import clock
+from health_api.domain import slots as slot_rules
 from health_api.domain.caller import Caller
 from health_api.domain.errors import DoctorNotFoundError, InvalidRequestError, NotFoundError
 from health_api.domain.models import AddSlotsResult, Page, Slot, SlotKey
@@ -40,8 +41,7 @@ def add_slots(
     now = to_utc_string(clock.now_utc())
     unique: dict[str, int] = {}
     for fecha_hora, duracion in slots:
-        if fecha_hora <= now:
-            raise InvalidRequestError(f"the slot at {fecha_hora} is in the past")
+        slot_rules.require_future(fecha_hora, now)
         unique.setdefault(fecha_hora, duracion)
     if len(unique) > MAX_SLOTS_PER_REQUEST:
         raise InvalidRequestError(f"at most {MAX_SLOTS_PER_REQUEST} slots per request")
