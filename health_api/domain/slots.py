@@ -2,7 +2,7 @@
 
 This module is the one home of the booking rules. Each action is a pure function of the slot as
 stored (None: no such slot), the acting user, the request's instant ``now`` and, where the action
-has one, a hold's nonce. It answers with one of:
+has one, a hold's nonce. It answers with one of (see ``domain/writes.py``):
 
 - ``Write``: make this change, under the condition that the slot is still in the state ``when``
   (one of the ``Precondition`` states, which each backend renders once as a condition expression
@@ -11,11 +11,16 @@ has one, a hold's nonce. It answers with one of:
   slot that is already free);
 - a domain error (``SlotTakenError``, ``HoldInvalidError``...): the problem the caller gets.
 
-A backend either reads the slot first and asks, or (where it reads nothing today) writes at once
-under ``OPTIMISTIC`` and, when that condition fails, asks with the old item the store returned
+A backend either reads the slot first and asks, or (where it reads nothing today) makes the
+action's first write at once (``booking_write``, ``cancel_write``, ``release_write``) and, when
+that condition fails, asks with the old item the store returned
 (``ReturnValuesOnConditionCheckFailure=ALL_OLD``, or the row read in the same SQLite transaction).
 The answer to that second question may be another ``Write`` (the slot moved to a state the user
-may still act on, e.g. their own hold), which the backend then makes under its own condition.
+may still act on, e.g. their own hold), which the backend then makes under its own condition;
+it is never the first write again (the tests hold the actions to both).
+
+A slot in the past is the service's rule (``require_future``, checked before storage is asked):
+the actions do not look at it, since a first write made before any read could not either.
 
 ``retried`` tells the rules that the store reports a write resent by the client library after its
 first attempt may have committed (botocore retries): a slot that already shows this very request's
@@ -23,10 +28,6 @@ effect is then this request's own work (``Keep(created=True)``).
 """
 
 from __future__ import annotations
-
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from enum import Enum
 
 from health_api.domain.errors import (
     AlreadyBookedError,
@@ -50,111 +51,88 @@ from health_api.domain.models import (
     hold_of,
     slot_at,
 )
+from health_api.domain.writes import (
+    BOOKING_FIELDS,
+    HOLD_FIELDS,
+    Keep,
+    Move,
+    Outcome,
+    Precondition,
+    Write,
+    booking_changes,
+    freeing_changes,
+    hold_changes,
+    meets,
+)
 
-HOLD_FIELDS = ("retenido_por", "retenido_hasta", "retencion")
-BOOKING_FIELDS = ("user_id", "motivo", "reservado_en")
-
-
-class Precondition(Enum):
-    """The states a write may start from: the write's condition is "the slot still is so".
-
-    - ``FREE``: the slot exists and is ``disponible``, or ``retenido`` with its hold lapsed at now;
-    - ``HELD_LIVE_BY``: ``retenido`` by the user, live at now, under the write's ``nonce``;
-    - ``BOOKED_BY``: ``reservado`` by the user;
-    - ``CARRIES_HOLD``: ``retenido`` under the write's ``nonce``, live or lapsed.
-    """
-
-    FREE = "free"
-    HELD_LIVE_BY = "held_live_by"
-    BOOKED_BY = "booked_by"
-    CARRIES_HOLD = "carries_hold"
-
-
-def meets(when: Precondition, slot: Slot | None, user_id: str, now: str, nonce: str | None) -> bool:
-    """Whether ``slot`` is in state ``when`` for ``user_id`` at ``now`` (the meaning every
-    backend's rendering of a precondition must have; the tests hold them to it)."""
-    if slot is None:
-        return False
-    if when is Precondition.FREE:
-        return slot_at(slot, now).estado == DISPONIBLE
-    if when is Precondition.HELD_LIVE_BY:
-        return hold_is_live(slot, now) and slot.retenido_por == user_id and slot.retencion == nonce
-    if when is Precondition.BOOKED_BY:
-        return slot.estado == RESERVADO and slot.user_id == user_id
-    return slot.estado == RETENIDO and slot.retencion == nonce
-
-
-@dataclass(frozen=True)
-class Write:
-    """Set ``changes`` on the slot (a value sets the attribute, None removes it) under the
-    condition that the slot still is in state ``when`` (with ``nonce`` for a hold's states)."""
-
-    when: Precondition
-    changes: Mapping[str, str | None] = field(default_factory=dict)
-    nonce: str | None = None
-
-    def applied_to(self, slot: Slot) -> Slot:
-        """``slot`` after this write."""
-        return replace(slot, **self.changes)
-
-
-@dataclass(frozen=True)
-class Keep:
-    """Change nothing; answer with ``slot`` (``created``: it is this very request's own work,
-    committed by an earlier attempt of the same write)."""
-
-    slot: Slot
-    created: bool = False
-
-
-Outcome = Write | Keep
-
-
-@dataclass(frozen=True)
-class Move:
-    """A reschedule: both writes in one transaction, ``release`` on the source, ``take`` on the
-    target (the old booking's ``motivo`` travels with it)."""
-
-    release: Write
-    take: Write
+# The vocabulary lives in domain/writes.py; it is re-exported here so that a backend imports
+# the whole state machine from one place.
+__all__ = [
+    "BOOKING_FIELDS",
+    "HOLD_FIELDS",
+    "OPTIMISTIC_BOOKING",
+    "Keep",
+    "Move",
+    "Outcome",
+    "Precondition",
+    "Write",
+    "book",
+    "booking_changes",
+    "booking_write",
+    "cancel",
+    "cancel_write",
+    "check_hold_limit",
+    "freeing_changes",
+    "hold",
+    "hold_changes",
+    "live_hold",
+    "meets",
+    "move_error",
+    "release",
+    "release_write",
+    "require_distinct",
+    "require_future",
+    "reschedule",
+    "source_problem",
+    "target_problem",
+]
 
 
 def require_future(fecha_hora: str, now: str, what: str = "the slot") -> None:
     """A slot that has started (``fecha_hora <= now``) is past: no hold, booking, cancel or
-    reschedule touches it."""
+    reschedule touches it. The service's check, made before storage is asked (so that a past
+    slot is refused before anything is read, whether it exists or not)."""
     if fecha_hora <= now:
         raise InvalidRequestError(f"{what} at {fecha_hora} is in the past")
-
-
-def booking_changes(user_id: str, motivo: str | None, now: str) -> dict[str, str | None]:
-    """What a booking sets: ``reservado`` for the user, stamped ``now``; any hold removed."""
-    return {
-        "estado": RESERVADO,
-        "user_id": user_id,
-        "motivo": motivo,
-        "reservado_en": now,
-        **dict.fromkeys(HOLD_FIELDS),
-    }
-
-
-def hold_changes(user_id: str, nonce: str, expires_at: str) -> dict[str, str | None]:
-    """What a hold sets: ``retenido`` for the user until ``expires_at`` under ``nonce``."""
-    return {
-        "estado": RETENIDO,
-        "retenido_por": user_id,
-        "retenido_hasta": expires_at,
-        "retencion": nonce,
-    }
-
-
-def freeing_changes() -> dict[str, str | None]:
-    """What freeing a slot sets: ``disponible``, with no booking and no hold."""
-    return {"estado": DISPONIBLE, **dict.fromkeys((*BOOKING_FIELDS, *HOLD_FIELDS))}
 
 
 # The condition of a booking written before any read: free at now. A live hold of the user is
 # not accepted here because consuming a hold may have more to do (DynamoDB frees its seat).
 OPTIMISTIC_BOOKING = Precondition.FREE
+
+
+def booking_write(
+    user_id: str, motivo: str | None, now: str, hold_nonce: str | None = None
+) -> Write:
+    """The write a booking makes before any read: of a free slot, or (given ``hold_nonce``) of
+    this user's live hold under it. What ``book`` answers for every slot meeting its condition;
+    on a failed condition ask ``book`` with the slot as it is."""
+    changes = booking_changes(user_id, motivo, now)
+    if hold_nonce is None:
+        return Write(OPTIMISTIC_BOOKING, changes)
+    return Write(Precondition.HELD_LIVE_BY, changes, hold_nonce)
+
+
+def cancel_write() -> Write:
+    """The write a cancel makes before any read: free the user's booking. What ``cancel``
+    answers for every slot booked by the user; on a failed condition ask ``cancel``."""
+    return Write(Precondition.BOOKED_BY, freeing_changes())
+
+
+def release_write(nonce: str) -> Write:
+    """The write a release makes, read or not: clear the hold under ``nonce``. A failed
+    condition needs no read: ``release`` answers None (nothing to do) for every such slot."""
+    return Write(Precondition.CARRIES_HOLD, freeing_changes(), nonce)
 
 
 def _booked_by(slot: Slot, user_id: str) -> bool:
@@ -175,11 +153,10 @@ def hold(
     retried: bool = False,
 ) -> Outcome:
     """Hold ``slot`` for ``user_id`` until ``expires_at`` under ``nonce``. This user's live
-    hold comes back unchanged (a repeat never counts twice). Not found, past, blocked, booked
+    hold comes back unchanged (a repeat never counts twice). Not found, blocked, booked
     (by this user: ``AlreadyBookedError``) or held by another: the matching error."""
     if slot is None:
         raise NotFoundError("slot not found")
-    require_future(slot.fecha_hora, now)
     current = slot_at(slot, now)
     if current.estado == BLOQUEADO:
         raise SlotBlockedError("the slot is blocked and cannot be held")
@@ -219,17 +196,15 @@ def book(
     """Book ``slot`` for ``user_id``. Free: booked. Held live by this user: booked, the hold
     consumed (given ``hold_nonce``, only that hold: anything else is ``HoldInvalidError``).
     Booked by this user already: kept, whatever ``hold_nonce`` says (a safe retry). Otherwise
-    not found, past, blocked or taken."""
+    not found, blocked or taken."""
     if slot is None:
         raise NotFoundError("slot not found")
-    require_future(slot.fecha_hora, now)
     if _booked_by(slot, user_id):
         return Keep(slot, created=retried and slot.reservado_en == now)
-    changes = booking_changes(user_id, motivo, now)
     if hold_nonce is not None:
         if not (_held_live_by(slot, user_id, now) and slot.retencion == hold_nonce):
             raise HoldInvalidError("the hold is expired, released or of another user or slot")
-        return Write(Precondition.HELD_LIVE_BY, changes, hold_nonce)
+        return booking_write(user_id, motivo, now, hold_nonce)
     current = slot_at(slot, now)
     if current.estado == BLOQUEADO:
         raise SlotBlockedError("the slot is blocked and cannot be booked")
@@ -237,20 +212,19 @@ def book(
         raise SlotTakenError("the slot is booked by another user")
     if current.estado == RETENIDO:
         if current.retenido_por == user_id:
-            return Write(Precondition.HELD_LIVE_BY, changes, current.retencion)
+            return booking_write(user_id, motivo, now, current.retencion)
         raise SlotTakenError("the slot is held by another user")
-    return Write(Precondition.FREE, changes)
+    return booking_write(user_id, motivo, now)
 
 
 def cancel(slot: Slot | None, user_id: str, now: str) -> Outcome:
     """Free a slot booked, or held live, by ``user_id``. Already free (a retried cancel, a
     lapsed hold) or blocked: kept as it is at ``now``. Booked or held live by another user:
-    ``SlotTakenError``; no slot: ``NotFoundError``; a past slot: ``InvalidRequestError``."""
+    ``SlotTakenError``; no slot: ``NotFoundError``."""
     if slot is None:
         raise NotFoundError("slot not found")
-    require_future(slot.fecha_hora, now, "the appointment")
     if _booked_by(slot, user_id):
-        return Write(Precondition.BOOKED_BY, freeing_changes())
+        return cancel_write()
     if _held_live_by(slot, user_id, now):
         return Write(Precondition.HELD_LIVE_BY, freeing_changes(), slot.retencion)
     if slot.estado != RESERVADO and not hold_is_live(slot, now):
@@ -263,7 +237,7 @@ def release(slot: Slot | None, nonce: str) -> Outcome | None:
     is harmless); None when it is gone already (nothing to do, not an error)."""
     if slot is None or slot.estado != RETENIDO or slot.retencion != nonce:
         return None
-    return Write(Precondition.CARRIES_HOLD, freeing_changes(), nonce)
+    return release_write(nonce)
 
 
 _MOVE_MESSAGES = {
@@ -303,25 +277,19 @@ def reschedule(source: Slot | None, target: Slot | None, user_id: str, now: str)
     """Move ``user_id``'s booking from ``source`` to ``target``, keeping its ``motivo``. A retry
     after success (the user booked the target and no longer the source) keeps the target. The
     target may be free or held live by this user (the hold consumed); else a ``RescheduleError``
-    names the reason. Both slots must be in the future."""
+    names the reason."""
     if source is not None and target is not None:
         require_distinct(source.key, target.key)
-    if source is not None:
-        require_future(source.fecha_hora, now, "the current appointment")
-    if target is not None:
-        require_future(target.fecha_hora, now, "the new slot")
     if source is None or not _booked_by(source, user_id):
         # Checked before the source's own reason, so that a retry still succeeds after the
         # freed source was deleted.
         if target is not None and _booked_by(target, user_id):
             return Keep(target)
         raise source_problem(source)
-    release_it = Write(Precondition.BOOKED_BY, freeing_changes())
     if target is not None and _held_live_by(target, user_id, now):
-        take_when, nonce = Precondition.HELD_LIVE_BY, target.retencion
+        nonce = target.retencion  # the user's own hold on the target is consumed
     elif target is not None and slot_at(target, now).estado == DISPONIBLE:
-        take_when, nonce = Precondition.FREE, None
+        nonce = None
     else:
         raise target_problem(target)
-    take = Write(take_when, booking_changes(user_id, source.motivo, now), nonce)
-    return Move(release_it, take)
+    return Move(cancel_write(), booking_write(user_id, source.motivo, now, nonce))
