@@ -71,7 +71,9 @@ class HoldMethods(SlotTable):
     ) -> HoldResult:
         """Hold the slot for ``user_id``: one transaction (slot + one free seat), written
         before any read; a failed slot condition's old item goes to the domain."""
-        write: Outcome = Write(Precondition.FREE, rules.hold_changes(user_id, nonce, expires_at))
+        # What ``rules.hold`` answers for a free slot, sent before any read (the domain has no
+        # hold_write yet: requested in DOMAIN_CHANGES.md).
+        write = Write(Precondition.FREE, rules.hold_changes(user_id, nonce, expires_at))
         seat = seat_names(max_per_user)[0]
         for _ in range(max_per_user + 2):
             try:
@@ -79,10 +81,11 @@ class HoldMethods(SlotTable):
             except ConditionFailed as failed:
                 slot_reason, seat_reason = [*failed.reasons, {}, {}][:2]
                 if slot_reason.get("code") == "ConditionalCheckFailed" or not failed.reasons:
-                    old = slot_of(slot_reason.get("item"))
-                    write = rules.hold(old, user_id, nonce, expires_at, now, retried=failed.retried)
-                    if isinstance(write, Keep):
-                        return HoldResult(hold_of(write.slot), created=write.created)
+                    old, retried = slot_of(slot_reason.get("item")), failed.retried
+                    outcome = rules.hold(old, user_id, nonce, expires_at, now, retried=retried)
+                    if isinstance(outcome, Keep):
+                        return HoldResult(hold_of(outcome.slot), created=outcome.created)
+                    write = outcome  # another write, under its own condition
                     continue
                 seats = seat_reason.get("item")
                 free = free_seats(seats, max_per_user, now)
