@@ -22,7 +22,7 @@ from typing import Any
 
 from health_api.domain import slots as rules
 from health_api.domain.models import BookingResult, Slot, SlotKey
-from health_api.domain.slots import Keep, Write
+from health_api.domain.slots import Keep
 from health_api.storage.base import resolve_now
 from health_api.storage.dynamodb import bounded
 from health_api.storage.dynamodb.holds import HoldMethods
@@ -54,7 +54,7 @@ class BookingMethods(HoldMethods):
                 return BookingResult(slot_of(written), created=True)
         else:
             old = self.read(key)
-        outcome, old = self.settle(
+        outcome, slot = self.settle(
             key,
             lambda slot, again: rules.book(slot, user_id, motivo, now, hold_nonce, retried=again),
             old,
@@ -64,7 +64,7 @@ class BookingMethods(HoldMethods):
         )
         if isinstance(outcome, Keep):
             return BookingResult(outcome.slot, created=outcome.created)
-        return BookingResult(_written(outcome, old), created=True)
+        return BookingResult(outcome.applied_to(slot), created=True)
 
     def cancel(self, key: SlotKey, user_id: str, now: str | None = None) -> Slot:
         """Free a slot booked by ``user_id`` (one conditional UpdateItem) and return it; this
@@ -76,12 +76,12 @@ class BookingMethods(HoldMethods):
             return slot_of(self.update_alone(first, new=True))
         except ConditionFailed as failed:
             old = failed.item
-        outcome, old = self.settle(
+        outcome, slot = self.settle(
             key, lambda slot, _: rules.cancel(slot, user_id, now), old, user_id, now
         )
         if isinstance(outcome, Keep):
             return outcome.slot
-        return _written(outcome, old)
+        return outcome.applied_to(slot)
 
     def reschedule(self, user_id: str, source: SlotKey, target: SlotKey, now: str) -> Slot:
         """Move the user's booking from ``source`` to ``target``, all or nothing: one
@@ -91,8 +91,9 @@ class BookingMethods(HoldMethods):
         rules.require_distinct(source, target)
         pair = [(k.doctor_id, k.fecha_hora) for k in (source, target)]
         found = bounded.read_many(self._client, self._table, pair)
-        old_source, old_target = found.get(pair[0]), found.get(pair[1])
-        outcome = rules.reschedule(slot_of(old_source), slot_of(old_target), user_id, now)
+        old_target = found.get(pair[1])
+        target_slot = slot_of(old_target)
+        outcome = rules.reschedule(slot_of(found.get(pair[0])), target_slot, user_id, now)
         if isinstance(outcome, Keep):
             return outcome.slot
         items = [
@@ -109,7 +110,8 @@ class BookingMethods(HoldMethods):
             if source_reason.get("code") == "ConditionalCheckFailed":
                 raise rules.source_problem(slot_of(source_reason.get("item"))) from failed
             raise rules.target_problem(slot_of(target_reason.get("item"))) from failed
-        return _written(outcome.take, old_target)
+        # The conditions held: the target is what was read plus the booking (no second read).
+        return outcome.take.applied_to(target_slot)
 
     def _transact(self, items: list[dict[str, Any]]) -> None:
         """The transaction; when only the seat item (third) failed, again without it."""
@@ -121,12 +123,3 @@ class BookingMethods(HoldMethods):
                 call(self._client, "transact_write_items", self._table, TransactItems=items[:2])
                 return
             raise
-
-
-def _written(write: Write, old: dict[str, Any] | None) -> Slot:
-    """The slot ``old`` once ``write`` succeeded on it (its condition held, so nothing else
-    changed): what the answer shows without reading it again."""
-    slot = slot_of(old)
-    if slot is None:  # pragma: no cover - a write's precondition needs an existing slot
-        raise ConditionFailed(None)
-    return write.applied_to(slot)

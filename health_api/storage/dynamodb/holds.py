@@ -174,21 +174,21 @@ class HoldMethods(SlotTable):
         user_id: str | None,
         now: str,
         retried: bool = False,
-    ) -> tuple[Outcome | None, dict[str, Any] | None]:
+    ) -> tuple[Outcome | None, Slot | None]:
         """Ask the domain (``ask(slot, retried)``) what to do with the slot item ``old`` and make
         the write it answers, freeing the seat of a hold the write ends; when its condition
         fails, ask again with the item the failure returned. Answers the domain's last answer
-        and the item it was given."""
+        and the slot it was made from (a write made applies to it: its condition held)."""
         for _ in range(ATTEMPTS):
             outcome = ask(slot_of(old), retried)
             if not isinstance(outcome, Write):
-                return outcome, old
+                return outcome, slot_of(old)
             try:
                 self._write_ending_hold(key, outcome, user_id, now, old)
             except ConditionFailed as failed:
                 old, retried = failed.item, failed.retried
                 continue
-            return outcome, old
+            return outcome, slot_of(old)
         raise StorageUnavailableError("the slot kept changing; try again")
 
     def _write_ending_hold(
