@@ -56,7 +56,7 @@ def test_a_rendered_precondition_applies_exactly_when_the_domain_says_it_is_met(
         write = Write(when, {"motivo": "probe"}, "n1")
 
         try:
-            repository.update_alone(repository.update(KEY, write, "u1", NOW))
+            repository._update_alone(repository._update(KEY, write, "u1", NOW))
             applied, old = True, None
         except ConditionFailed as failed:
             applied, old = False, failed.item

@@ -47,14 +47,14 @@ class BookingMethods(HoldMethods):
         if hold_nonce is None:
             first = rules.booking_write(user_id, motivo, now)
             try:
-                written = self.update_alone(self.update(key, first, user_id, now), new=True)
+                written = self._update_alone(self._update(key, first, user_id, now), new=True)
             except ConditionFailed as failed:
                 old, retried = failed.item, failed.retried
             else:
                 return BookingResult(slot_of(written), created=True)
         else:
-            old = self.read(key)
-        outcome, slot = self.settle(
+            old = self._read(key)
+        outcome, slot = self._settle(
             key,
             lambda slot, again: rules.book(slot, user_id, motivo, now, hold_nonce, retried=again),
             old,
@@ -71,12 +71,12 @@ class BookingMethods(HoldMethods):
         user's live hold is released instead (one transaction with its seat). Already free, an
         expired hold, or blocked: returned as it is at ``now``."""
         now = resolve_now(now)
-        first = self.update(key, rules.cancel_write(), user_id, now)
+        first = self._update(key, rules.cancel_write(), user_id, now)
         try:
-            return slot_of(self.update_alone(first, new=True))
+            return slot_of(self._update_alone(first, new=True))
         except ConditionFailed as failed:
             old = failed.item
-        outcome, slot = self.settle(
+        outcome, slot = self._settle(
             key, lambda slot, _: rules.cancel(slot, user_id, now), old, user_id, now
         )
         if isinstance(outcome, Keep):
@@ -97,12 +97,12 @@ class BookingMethods(HoldMethods):
         if isinstance(outcome, Keep):
             return outcome.slot
         items = [
-            self.update(source, outcome.release, user_id, now),
-            self.update(target, outcome.take, user_id, now),
+            self._update(source, outcome.release, user_id, now),
+            self._update(target, outcome.take, user_id, now),
         ]
         # The user's own hold on the target is consumed: its seat is freed in the same
         # transaction (sent again without it should the seat have been reused meanwhile).
-        seat = self.seat_freed(old_target, outcome.take)
+        seat = self._seat_freed(old_target, outcome.take)
         try:
             self._transact([*items, *([seat] if seat else [])])
         except ConditionFailed as failed:

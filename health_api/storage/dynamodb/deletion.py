@@ -178,7 +178,7 @@ class ScheduleDeletion(SlotTable):
                 # The slot DELETE's condition: a slot booked, or held live, since it was read
                 # stays, and stops the deletion (a 409); an expired hold is free to delete.
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                **self.condition(DELETABLE, now=now),
+                **self._condition(DELETABLE, now=now),
             )
         except ConditionFailed as failed:
             if failed.item is not None:

@@ -95,7 +95,7 @@ class HoldMethods(SlotTable):
                 continue
             # The transaction returns no item, and the slot's duracion_min is not known here:
             # one consistent read gives the whole slot.
-            held = slot_of(self.read(key)) or write.applied_to(Slot(key.doctor_id, key.fecha_hora))
+            held = slot_of(self._read(key)) or write.applied_to(Slot(key.doctor_id, key.fecha_hora))
             return HoldResult(hold_of(held), created=True)
         raise StorageUnavailableError("the user's hold seats kept changing; try again")
 
@@ -128,7 +128,7 @@ class HoldMethods(SlotTable):
                 "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
             }
         }
-        slot_update = self.update(key, write, user_id, now, seat)
+        slot_update = self._update(key, write, user_id, now, seat)
         call(
             self._client,
             "transact_write_items",
@@ -151,7 +151,7 @@ class HoldMethods(SlotTable):
         wanted = f"{key.doctor_id}|{key.fecha_hora}"
         live = [s for s in (seats or {}).values() if live_seat(s, now)]
         if any(s.get("slot") == wanted for s in live):
-            outcome = rules.hold(slot_of(self.read(key)), user_id, nonce, expires_at, now)
+            outcome = rules.hold(slot_of(self._read(key)), user_id, nonce, expires_at, now)
             if isinstance(outcome, Keep):
                 return HoldResult(hold_of(outcome.slot), created=False)
         rules.check_hold_limit(len(live), max_per_user)  # no seat is free: it raises
@@ -159,14 +159,14 @@ class HoldMethods(SlotTable):
 
     def get_hold(self, key: SlotKey, nonce: str, now: str) -> Hold:
         """The live hold with ``nonce`` on the slot (one consistent GetItem), else NotFound."""
-        return rules.live_hold(slot_of(self.read(key)), nonce, now)
+        return rules.live_hold(slot_of(self._read(key)), nonce, now)
 
     def release_hold(self, key: SlotKey, nonce: str, now: str) -> None:
         """Clear the hold with ``nonce`` if the slot still carries it and free its seat; gone
         already is fine. One consistent read (the seat and holder), then one transaction."""
-        self.settle(key, lambda slot, _: rules.release(slot, nonce), self.read(key), None, now)
+        self._settle(key, lambda slot, _: rules.release(slot, nonce), self._read(key), None, now)
 
-    def settle(
+    def _settle(
         self,
         key: SlotKey,
         ask: Callable[[Slot | None, bool], Outcome | None],
@@ -197,10 +197,10 @@ class HoldMethods(SlotTable):
         """Make ``write`` and free the seat of the hold ``old`` carried in one transaction; when
         only the seat's condition failed (reused after the hold expired), the slot's write
         alone. ``ConditionFailed`` (with the slot's old item) when the slot's failed."""
-        update = self.update(key, write, user_id, now)
-        free_seat = self.seat_freed(old, write)
+        update = self._update(key, write, user_id, now)
+        free_seat = self._seat_freed(old, write)
         if free_seat is None:
-            self.update_alone(update)
+            self._update_alone(update)
             return
         try:
             call(
@@ -210,9 +210,9 @@ class HoldMethods(SlotTable):
             slot_reason = [*failed.reasons, {}][0]
             if slot_reason.get("code") == "ConditionalCheckFailed":
                 raise ConditionFailed(slot_reason.get("item"), retried=failed.retried) from failed
-            self.update_alone(update)
+            self._update_alone(update)
 
-    def seat_freed(self, old: dict[str, Any] | None, write: Write) -> dict[str, Any] | None:
+    def _seat_freed(self, old: dict[str, Any] | None, write: Write) -> dict[str, Any] | None:
         """The transaction item freeing the seat of the hold the slot item ``old`` carries, when
         ``write`` (made under that hold's nonce) ends it; None when it does not, or the hold
         has no seat (taken before seats existed)."""

@@ -1,10 +1,10 @@
 """The slot table on DynamoDB: its items, the one consistent read, the domain's writes rendered.
 
 :class:`SlotTable` is what every part of ``DynamoSlotRepository`` shares: the client, the
-``horarios_doctores`` table and :meth:`SlotTable.read`, the one consistent ``GetItem`` of "the
+``horarios_doctores`` table and :meth:`SlotTable._read`, the one consistent ``GetItem`` of "the
 slot item now". The domain (``domain/slots.py``) decides what an action does; here each of its
 ``Precondition`` states is rendered once as a condition expression (:data:`CONDITIONS`) and a
-``Write``'s changes once as a SET/REMOVE update expression (:meth:`SlotTable.update`), so that
+``Write``'s changes once as a SET/REMOVE update expression (:meth:`SlotTable._update`), so that
 booking (:mod:`.booking`) and holds (:mod:`.holds`) only send the write the domain answers and
 hand the old item of a failed condition (``ReturnValuesOnConditionCheckFailure=ALL_OLD``) back
 to it. The hold's seat (``retenido_asiento``, see :mod:`.holds`) is the one storage-only
@@ -126,7 +126,7 @@ class SlotTable:
     def _key(self, key: SlotKey) -> dict[str, Any]:
         return self._table.key(doctor_id=key.doctor_id, fecha_hora=key.fecha_hora)
 
-    def read(self, key: SlotKey) -> dict[str, Any] | None:
+    def _read(self, key: SlotKey) -> dict[str, Any] | None:
         """The slot item as it is now (one consistent GetItem, logical names), None if absent."""
         response = call(
             self._client, "get_item", self._table, Key=self._key(key), ConsistentRead=True
@@ -135,12 +135,12 @@ class SlotTable:
 
     def get(self, key: SlotKey, *, now: str | None = None) -> Slot:
         """The slot as it is at ``now``, or ``NotFoundError``."""
-        slot = slot_of(self.read(key))
+        slot = slot_of(self._read(key))
         if slot is None:
             raise NotFoundError("slot not found")
         return slot_at(slot, resolve_now(now))
 
-    def condition(self, expression: str, **given: Any) -> dict[str, Any]:
+    def _condition(self, expression: str, **given: Any) -> dict[str, Any]:
         """A request's ``ConditionExpression`` with the names and values it uses."""
         return {
             "ConditionExpression": expression,
@@ -148,7 +148,7 @@ class SlotTable:
             "ExpressionAttributeValues": values(**condition_values(expression, **given)),
         }
 
-    def update(
+    def _update(
         self, key: SlotKey, write: Write, user_id: str | None, now: str, seat: str | None = None
     ) -> dict[str, Any]:
         """The transaction item of ``write`` on the slot ``key``: its changes (and ``seat``)
@@ -169,7 +169,7 @@ class SlotTable:
             }
         }
 
-    def update_alone(self, update: dict[str, Any], *, new: bool = False) -> dict[str, Any] | None:
+    def _update_alone(self, update: dict[str, Any], *, new: bool = False) -> dict[str, Any] | None:
         """Send a transaction item of :meth:`update` as one UpdateItem; ``new``: answer the item
         as written (``ALL_NEW``). ``ConditionFailed`` carries the old item."""
         request = {k: v for k, v in update["Update"].items() if k != "TableName"}

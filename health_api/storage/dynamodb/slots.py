@@ -47,33 +47,17 @@ TRANSACTION_LIMIT = 100  # items per TransactWriteItems
 class DynamoSlotRepository(BookingMethods, SlotQueries, ScheduleDeletion):
     """``SlotRepository`` on the ``horarios_doctores`` table."""
 
-    def add_many(self, slots: Sequence[Slot]) -> AddSlotsResult:
-        """Create the slots that do not exist, skipping (never overwriting) existing ones:
-        chunks of 100 conditional Puts in one transaction each (see the module)."""
-        return self._add(slots)
-
-    def add_for_doctor(self, doctor_id: str, slots: Sequence[Slot]) -> AddSlotsResult:
-        """``add_many`` with a ConditionCheck on the doctor item in every transaction (99
-        Puts + 1): ``NotFoundError`` for no doctor, ``ConflictError`` while it is being deleted."""
-        if self._doctors is None or any(s.doctor_id != doctor_id for s in slots):
-            raise InvalidRequestError("slots of one known doctor only")
-        doctors = self._doctors
-        return self._add(
-            slots,
-            guard=deletion.doctor_guard(doctors, doctor_id),
-            refusal=lambda: deletion.refusal(self._client, doctors, doctor_id),
-        )
-
-    def _add(
+    def add_many(
         self,
         slots: Sequence[Slot],
         *,
         guard: dict[str, Any] | None = None,
         refusal: Callable[[], Exception] | None = None,
     ) -> AddSlotsResult:
-        """Create the slots that do not exist. With ``guard`` (a ``ConditionCheck`` item) each
-        transaction carries it beside its Puts (99 + 1); when the guard fails, ``refusal()`` is
-        raised and nothing more is sent."""
+        """Create the slots that do not exist, skipping (never overwriting) existing ones:
+        chunks of 100 conditional Puts in one transaction each (see the module). With ``guard``
+        (a ``ConditionCheck`` item) each transaction carries it beside its Puts (99 + 1); when
+        the guard fails, ``refusal()`` is raised and nothing more is sent."""
         unique: dict[tuple[str, str], Slot] = {}
         for slot in slots:
             unique.setdefault((slot.doctor_id, slot.fecha_hora), slot)
@@ -83,6 +67,18 @@ class DynamoSlotRepository(BookingMethods, SlotQueries, ScheduleDeletion):
         for start in range(0, len(pending), size):
             created += self._create_chunk(pending[start : start + size], guard, refusal)
         return AddSlotsResult(created=created, skipped=len(slots) - created)
+
+    def add_for_doctor(self, doctor_id: str, slots: Sequence[Slot]) -> AddSlotsResult:
+        """``add_many`` with a ConditionCheck on the doctor item in every transaction (99
+        Puts + 1): ``NotFoundError`` for no doctor, ``ConflictError`` while it is being deleted."""
+        if self._doctors is None or any(s.doctor_id != doctor_id for s in slots):
+            raise InvalidRequestError("slots of one known doctor only")
+        doctors = self._doctors
+        return self.add_many(
+            slots,
+            guard=deletion.doctor_guard(doctors, doctor_id),
+            refusal=lambda: deletion.refusal(self._client, doctors, doctor_id),
+        )
 
     def _create_chunk(
         self,
@@ -136,7 +132,7 @@ class DynamoSlotRepository(BookingMethods, SlotQueries, ScheduleDeletion):
                 # It must exist (else NotFound), must not be booked nor held live at :now
                 # (else Conflict); an expired hold is free to delete.
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                **self.condition(DELETABLE, now=resolve_now(now)),
+                **self._condition(DELETABLE, now=resolve_now(now)),
             )
         except ConditionFailed as failed:
             if failed.item is None:
