@@ -1,16 +1,21 @@
 """Each precondition's condition expression means on DynamoDB what the domain's ``meets`` says.
 
-Every ``Precondition`` is rendered once (``dynamodb/slot_table.py``); here each rendering is sent
-against a slot in every state (missing, free, held live or lapsed by this or another user under
-this or another nonce, booked by this or another user, blocked) and must apply exactly when
-``meets`` holds; when it does not, the old item DynamoDB returns is the slot as stored, which is
-what the domain is then asked about.
+Every ``Precondition`` is rendered once (``dynamodb/slot_table.py``), and a ``Write``'s changes
+once as an update expression. Here each write the domain answers is sent against a slot in every
+state it can be stored in (missing, free, blocked, held by this or another user under this or
+another nonce with an expiry before, at or after now, booked by this or another user) and must
+apply exactly when ``meets`` holds, leaving the slot ``Write.applied_to`` promises; when it does
+not apply, the old item DynamoDB returns is the slot as stored, which the domain is then asked
+about.
 """
 
 from __future__ import annotations
 
+from itertools import product
+
 import pytest
 
+from health_api.domain import slots as rules
 from health_api.domain.models import BLOQUEADO, RESERVADO, RETENIDO, Slot, SlotKey
 from health_api.domain.slots import Precondition, Write, meets
 from health_api.storage.dynamodb.items import ConditionFailed
@@ -19,48 +24,60 @@ from health_api.storage.dynamodb.slot_table import slot_of, slot_to_plain
 NOW = "2030-01-01T00:00:00Z"
 LATER, EARLIER = "2030-01-01T00:05:00Z", "2029-12-31T23:55:00Z"
 KEY = SlotKey("d1", "2030-01-02T09:00:00Z")
+USER, NONCE = "u1", "n1"
 
-
-def _held(by: str, nonce: str, until: str) -> Slot:
-    return Slot(*_key(), estado=RETENIDO, retenido_por=by, retenido_hasta=until, retencion=nonce)
-
-
-def _key() -> tuple[str, str]:
-    return KEY.doctor_id, KEY.fecha_hora
-
-
-STATES: dict[str, Slot | None] = {
-    "missing": None,
-    "free": Slot(*_key()),
-    "held live by u1 under n1": _held("u1", "n1", LATER),
-    "held live by u1 under n2": _held("u1", "n2", LATER),
-    "held live by u2 under n1": _held("u2", "n1", LATER),
-    "held by u1 under n1, lapsed": _held("u1", "n1", EARLIER),
-    "held by u1 under n1, lapsing at now": _held("u1", "n1", NOW),
-    "booked by u1": Slot(*_key(), estado=RESERVADO, user_id="u1", reservado_en=EARLIER),
-    "booked by u2": Slot(*_key(), estado=RESERVADO, user_id="u2", reservado_en=EARLIER),
-    "blocked": Slot(*_key(), estado=BLOQUEADO),
+WRITES = {
+    "book a free slot": rules.booking_write(USER, "control", NOW),
+    "book under the user's hold": rules.booking_write(USER, None, NOW, NONCE),
+    "hold a free slot": Write(Precondition.FREE, rules.hold_changes(USER, NONCE, LATER)),
+    "cancel the user's booking": rules.cancel_write(),
+    "cancel the user's hold": Write(Precondition.HELD_LIVE_BY, rules.freeing_changes(), NONCE),
+    "release the hold": rules.release_write(NONCE),
 }
 
 
-@pytest.mark.parametrize("when", list(Precondition), ids=lambda p: p.value)
-def test_a_rendered_precondition_applies_exactly_when_the_domain_says_it_is_met(
-    on_moto, when
+def every_stored_slot() -> list[Slot | None]:
+    """No slot, a free and a blocked one, every hold and every booking the rules tell apart."""
+    slots: list[Slot | None] = [None, Slot(*_at()), Slot(*_at(), estado=BLOQUEADO)]
+    for user, nonce, until in product((USER, "u2"), (NONCE, "n2"), (EARLIER, NOW, LATER)):
+        slots.append(
+            Slot(*_at(), estado=RETENIDO, retenido_por=user, retenido_hasta=until, retencion=nonce)
+        )
+    for user, motivo in product((USER, "u2"), ("revision", None)):
+        slots.append(
+            Slot(*_at(), estado=RESERVADO, user_id=user, motivo=motivo, reservado_en=EARLIER)
+        )
+    return slots
+
+
+def _at() -> tuple[str, str]:
+    return KEY.doctor_id, KEY.fecha_hora
+
+
+def test_the_renderings_cover_every_precondition() -> None:
+    assert {write.when for write in WRITES.values()} == set(Precondition)
+
+
+@pytest.mark.parametrize("name", list(WRITES))
+def test_a_write_applies_exactly_when_the_domain_says_its_precondition_is_met(
+    on_moto, name
 ) -> None:
     storage, client, table = on_moto
-    repository = storage.slots
-    for state, slot in STATES.items():
+    repository, write = storage.slots, WRITES[name]
+    for slot in every_stored_slot():
         client.delete_item(TableName=table, Key=repository._key(KEY))
         if slot is not None:
             client.put_item(TableName=table, Item=repository._table.to_item(slot_to_plain(slot)))
-        write = Write(when, {"motivo": "probe"}, "n1")
 
         try:
-            repository._update_alone(repository._update(KEY, write, "u1", NOW))
+            repository._update_alone(repository._update(KEY, write, USER, NOW))
             applied, old = True, None
         except ConditionFailed as failed:
             applied, old = False, failed.item
 
-        assert applied is meets(when, slot, "u1", NOW, "n1"), state
-        if not applied:
-            assert slot_of(old) == slot, state  # ALL_OLD: the slot as stored, for the domain
+        assert applied is meets(write.when, slot, USER, NOW, write.nonce), slot
+        if applied:
+            assert slot is not None
+            assert storage.slots.get(KEY, now=EARLIER) == write.applied_to(slot), slot
+        else:
+            assert slot_of(old) == slot, slot  # ALL_OLD: the slot as stored, for the domain
