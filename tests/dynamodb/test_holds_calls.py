@@ -8,7 +8,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from health_api.domain.models import RESERVADO, Slot, SlotKey
-from health_api.storage.dynamodb.seats import SEATS_PREFIX, SEATS_RANGE
+from health_api.storage.dynamodb.holds import SEATS_PREFIX, SEATS_RANGE
 
 NOW = "2030-01-01T00:00:00Z"
 EXPIRY = "2030-01-01T00:05:00Z"

@@ -1,9 +1,9 @@
 """Deleting a doctor on DynamoDB in bounded steps, without making bookings transactions.
 
 The service (``services/doctors.py``) marks the doctor item (``eliminando_desde``), reads the
-doctor's whole future schedule (:func:`read_future`; a booked or live-held slot there is a 409 that
-changed nothing), deletes the free slots a step at a time with conditional deletes that fail on a
-slot booked or held since (:func:`delete_free`), and
+doctor's whole future schedule (:meth:`ScheduleDeletion.read_future`; a booked or live-held slot
+there is a 409 that changed nothing), deletes the free slots a step at a time with conditional
+deletes that fail on a slot booked or held since (:meth:`ScheduleDeletion.delete_free`), and
 deletes the doctor item last, only while it still carries its mark. Every slot creation of the
 service is a transaction that holds a ``ConditionCheck`` on the doctor item (:func:`doctor_guard`),
 so once the mark is written no slot can appear behind the deletion; a booking stays one
@@ -20,16 +20,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from health_api.domain.errors import ConflictError, NotFoundError
-from health_api.domain.models import (
-    DISPONIBLE,
-    RESERVADO,
-    RETENIDO,
-    Slot,
-    blocks_doctor_deletion,
-)
+from health_api.domain.models import DISPONIBLE, Slot, blocks_doctor_deletion
 from health_api.storage.base import FreeSlotsDeletion, FutureSchedule
 from health_api.storage.dynamodb import fan_out
 from health_api.storage.dynamodb.items import ConditionFailed, TableRef, call, values
+from health_api.storage.dynamodb.slot_table import DELETABLE, SlotTable
 
 MARK = "eliminando_desde"
 
@@ -128,71 +123,66 @@ def refusal(client: Any, doctors: TableRef, doctor_id: str) -> Exception:
     return ConflictError(f"doctor {doctor_id} is being deleted; no slots can be added")
 
 
-def read_future(
-    client: Any, slots: TableRef, doctor_id: str, desde: str, now: str
-) -> FutureSchedule:
-    """The doctor's slots from ``desde`` up to the first one booked or held live at ``now``:
-    consistent Query pages (a slot created just before the mark is seen), times and states only."""
-    free: list[str] = []
-    request: dict[str, Any] = {
-        "KeyConditionExpression": "#doctor_id = :doctor_id AND #fecha_hora >= :desde",
-        "ProjectionExpression": "#fecha_hora, #estado, #retenido_hasta",
-        "ExpressionAttributeNames": slots.names(
-            "doctor_id", "fecha_hora", "estado", "retenido_hasta"
-        ),
-        "ExpressionAttributeValues": values(doctor_id=doctor_id, desde=desde),
-        "ConsistentRead": True,
-    }
-    while True:
-        response = call(client, "query", slots, **request)
-        for item in response.get("Items", []):
-            found = slots.from_item(item)
-            slot = Slot(
-                doctor_id,
-                found["fecha_hora"],
-                estado=found.get("estado", DISPONIBLE),
-                retenido_hasta=found.get("retenido_hasta"),
-            )
-            if blocks_doctor_deletion(slot, now):
-                return FutureSchedule(free, taken_at=slot.fecha_hora)
-            free.append(slot.fecha_hora)
-        if "LastEvaluatedKey" not in response:
-            return FutureSchedule(free)
-        request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+class ScheduleDeletion(SlotTable):
+    """The slot side of a doctor's deletion, as methods of ``DynamoSlotRepository``."""
 
-
-def delete_free(
-    client: Any, slots: TableRef, doctor_id: str, fechas: Sequence[str], now: str
-) -> FreeSlotsDeletion:
-    """Delete the slots at ``fechas`` in parallel, each with a condition that fails on a slot
-    booked or held live since it was read (see :func:`read_future`)."""
-    outcomes = fan_out.map_calls(lambda t: _delete_free(client, slots, doctor_id, t, now), fechas)
-    taken = [t for t, outcome in zip(fechas, outcomes, strict=True) if outcome == "taken"]
-    return FreeSlotsDeletion(
-        removed=outcomes.count("deleted"), taken_at=min(taken) if taken else None
-    )
-
-
-def _delete_free(client: Any, slots: TableRef, doctor_id: str, fecha_hora: str, now: str) -> str:
-    try:
-        call(
-            client,
-            "delete_item",
-            slots,
-            Key=slots.key(doctor_id=doctor_id, fecha_hora=fecha_hora),
-            # The slot DELETE's condition: a slot booked, or held live, since it was read
-            # stays, and stops the deletion (a 409); an expired hold is free to delete.
-            ConditionExpression=(
-                "attribute_exists(#fecha_hora) AND #estado <> :reservado"
-                " AND NOT (#estado = :retenido AND #retenido_hasta > :now)"
+    def read_future(self, doctor_id: str, desde: str, now: str) -> FutureSchedule:
+        """The doctor's slots from ``desde`` up to the first one booked or held live at ``now``:
+        consistent Query pages (a slot created just before the mark is seen), times and states
+        only."""
+        slots = self._table
+        free: list[str] = []
+        request: dict[str, Any] = {
+            "KeyConditionExpression": "#doctor_id = :doctor_id AND #fecha_hora >= :desde",
+            "ProjectionExpression": "#fecha_hora, #estado, #retenido_hasta",
+            "ExpressionAttributeNames": slots.names(
+                "doctor_id", "fecha_hora", "estado", "retenido_hasta"
             ),
-            ExpressionAttributeNames=slots.names("fecha_hora", "estado", "retenido_hasta"),
-            ExpressionAttributeValues=values(reservado=RESERVADO, retenido=RETENIDO, now=now),
-            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            "ExpressionAttributeValues": values(doctor_id=doctor_id, desde=desde),
+            "ConsistentRead": True,
+        }
+        while True:
+            response = call(self._client, "query", slots, **request)
+            for item in response.get("Items", []):
+                found = slots.from_item(item)
+                slot = Slot(
+                    doctor_id,
+                    found["fecha_hora"],
+                    estado=found.get("estado", DISPONIBLE),
+                    retenido_hasta=found.get("retenido_hasta"),
+                )
+                if blocks_doctor_deletion(slot, now):
+                    return FutureSchedule(free, taken_at=slot.fecha_hora)
+                free.append(slot.fecha_hora)
+            if "LastEvaluatedKey" not in response:
+                return FutureSchedule(free)
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def delete_free(self, doctor_id: str, fechas: Sequence[str], now: str) -> FreeSlotsDeletion:
+        """One bounded step of a doctor deletion: delete the slots at ``fechas`` in parallel,
+        each with a condition that fails on a slot booked or held live since it was read (see
+        :meth:`read_future`)."""
+        outcomes = fan_out.map_calls(lambda t: self._delete_free(doctor_id, t, now), fechas)
+        taken = [t for t, outcome in zip(fechas, outcomes, strict=True) if outcome == "taken"]
+        return FreeSlotsDeletion(
+            removed=outcomes.count("deleted"), taken_at=min(taken) if taken else None
         )
-    except ConditionFailed as failed:
-        if failed.item is not None:
-            return "taken"
-        # Gone: our own retried attempt deleted it, or a concurrent delete did.
-        return "deleted" if failed.retried else "gone"
-    return "deleted"
+
+    def _delete_free(self, doctor_id: str, fecha_hora: str, now: str) -> str:
+        try:
+            call(
+                self._client,
+                "delete_item",
+                self._table,
+                Key=self._table.key(doctor_id=doctor_id, fecha_hora=fecha_hora),
+                # The slot DELETE's condition: a slot booked, or held live, since it was read
+                # stays, and stops the deletion (a 409); an expired hold is free to delete.
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                **self._condition(DELETABLE, now=now),
+            )
+        except ConditionFailed as failed:
+            if failed.item is not None:
+                return "taken"
+            # Gone: our own retried attempt deleted it, or a concurrent delete did.
+            return "deleted" if failed.retried else "gone"
+        return "deleted"

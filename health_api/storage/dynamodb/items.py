@@ -4,8 +4,8 @@ Repositories work with plain Python dicts keyed by the *logical* attribute names
 (``doctor_id``, ``fecha_hora``...). :class:`TableRef` renames key attributes to what the live
 table calls them (read from ``DescribeTable``), so a table whose hash key is ``physician_id``
 works unchanged. :func:`call` is the only place a botocore exception is caught: a failed
-condition becomes :class:`ConditionFailed` (the repository decides what it means), everything
-else a domain error.
+condition becomes :class:`ConditionFailed` (the domain, asked with its old item, says what it
+means), everything else a domain error.
 
 botocore's ``standard`` mode retries throttling (``TransactionInProgressException`` included),
 5xx and time-outs, but neither ``TransactionConflictException`` nor a transaction cancelled only
@@ -47,7 +47,7 @@ class ConditionFailed(Exception):
 
     ``retried`` is True when botocore sent the request more than once (``RetryAttempts > 0``):
     an earlier attempt may have committed and lost its answer, so the condition may have failed
-    on this very call's own write. The repository compares ``item`` with what it wrote.
+    on this very call's own write. The domain (``retried=``) compares ``item`` with the write.
     """
 
     def __init__(

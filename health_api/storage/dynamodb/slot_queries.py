@@ -14,43 +14,18 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from health_api.domain.errors import InvalidRequestError
-from health_api.domain.models import DISPONIBLE, RESERVADO, RETENIDO, Page, Slot, slot_at
+from health_api.domain.models import DISPONIBLE, RETENIDO, Page, Slot, slot_at
+from health_api.domain.slots import Precondition, meets
 from health_api.storage import cursor as cursors
-from health_api.storage.base import FreeSlots
+from health_api.storage.base import FreeSlots, resolve_now
 from health_api.storage.dynamodb import bounded, fan_out
 from health_api.storage.dynamodb.items import TableRef, resume, values
+from health_api.storage.dynamodb.slot_table import FREE_AT, SlotTable, slot_of
 from health_api.storage.tables import USER_ID_INDEX
-
-
-def plain_to_slot(item: dict[str, Any]) -> Slot:
-    """The Slot stored in ``item`` (logical names)."""
-    return Slot(
-        doctor_id=item["doctor_id"],
-        fecha_hora=item["fecha_hora"],
-        duracion_min=int(item.get("duracion_min", 30)),
-        estado=item.get("estado", "disponible"),
-        user_id=item.get("user_id"),
-        motivo=item.get("motivo"),
-        reservado_en=item.get("reservado_en"),
-        retenido_por=item.get("retenido_por"),
-        retenido_hasta=item.get("retenido_hasta"),
-        retencion=item.get("retencion"),
-    )
-
-
-def live_hold_of(item: dict[str, Any], now: str | None = None) -> Slot | None:
-    """The slot of ``item`` when it is held (live at ``now``; given no ``now``, the caller
-    knows it is live, e.g. from a failed condition that accepted expired holds), else None."""
-    if item.get("estado") != RETENIDO:
-        return None
-    if now is not None and str(item.get("retenido_hasta", "")) <= now:
-        return None
-    return plain_to_slot(item)
-
 
 # What each estado filter keeps at :now: an expired hold is disponible, not retenido.
 ESTADO_FILTERS = {
-    DISPONIBLE: "#estado = :disponible OR (#estado = :retenido AND #retenido_hasta <= :now)",
+    DISPONIBLE: FREE_AT,
     RETENIDO: "#estado = :retenido AND #retenido_hasta > :now",
 }
 
@@ -91,140 +66,158 @@ def _range_request(
     return request
 
 
-def list_range(
-    client: Any,
-    table: TableRef,
-    doctor_id: str,
-    desde: str,
-    hasta: str,
-    estado: str | None,
-    limit: int,
-    cursor: str | None,
-    consistent: bool = True,
-    *,
-    now: str,
-) -> Page[Slot]:
-    """Slots with ``desde <= fecha_hora <= hasta`` in time order: one range Query per page,
-    reading at most ``bounded.READ_BUDGET`` items (a short page with a cursor past them)."""
-    if desde > hasta:
-        raise InvalidRequestError("desde must not be after hasta")
-    query = cursors.fingerprint("dynamodb", "horarios_doctores", doctor_id, desde, hasta, estado)
-    position = resume(cursor, query, ("fecha_hora",), lambda p: desde <= p["fecha_hora"] <= hasta)
-    start = table.key(doctor_id=doctor_id, fecha_hora=position["fecha_hora"]) if position else None
-    request = _range_request(table, doctor_id, desde, hasta, estado, consistent, now)
-    read_factor = 1 if estado is None else 4
-    found = bounded.collect_bounded(client, table, request, limit, start, read_factor=read_factor)
-    slots = [slot_at(plain_to_slot(i), now) for i in found.items]
-    return Page(slots, _cursor(query, found, ("fecha_hora",)))
-
-
 def _cursor(query: str, found: bounded.Collected, fields: tuple[str, ...]) -> str | None:
     if found.resume is None:
         return None
     return cursors.encode(query, {f: str(found.resume[f]) for f in fields})
 
 
-def list_free_of_doctors(
-    client: Any,
-    table: TableRef,
-    doctor_ids: Sequence[str],
-    desde: str,
-    hasta: str,
-    limit: int,
-    after: tuple[str, str] | None,
-    *,
-    now: str,
-    read_budget: int | None = None,
-) -> FreeSlots:
-    """The free slots of ``doctor_ids`` in ``[desde, hasta]`` (after ``after``), in
-    ``(fecha_hora, doctor_id)`` order, at most ``limit``: one eventually consistent range Query
-    per doctor (each its own partition), run in parallel, each reading no more than that doctor
-    could contribute, at most ``bounded.READ_BUDGET`` items and at most its share of
-    ``read_budget`` (at least one item), merged with a heap.
+class SlotQueries(SlotTable):
+    """The read-only queries of ``DynamoSlotRepository``."""
 
-    A doctor whose read ran out of budget at instant T has been read up to (T, doctor) only:
-    the merge stops at the least-advanced such position (``stopped_at``), so no slot of another
-    doctor after it is returned before this doctor's slots up to there.
-    """
-    if limit < 1:
-        raise InvalidRequestError("limit must be a positive whole number")
-    if desde > hasta:
-        raise InvalidRequestError("desde must not be after hasta")
-    if after is not None:
-        desde = max(desde, after[0])
+    def list_range(
+        self,
+        doctor_id: str,
+        desde: str,
+        hasta: str,
+        *,
+        estado: str | None = None,
+        limit: int = 20,
+        cursor: str | None = None,
+        consistent: bool = True,
+        now: str | None = None,
+    ) -> Page[Slot]:
+        """Slots with ``desde <= fecha_hora <= hasta`` in time order: one range Query per page,
+        reading at most ``bounded.READ_BUDGET`` items (a short page with a cursor past them)."""
         if desde > hasta:
-            return FreeSlots()
-
-    ids = list(dict.fromkeys(doctor_ids))
-    # The request's read budget, shared: 200 doctors must not read 200 budgets.
-    budget = bounded.READ_BUDGET
-    if read_budget is not None and ids:
-        budget = min(budget, max(read_budget // len(ids), 1))
-
-    def free_of(doctor_id: str) -> tuple[list[Slot], tuple[str, str] | None]:
-        start = None
-        if after is not None and after[0] == desde and doctor_id <= after[1]:
-            # This doctor's slot at the resume instant was already returned: start past it.
-            start = table.key(doctor_id=doctor_id, fecha_hora=desde)
-        # Eventual: a slot shown free a moment too long is refused by booking's condition.
-        request = _range_request(table, doctor_id, desde, hasta, DISPONIBLE, False, now)
-        found = bounded.collect_bounded(
-            client, table, request, limit, start, read_factor=4, budget=budget
+            raise InvalidRequestError("desde must not be after hasta")
+        now = resolve_now(now)
+        table = self._table
+        query = cursors.fingerprint(
+            "dynamodb", "horarios_doctores", doctor_id, desde, hasta, estado
         )
-        stop = None
-        if found.resume is not None and len(found.items) < limit:
-            stop = (str(found.resume["fecha_hora"]), doctor_id)
-        return [slot_at(plain_to_slot(i), now) for i in found.items], stop
+        position = resume(
+            cursor, query, ("fecha_hora",), lambda p: desde <= p["fecha_hora"] <= hasta
+        )
+        start = None
+        if position:
+            start = table.key(doctor_id=doctor_id, fecha_hora=position["fecha_hora"])
+        request = _range_request(table, doctor_id, desde, hasta, estado, consistent, now)
+        read_factor = 1 if estado is None else 4
+        found = bounded.collect_bounded(
+            self._client, table, request, limit, start, read_factor=read_factor
+        )
+        slots = [slot_at(slot_of(i), now) for i in found.items]
+        return Page(slots, _cursor(query, found, ("fecha_hora",)))
 
-    per_doctor = fan_out.map_reads(free_of, ids)
-    stops = [stop for _, stop in per_doctor if stop is not None]
-    boundary = min(stops) if stops else None
-    merged: Iterable[Slot] = heapq.merge(
-        *(slots for slots, _ in per_doctor), key=lambda slot: (slot.fecha_hora, slot.doctor_id)
-    )
-    if boundary is not None:
-        merged = itertools.takewhile(lambda s: (s.fecha_hora, s.doctor_id) <= boundary, merged)
-    slots = list(itertools.islice(merged, limit))
-    return FreeSlots(slots, boundary if boundary is not None and len(slots) < limit else None)
+    def list_free_of_doctors(
+        self,
+        doctor_ids: Sequence[str],
+        desde: str,
+        hasta: str,
+        limit: int,
+        *,
+        after: tuple[str, str] | None = None,
+        now: str | None = None,
+        read_budget: int | None = None,
+    ) -> FreeSlots:
+        """The free slots of ``doctor_ids`` in ``[desde, hasta]`` (after ``after``), in
+        ``(fecha_hora, doctor_id)`` order, at most ``limit``: one eventually consistent range Query
+        per doctor (each its own partition), run in parallel, each reading no more than that doctor
+        could contribute, at most ``bounded.READ_BUDGET`` items and at most its share of
+        ``read_budget`` (at least one item), merged with a heap.
 
+        A doctor whose read ran out of budget at instant T has been read up to (T, doctor) only:
+        the merge stops at the least-advanced such position (``stopped_at``), so no slot of another
+        doctor after it is returned before this doctor's slots up to there.
+        """
+        if limit < 1:
+            raise InvalidRequestError("limit must be a positive whole number")
+        now = resolve_now(now)
+        client, table = self._client, self._table
+        if desde > hasta:
+            raise InvalidRequestError("desde must not be after hasta")
+        if after is not None:
+            desde = max(desde, after[0])
+            if desde > hasta:
+                return FreeSlots()
 
-def list_for_user(
-    client: Any,
-    table: TableRef,
-    user_id: str,
-    desde: str | None,
-    limit: int,
-    cursor: str | None,
-) -> Page[Slot]:
-    """The user's booked slots from ``desde`` in time order, from the sparse ``user_id-index``,
-    each confirmed against the base table (see :func:`bounded.confirm`).
+        ids = list(dict.fromkeys(doctor_ids))
+        # The request's read budget, shared: 200 doctors must not read 200 budgets.
+        budget = bounded.READ_BUDGET
+        if read_budget is not None and ids:
+            budget = min(budget, max(read_budget // len(ids), 1))
 
-    The index lags the table: confirming drops a slot the user no longer holds (a cancel the
-    index has not seen yet), but cannot add a booking the index does not show yet. The cursor
-    is the last *index* item read, so a dropped item never stalls paging (a page may be short).
-    """
-    query = cursors.fingerprint("dynamodb", "horarios_doctores", USER_ID_INDEX, user_id, desde)
-    fields = ("doctor_id", "fecha_hora")
-    position = resume(cursor, query, fields, lambda p: desde is None or p["fecha_hora"] >= desde)
-    start = None
-    if position:
-        # A GSI's ExclusiveStartKey carries the index key and the table key.
-        start = table.key(user_id=user_id, **position)
-    request: dict[str, Any] = {
-        "IndexName": USER_ID_INDEX,
-        "KeyConditionExpression": "#user_id = :user_id",
-        "ExpressionAttributeNames": table.names("user_id"),
-        "ExpressionAttributeValues": values(user_id=user_id),
-    }
-    if desde is not None:
-        request["KeyConditionExpression"] += " AND #fecha_hora >= :desde"
-        request["ExpressionAttributeNames"] |= table.names("fecha_hora")
-        request["ExpressionAttributeValues"] |= values(desde=desde)
-    found = bounded.collect_bounded(client, table, request, limit, start)
-    held = bounded.confirm(
-        client,
-        table,
-        found.items,
-        lambda item: item.get("estado") == RESERVADO and item.get("user_id") == user_id,
-    )
-    return Page([plain_to_slot(i) for i in held], _cursor(query, found, fields))
+        def free_of(doctor_id: str) -> tuple[list[Slot], tuple[str, str] | None]:
+            start = None
+            if after is not None and after[0] == desde and doctor_id <= after[1]:
+                # This doctor's slot at the resume instant was already returned: start past it.
+                start = table.key(doctor_id=doctor_id, fecha_hora=desde)
+            # Eventual: a slot shown free a moment too long is refused by booking's condition.
+            request = _range_request(table, doctor_id, desde, hasta, DISPONIBLE, False, now)
+            found = bounded.collect_bounded(
+                client, table, request, limit, start, read_factor=4, budget=budget
+            )
+            stop = None
+            if found.resume is not None and len(found.items) < limit:
+                stop = (str(found.resume["fecha_hora"]), doctor_id)
+            return [slot_at(slot_of(i), now) for i in found.items], stop
+
+        per_doctor = fan_out.map_reads(free_of, ids)
+        stops = [stop for _, stop in per_doctor if stop is not None]
+        boundary = min(stops) if stops else None
+        merged: Iterable[Slot] = heapq.merge(
+            *(slots for slots, _ in per_doctor), key=lambda slot: (slot.fecha_hora, slot.doctor_id)
+        )
+        if boundary is not None:
+            merged = itertools.takewhile(lambda s: (s.fecha_hora, s.doctor_id) <= boundary, merged)
+        slots = list(itertools.islice(merged, limit))
+        return FreeSlots(slots, boundary if boundary is not None and len(slots) < limit else None)
+
+    def list_for_user(
+        self,
+        user_id: str,
+        desde: str | None = None,
+        limit: int = 20,
+        cursor: str | None = None,
+        *,
+        now: str | None = None,
+    ) -> Page[Slot]:
+        """The user's booked slots from ``desde`` in time order, from the sparse ``user_id-index``,
+        each confirmed against the base table (see :func:`bounded.confirm`); holds never appear
+        (the holder is not in ``user_id``), so ``now`` changes nothing.
+
+        The index lags the table: confirming drops a slot the user no longer holds (a cancel the
+        index has not seen yet), but cannot add a booking the index does not show yet. The cursor
+        is the last *index* item read, so a dropped item never stalls paging (a page may be short).
+        """
+        del now
+        client, table = self._client, self._table
+        query = cursors.fingerprint("dynamodb", "horarios_doctores", USER_ID_INDEX, user_id, desde)
+        fields = ("doctor_id", "fecha_hora")
+        position = resume(
+            cursor, query, fields, lambda p: desde is None or p["fecha_hora"] >= desde
+        )
+        start = None
+        if position:
+            # A GSI's ExclusiveStartKey carries the index key and the table key.
+            start = table.key(user_id=user_id, **position)
+        request: dict[str, Any] = {
+            "IndexName": USER_ID_INDEX,
+            "KeyConditionExpression": "#user_id = :user_id",
+            "ExpressionAttributeNames": table.names("user_id"),
+            "ExpressionAttributeValues": values(user_id=user_id),
+        }
+        if desde is not None:
+            request["KeyConditionExpression"] += " AND #fecha_hora >= :desde"
+            request["ExpressionAttributeNames"] |= table.names("fecha_hora")
+            request["ExpressionAttributeValues"] |= values(desde=desde)
+        found = bounded.collect_bounded(client, table, request, limit, start)
+        held = bounded.confirm(
+            client,
+            table,
+            found.items,
+            # Still this user's booking in the table (the index may lag it).
+            lambda item: meets(Precondition.BOOKED_BY, slot_of(item), user_id, "", None),
+        )
+        return Page([slot_of(i) for i in held], _cursor(query, found, fields))

@@ -1,79 +1,71 @@
-"""Slots on DynamoDB (table ``horarios_doctores``): every racing write is one conditional write.
+"""Slots on DynamoDB (table ``horarios_doctores``): the repository, and creating and deleting.
 
-Booking, cancelling and deleting are a single conditional ``UpdateItem``/``DeleteItem`` with
-``ReturnValuesOnConditionCheckFailure=ALL_OLD``: when the condition fails, DynamoDB hands back
-the item as it was at that instant, and that item (not a second read that could race) decides
-which domain error to raise. Rescheduling is in :mod:`.reschedule`, queries in
-:mod:`.slot_queries`, creation in :mod:`.slot_adds`, a doctor's deletion steps in :mod:`.deletion`.
+``DynamoSlotRepository`` is assembled from the parts that hold the real methods: booking
+(:mod:`.booking`: book, cancel, reschedule), holds (:mod:`.holds`), queries
+(:mod:`.slot_queries`), a doctor's deletion steps (:mod:`.deletion`), on the shared ground of
+:mod:`.slot_table` (the slot's one read, the domain's writes rendered). Creating and deleting
+single slots are here.
 
-A write that botocore resent after its first attempt committed (its answer lost) finds its own
-write done: the failed condition's ``retried`` flag and the old item tell it apart (a delete that
-finds nothing is done; a booking that finds this call's own stamp is still a 201).
+Creating: chunks of conditional Puts go in one ``TransactWriteItems`` each. When some keys exist
+(or another writer creates them meanwhile), DynamoDB cancels the chunk and its
+``CancellationReasons`` name exactly those items; they are counted as skipped and the rest is sent
+again, so a repeated schedule costs two requests per chunk instead of one request per slot. A
+retried transaction is safe as it is: ``ClientRequestToken`` is an ``idempotencyToken`` in
+botocore's service model, so botocore fills it in once per call and every retry sends the same
+token; DynamoDB answers a repeat of a committed token (for 10 minutes) with success and writes
+nothing again, so a retry whose first attempt committed is never told its own slots "already
+exist".
+
+Deleting is one conditional ``DeleteItem`` with ``ReturnValuesOnConditionCheckFailure=ALL_OLD``:
+a delete that botocore resent after its first attempt committed finds nothing, and the failed
+condition's ``retried`` flag tells that apart from a slot that never was.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from health_api.domain.errors import (
     ConflictError,
     InvalidRequestError,
     NotFoundError,
-    SlotBlockedError,
-    SlotTakenError,
+    StorageUnavailableError,
 )
-from health_api.domain.models import (
-    BLOQUEADO,
-    DISPONIBLE,
-    RESERVADO,
-    RETENIDO,
-    AddSlotsResult,
-    BookingResult,
-    Hold,
-    HoldResult,
-    Page,
-    Slot,
-    SlotKey,
-    slot_at,
-)
-from health_api.storage.base import FreeSlots, FreeSlotsDeletion, FutureSchedule, resolve_now
-from health_api.storage.dynamodb import deletion, hold_bookings, holds, slot_adds, slot_queries
-from health_api.storage.dynamodb import reschedule as moves
-from health_api.storage.dynamodb.items import ConditionFailed, TableRef, call, values
+from health_api.domain.models import AddSlotsResult, Slot, SlotKey
+from health_api.storage.base import resolve_now
+from health_api.storage.dynamodb import deletion
+from health_api.storage.dynamodb.booking import BookingMethods
+from health_api.storage.dynamodb.deletion import ScheduleDeletion
+from health_api.storage.dynamodb.items import ConditionFailed, call
+from health_api.storage.dynamodb.slot_queries import SlotQueries
+from health_api.storage.dynamodb.slot_table import DELETABLE, slot_to_plain
+
+TRANSACTION_LIMIT = 100  # items per TransactWriteItems
 
 
-def slot_to_plain(slot: Slot) -> dict[str, Any]:
-    """The item of ``slot`` (logical names); booking fields only when set."""
-    return {
-        "doctor_id": slot.doctor_id,
-        "fecha_hora": slot.fecha_hora,
-        "duracion_min": int(slot.duracion_min),
-        "estado": slot.estado,
-        "user_id": slot.user_id,
-        "motivo": slot.motivo,
-        "reservado_en": slot.reservado_en,
-        "retenido_por": slot.retenido_por,
-        "retenido_hasta": slot.retenido_hasta,
-        "retencion": slot.retencion,
-    }
-
-
-class DynamoSlotRepository:
+class DynamoSlotRepository(BookingMethods, SlotQueries, ScheduleDeletion):
     """``SlotRepository`` on the ``horarios_doctores`` table."""
 
-    def __init__(self, client: Any, table: TableRef, doctors: TableRef | None = None) -> None:
-        self._client = client
-        self._table = table
-        self._doctors = doctors  # the doctor guard's table (add_for_doctor)
-
-    def _key(self, key: SlotKey) -> dict[str, Any]:
-        return self._table.key(doctor_id=key.doctor_id, fecha_hora=key.fecha_hora)
-
-    def add_many(self, slots: Sequence[Slot]) -> AddSlotsResult:
+    def add_many(
+        self,
+        slots: Sequence[Slot],
+        *,
+        guard: dict[str, Any] | None = None,
+        refusal: Callable[[], Exception] | None = None,
+    ) -> AddSlotsResult:
         """Create the slots that do not exist, skipping (never overwriting) existing ones:
-        chunks of 100 conditional Puts in one transaction each (see :mod:`.slot_adds`)."""
-        created = slot_adds.add(self._client, self._table, slots, slot_to_plain)
+        chunks of 100 conditional Puts in one transaction each (see the module). With ``guard``
+        (a ``ConditionCheck`` item) each transaction carries it beside its Puts (99 + 1); when
+        the guard fails, ``refusal()`` is raised and nothing more is sent."""
+        unique: dict[tuple[str, str], Slot] = {}
+        for slot in slots:
+            unique.setdefault((slot.doctor_id, slot.fecha_hora), slot)
+        pending = list(unique.values())
+        size = TRANSACTION_LIMIT - (1 if guard else 0)
+        created = 0
+        for start in range(0, len(pending), size):
+            created += self._create_chunk(pending[start : start + size], guard, refusal)
         return AddSlotsResult(created=created, skipped=len(slots) - created)
 
     def add_for_doctor(self, doctor_id: str, slots: Sequence[Slot]) -> AddSlotsResult:
@@ -81,37 +73,53 @@ class DynamoSlotRepository:
         Puts + 1): ``NotFoundError`` for no doctor, ``ConflictError`` while it is being deleted."""
         if self._doctors is None or any(s.doctor_id != doctor_id for s in slots):
             raise InvalidRequestError("slots of one known doctor only")
-        created = slot_adds.add(
-            self._client,
-            self._table,
+        doctors = self._doctors
+        return self.add_many(
             slots,
-            slot_to_plain,
-            guard=deletion.doctor_guard(self._doctors, doctor_id),
-            refusal=lambda: deletion.refusal(self._client, self._doctors, doctor_id),
+            guard=deletion.doctor_guard(doctors, doctor_id),
+            refusal=lambda: deletion.refusal(self._client, doctors, doctor_id),
         )
-        return AddSlotsResult(created=created, skipped=len(slots) - created)
 
-    def read_future(self, doctor_id: str, desde: str, now: str) -> FutureSchedule:
-        """A doctor's future schedule up to its first taken slot (:func:`deletion.read_future`)."""
-        return deletion.read_future(self._client, self._table, doctor_id, desde, now)
-
-    def delete_free(self, doctor_id: str, fechas: Sequence[str], now: str) -> FreeSlotsDeletion:
-        """One bounded step of a doctor deletion (see :func:`deletion.delete_free`)."""
-        return deletion.delete_free(self._client, self._table, doctor_id, fechas, now)
-
-    def get(self, key: SlotKey, *, now: str | None = None) -> Slot:
-        """The slot as it is at ``now``, or ``NotFoundError``."""
-        response = call(
-            self._client,
-            "get_item",
-            self._table,
-            Key=self._key(key),
-            ConsistentRead=True,
-        )
-        if "Item" not in response:
-            raise NotFoundError("slot not found")
-        slot = slot_queries.plain_to_slot(self._table.from_item(response["Item"]))
-        return slot_at(slot, resolve_now(now))
+    def _create_chunk(
+        self,
+        chunk: list[Slot],
+        guard: dict[str, Any] | None,
+        refusal: Callable[[], Exception] | None,
+    ) -> int:
+        while chunk:
+            puts = [
+                {
+                    "Put": {
+                        "TableName": self._table.name,
+                        "Item": self._table.to_item(slot_to_plain(slot)),
+                        # Create only: an existing slot (maybe booked) is never overwritten.
+                        "ConditionExpression": "attribute_not_exists(#fecha_hora)",
+                        "ExpressionAttributeNames": self._table.names("fecha_hora"),
+                    }
+                }
+                for slot in chunk
+            ]
+            try:
+                items = [*puts, guard] if guard else puts
+                call(self._client, "transact_write_items", self._table, TransactItems=items)
+            except ConditionFailed as failed:
+                reasons = failed.reasons
+                guard_failed = len(reasons) > len(chunk) and (
+                    reasons[len(chunk)]["code"] == "ConditionalCheckFailed"
+                )
+                if guard_failed and refusal is not None:
+                    raise refusal() from failed
+                kept = [
+                    slot
+                    for slot, reason in zip(chunk, reasons, strict=False)
+                    if reason["code"] != "ConditionalCheckFailed"
+                ]
+                if len(kept) == len(chunk):  # pragma: no cover - DynamoDB always names one
+                    raise StorageUnavailableError("could not add the slots") from failed
+                chunk = kept
+                continue
+            return len(chunk)
+        return 0
 
     def delete(self, key: SlotKey, now: str | None = None) -> None:
         """Remove a slot neither booked nor held live (one conditional DeleteItem)."""
@@ -123,17 +131,8 @@ class DynamoSlotRepository:
                 Key=self._key(key),
                 # It must exist (else NotFound), must not be booked nor held live at :now
                 # (else Conflict); an expired hold is free to delete.
-                ConditionExpression=(
-                    "attribute_exists(#fecha_hora) AND #estado <> :reservado"
-                    " AND NOT (#estado = :retenido AND #retenido_hasta > :now)"
-                ),
-                ExpressionAttributeNames=self._table.names(
-                    "fecha_hora", "estado", "retenido_hasta"
-                ),
-                ExpressionAttributeValues=values(
-                    reservado=RESERVADO, retenido=RETENIDO, now=resolve_now(now)
-                ),
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                **self._condition(DELETABLE, now=resolve_now(now)),
             )
         except ConditionFailed as failed:
             if failed.item is None:
@@ -141,155 +140,3 @@ class DynamoSlotRepository:
                     return  # our own first attempt deleted it; only its answer was lost
                 raise NotFoundError("slot not found") from failed
             raise ConflictError("the slot is booked or held and cannot be deleted") from failed
-
-    def hold(
-        self,
-        key: SlotKey,
-        user_id: str,
-        nonce: str,
-        expires_at: str,
-        now: str,
-        max_per_user: int,
-    ) -> HoldResult:
-        """Hold the slot: one TransactWriteItems of the slot and a seat (see :mod:`.holds`)."""
-        return holds.hold(
-            self._client, self._table, key, user_id, nonce, expires_at, now, max_per_user
-        )
-
-    def get_hold(self, key: SlotKey, nonce: str, now: str) -> Hold:
-        """The live hold with ``nonce`` on the slot (one GetItem), else ``NotFoundError``."""
-        return holds.get_hold(self._client, self._table, key, nonce, now)
-
-    def release_hold(self, key: SlotKey, nonce: str, now: str) -> None:
-        """Clear the hold with ``nonce`` and free its seat if it is still there (idempotent)."""
-        del now  # clearing an expired hold of this nonce is harmless
-        holds.release_hold(self._client, self._table, key, nonce)
-
-    def book(
-        self,
-        key: SlotKey,
-        user_id: str,
-        motivo: str | None,
-        now: str,
-        hold_nonce: str | None = None,
-    ) -> BookingResult:
-        """Book a free slot for ``user_id`` with one conditional UpdateItem; a slot this user
-        holds with one transaction that consumes the hold (see :mod:`.hold_bookings`)."""
-        if hold_nonce is not None:
-            return hold_bookings.book_held(
-                self._client, self._table, key, user_id, motivo, now, hold_nonce
-            )
-        booking = hold_bookings.booking_fields(user_id, motivo, now)
-        try:
-            response = call(
-                self._client,
-                "update_item",
-                self._table,
-                Key=self._key(key),
-                UpdateExpression=hold_bookings.booking_expression(booking),
-                # The slot must exist (an UpdateItem would otherwise create it) and be free at
-                # now (an expired hold is free); anything else, this user's live hold included,
-                # is explained by the old item returned on failure.
-                ConditionExpression=f"attribute_exists(#fecha_hora) AND {holds.FREE_AT}",
-                ExpressionAttributeNames=self._table.names(
-                    "fecha_hora", *booking, "motivo", *holds.HOLD_FIELDS
-                ),
-                ExpressionAttributeValues=values(
-                    **booking, disponible=DISPONIBLE, retenido=RETENIDO, now=now
-                ),
-                ReturnValues="ALL_NEW",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ConditionFailed as failed:
-            old = failed.item
-            if old is None:
-                raise NotFoundError("slot not found") from failed
-            if old.get("estado") == BLOQUEADO:
-                raise SlotBlockedError("the slot is blocked") from failed
-            if old.get("user_id") == user_id and old.get("estado") == RESERVADO:
-                # A retried booking: the user already holds it; nothing is rewritten. When
-                # botocore resent this very call after its first attempt committed (the stamp
-                # is this call's), it is still the booking this call created: a 201.
-                ours = failed.retried and old.get("reservado_en") == now
-                return BookingResult(slot_queries.plain_to_slot(old), created=ours)
-            if old.get("estado") == RETENIDO:
-                # A live hold (an expired one passes the condition): the holder's is consumed.
-                return hold_bookings.book_held(
-                    self._client, self._table, key, user_id, motivo, now, None, old
-                )
-            raise SlotTakenError("the slot is booked by another user") from failed
-        slot = slot_queries.plain_to_slot(self._table.from_item(response["Attributes"]))
-        return BookingResult(slot, created=True)
-
-    def cancel(self, key: SlotKey, user_id: str, now: str | None = None) -> Slot:
-        """Free a slot booked by ``user_id`` (one conditional UpdateItem) and return it; this
-        user's live hold is released (one transaction with its seat)."""
-        return hold_bookings.cancel(self._client, self._table, key, user_id, resolve_now(now))
-
-    def reschedule(self, user_id: str, source: SlotKey, target: SlotKey, now: str) -> Slot:
-        """Move the user's booking from ``source`` to ``target`` in one transaction."""
-        return moves.reschedule(self._client, self._table, user_id, source, target, now)
-
-    def list_range(
-        self,
-        doctor_id: str,
-        desde: str,
-        hasta: str,
-        *,
-        estado: str | None = None,
-        limit: int = 20,
-        cursor: str | None = None,
-        consistent: bool = True,
-        now: str | None = None,
-    ) -> Page[Slot]:
-        """Slots in ``[desde, hasta]`` in time order (see :func:`slot_queries.list_range`)."""
-        return slot_queries.list_range(
-            self._client,
-            self._table,
-            doctor_id,
-            desde,
-            hasta,
-            estado,
-            limit,
-            cursor,
-            consistent,
-            now=resolve_now(now),
-        )
-
-    def list_free_of_doctors(
-        self,
-        doctor_ids: Sequence[str],
-        desde: str,
-        hasta: str,
-        limit: int,
-        *,
-        after: tuple[str, str] | None = None,
-        now: str | None = None,
-        read_budget: int | None = None,
-    ) -> FreeSlots:
-        """Free slots of several doctors, merged (see :func:`slot_queries.list_free_of_doctors`)."""
-        return slot_queries.list_free_of_doctors(
-            self._client,
-            self._table,
-            doctor_ids,
-            desde,
-            hasta,
-            limit,
-            after,
-            now=resolve_now(now),
-            read_budget=read_budget,
-        )
-
-    def list_for_user(
-        self,
-        user_id: str,
-        desde: str | None = None,
-        limit: int = 20,
-        cursor: str | None = None,
-        *,
-        now: str | None = None,
-    ) -> Page[Slot]:
-        """The user's booked slots from ``desde`` (see :func:`slot_queries.list_for_user`);
-        holds never appear (the holder is not in ``user_id``), so ``now`` changes nothing."""
-        del now
-        return slot_queries.list_for_user(self._client, self._table, user_id, desde, limit, cursor)
