@@ -54,15 +54,20 @@ from health_api.domain.models import (
 from health_api.domain.writes import (
     BOOKING_FIELDS,
     HOLD_FIELDS,
+    OPTIMISTIC_BOOKING,
     Keep,
     Move,
     Outcome,
     Precondition,
     Write,
     booking_changes,
+    booking_write,
+    cancel_write,
     freeing_changes,
     hold_changes,
+    hold_write,
     meets,
+    release_write,
 )
 
 # The vocabulary lives in domain/writes.py; it is re-exported here so that a backend imports
@@ -85,6 +90,7 @@ __all__ = [
     "freeing_changes",
     "hold",
     "hold_changes",
+    "hold_write",
     "live_hold",
     "meets",
     "move_error",
@@ -104,35 +110,6 @@ def require_future(fecha_hora: str, now: str, what: str = "the slot") -> None:
     slot is refused before anything is read, whether it exists or not)."""
     if fecha_hora <= now:
         raise InvalidRequestError(f"{what} at {fecha_hora} is in the past")
-
-
-# The condition of a booking written before any read: free at now. A live hold of the user is
-# not accepted here because consuming a hold may have more to do (DynamoDB frees its seat).
-OPTIMISTIC_BOOKING = Precondition.FREE
-
-
-def booking_write(
-    user_id: str, motivo: str | None, now: str, hold_nonce: str | None = None
-) -> Write:
-    """The write a booking makes before any read: of a free slot, or (given ``hold_nonce``) of
-    this user's live hold under it. What ``book`` answers for every slot meeting its condition;
-    on a failed condition ask ``book`` with the slot as it is."""
-    changes = booking_changes(user_id, motivo, now)
-    if hold_nonce is None:
-        return Write(OPTIMISTIC_BOOKING, changes)
-    return Write(Precondition.HELD_LIVE_BY, changes, hold_nonce)
-
-
-def cancel_write() -> Write:
-    """The write a cancel makes before any read: free the user's booking. What ``cancel``
-    answers for every slot booked by the user; on a failed condition ask ``cancel``."""
-    return Write(Precondition.BOOKED_BY, freeing_changes())
-
-
-def release_write(nonce: str) -> Write:
-    """The write a release makes, read or not: clear the hold under ``nonce``. A failed
-    condition needs no read: ``release`` answers None (nothing to do) for every such slot."""
-    return Write(Precondition.CARRIES_HOLD, freeing_changes(), nonce)
 
 
 def _booked_by(slot: Slot, user_id: str) -> bool:
@@ -168,7 +145,7 @@ def hold(
         if current.retenido_por == user_id:
             return Keep(current, created=retried and current.retencion == nonce)
         raise SlotTakenError("the slot is held by another user")
-    return Write(Precondition.FREE, hold_changes(user_id, nonce, expires_at))
+    return hold_write(user_id, nonce, expires_at)
 
 
 def check_hold_limit(live_holds: int, max_per_user: int) -> None:

@@ -107,3 +107,38 @@ def hold_changes(user_id: str, nonce: str, expires_at: str) -> dict[str, str | N
 def freeing_changes() -> dict[str, str | None]:
     """What freeing a slot sets: ``disponible``, with no booking and no hold."""
     return {"estado": DISPONIBLE, **dict.fromkeys((*BOOKING_FIELDS, *HOLD_FIELDS))}
+
+
+# The condition of a booking written before any read: free at now. A live hold of the user is
+# not accepted here because consuming a hold may have more to do (DynamoDB frees its seat).
+OPTIMISTIC_BOOKING = Precondition.FREE
+
+
+def booking_write(
+    user_id: str, motivo: str | None, now: str, hold_nonce: str | None = None
+) -> Write:
+    """The write a booking makes before any read: of a free slot, or (given ``hold_nonce``) of
+    this user's live hold under it. What ``book`` answers for every slot meeting its condition;
+    on a failed condition ask ``book`` with the slot as it is."""
+    changes = booking_changes(user_id, motivo, now)
+    if hold_nonce is None:
+        return Write(OPTIMISTIC_BOOKING, changes)
+    return Write(Precondition.HELD_LIVE_BY, changes, hold_nonce)
+
+
+def cancel_write() -> Write:
+    """The write a cancel makes before any read: free the user's booking. What ``cancel``
+    answers for every slot booked by the user; on a failed condition ask ``cancel``."""
+    return Write(Precondition.BOOKED_BY, freeing_changes())
+
+
+def hold_write(user_id: str, nonce: str, expires_at: str) -> Write:
+    """The write a hold makes before any read: take a free slot for the user. What ``hold``
+    answers for every slot meeting its condition; on a failed condition ask ``hold``."""
+    return Write(Precondition.FREE, hold_changes(user_id, nonce, expires_at))
+
+
+def release_write(nonce: str) -> Write:
+    """The write a release makes, read or not: clear the hold under ``nonce``. A failed
+    condition needs no read: ``release`` answers None (nothing to do) for every such slot."""
+    return Write(Precondition.CARRIES_HOLD, freeing_changes(), nonce)

@@ -3,9 +3,10 @@
 - Every ``Write`` the domain answers for a stored slot meets its own precondition on that slot
   (so a backend that read the slot in its transaction makes it without fail), and applied to the
   slot it gives the state the action promises; asked again, the action then changes nothing.
-- The write an action makes before any read (``booking_write``, ``cancel_write``,
-  ``release_write``) is what the action answers for every slot meeting its condition, and never
-  what it answers for a slot that fails it (a backend asking after a failed write cannot loop).
+- The write an action makes before any read (``booking_write``, ``hold_write``,
+  ``cancel_write``, ``release_write``) is what the action answers for every slot meeting its
+  condition, and never what it answers for a slot that fails it (a backend asking after a
+  failed write cannot loop).
 - Only a retried write finds its own work (``Keep(created=True)``).
 """
 
@@ -143,6 +144,7 @@ FIRST_WRITES = [
             )
             for nonce in (USER_NONCE, OTHER_NONCE)
         ],
+        ("hold", rules.hold_write(USER, NEW_NONCE, EXPIRY), lambda s: hold(s, None, False)),
         ("cancel", rules.cancel_write(), lambda s: cancel(s, None, False)),
         *[
             (

@@ -26,7 +26,7 @@ from typing import Any
 from health_api.domain import slots as rules
 from health_api.domain.errors import StorageUnavailableError
 from health_api.domain.models import Hold, HoldResult, Slot, SlotKey, hold_of
-from health_api.domain.slots import Keep, Outcome, Precondition, Write
+from health_api.domain.slots import Keep, Outcome, Write
 from health_api.storage.dynamodb.items import ConditionFailed, call, values
 from health_api.storage.dynamodb.slot_table import SEAT, SlotTable, slot_of
 
@@ -71,9 +71,8 @@ class HoldMethods(SlotTable):
     ) -> HoldResult:
         """Hold the slot for ``user_id``: one transaction (slot + one free seat), written
         before any read; a failed slot condition's old item goes to the domain."""
-        # What ``rules.hold`` answers for a free slot, sent before any read (the domain has no
-        # hold_write yet: requested in DOMAIN_CHANGES.md).
-        write = Write(Precondition.FREE, rules.hold_changes(user_id, nonce, expires_at))
+        # What ``rules.hold`` answers for a free slot, sent before any read.
+        write = rules.hold_write(user_id, nonce, expires_at)
         seat = seat_names(max_per_user)[0]
         for _ in range(max_per_user + 2):
             try:
