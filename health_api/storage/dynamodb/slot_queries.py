@@ -15,6 +15,7 @@ from typing import Any
 
 from health_api.domain.errors import InvalidRequestError
 from health_api.domain.models import DISPONIBLE, RETENIDO, Page, Slot, slot_at
+from health_api.domain.requests import SlotRange
 from health_api.domain.slots import Precondition, meets
 from health_api.storage import cursor as cursors
 from health_api.storage.base import FreeSlots, resolve_now
@@ -75,40 +76,30 @@ def _cursor(query: str, found: bounded.Collected, fields: tuple[str, ...]) -> st
 class SlotQueries(SlotTable):
     """The read-only queries of ``DynamoSlotRepository``."""
 
-    def list_range(
-        self,
-        doctor_id: str,
-        desde: str,
-        hasta: str,
-        *,
-        estado: str | None = None,
-        limit: int = 20,
-        cursor: str | None = None,
-        consistent: bool = True,
-        now: str | None = None,
-    ) -> Page[Slot]:
+    def list_range(self, query: SlotRange, *, now: str | None = None) -> Page[Slot]:
         """Slots with ``desde <= fecha_hora <= hasta`` in time order: one range Query per page,
         reading at most ``bounded.READ_BUDGET`` items (a short page with a cursor past them)."""
+        doctor_id, desde, hasta, estado = query.doctor_id, query.desde, query.hasta, query.estado
         if desde > hasta:
             raise InvalidRequestError("desde must not be after hasta")
         now = resolve_now(now)
         table = self._table
-        query = cursors.fingerprint(
+        fingerprint = cursors.fingerprint(
             "dynamodb", "horarios_doctores", doctor_id, desde, hasta, estado
         )
         position = resume(
-            cursor, query, ("fecha_hora",), lambda p: desde <= p["fecha_hora"] <= hasta
+            query.cursor, fingerprint, ("fecha_hora",), lambda p: desde <= p["fecha_hora"] <= hasta
         )
         start = None
         if position:
             start = table.key(doctor_id=doctor_id, fecha_hora=position["fecha_hora"])
-        request = _range_request(table, doctor_id, desde, hasta, estado, consistent, now)
+        request = _range_request(table, doctor_id, desde, hasta, estado, query.consistent, now)
         read_factor = 1 if estado is None else 4
         found = bounded.collect_bounded(
-            self._client, table, request, limit, start, read_factor=read_factor
+            self._client, table, request, query.limit, start, read_factor=read_factor
         )
         slots = [slot_at(slot_of(i), now) for i in found.items]
-        return Page(slots, _cursor(query, found, ("fecha_hora",)))
+        return Page(slots, _cursor(fingerprint, found, ("fecha_hora",)))
 
     def list_free_of_doctors(
         self,

@@ -26,6 +26,7 @@ from health_api.domain.models import (
     SlotKey,
     slot_at,
 )
+from health_api.domain.requests import SlotRange
 from health_api.storage import cursor as cursors
 from health_api.storage.base import FreeSlots, resolve_now
 from health_api.storage.sqlite import booking, deletion
@@ -103,34 +104,25 @@ class SqliteSlotRepository(SqliteBooking, SqliteSlotDeletion):
                     raise NotFoundError("slot not found")
                 raise ConflictError("the slot is booked or held and cannot be deleted")
 
-    def list_range(
-        self,
-        doctor_id: str,
-        desde: str,
-        hasta: str,
-        *,
-        estado: str | None = None,
-        limit: int = 20,
-        cursor: str | None = None,
-        consistent: bool = True,
-        now: str | None = None,
-    ) -> Page[Slot]:
+    def list_range(self, query: SlotRange, *, now: str | None = None) -> Page[Slot]:
         """Slots with ``desde <= fecha_hora <= hasta`` in time order, optionally of one
         ``estado``: one primary-key range scan per page, filled up to ``limit`` (an index
         bounds what it reads, so it needs no read budget; every read is ``consistent``)."""
-        check_limit(limit)
-        if desde > hasta:
+        check_limit(query.limit)
+        if query.desde > query.hasta:
             raise InvalidRequestError("desde must not be after hasta")
-        query = cursors.fingerprint(self._name, doctor_id, desde, hasta, estado)
-        after = position(cursor, query, ("fecha_hora",))
+        fingerprint = cursors.fingerprint(
+            self._name, query.doctor_id, query.desde, query.hasta, query.estado
+        )
+        after = position(query.cursor, fingerprint, ("fecha_hora",))
         sql = (
             f"SELECT {COLUMNS} FROM {self._table}"
             " WHERE doctor_id = ? AND fecha_hora >= ? AND fecha_hora <= ?"
         )
         at = resolve_now(now)
-        params: list[Any] = [doctor_id, desde, hasta]
-        if estado is not None:
-            condition, values = _estado_filter(estado, at)
+        params: list[Any] = [query.doctor_id, query.desde, query.hasta]
+        if query.estado is not None:
+            condition, values = _estado_filter(query.estado, at)
             sql += f" AND {condition}"
             params += values
         if after is not None:
@@ -138,8 +130,8 @@ class SqliteSlotRepository(SqliteBooking, SqliteSlotDeletion):
             params.append(after["fecha_hora"])
         sql += " ORDER BY fecha_hora LIMIT ?"
         with self._db.read() as conn:
-            rows = conn.execute(sql, (*params, limit + 1)).fetchall()
-        return make_page(rows, limit, _slot_at(at), query, ("fecha_hora",))
+            rows = conn.execute(sql, (*params, query.limit + 1)).fetchall()
+        return make_page(rows, query.limit, _slot_at(at), fingerprint, ("fecha_hora",))
 
     def list_free_of_doctors(
         self,
