@@ -6,6 +6,7 @@ import pytest
 
 from health_api.domain.errors import InvalidRequestError
 from health_api.domain.models import BLOQUEADO, DISPONIBLE, Slot, SlotKey
+from health_api.domain.requests import BookingRequest
 from health_api.storage.base import FreeSlots
 
 NOW = "2026-12-01T08:00:00Z"
@@ -41,7 +42,7 @@ def test_only_free_slots_of_the_named_doctors_are_returned(storage) -> None:
     storage.slots.add_many([Slot("doc-a", at(1, h)) for h in (9, 10, 11)])
     storage.slots.add_many([Slot("doc-a", at(1, 12), estado=BLOQUEADO)])
     storage.slots.add_many([Slot("doc-other", at(1, 9))])
-    storage.slots.book(SlotKey("doc-a", at(1, 10)), "user-a", None, NOW)
+    storage.slots.book(BookingRequest(SlotKey("doc-a", at(1, 10)), "user-a"), NOW)
 
     found = storage.slots.list_free_of_doctors(["doc-a"], at(1, 0), at(1, 23), 10)
 

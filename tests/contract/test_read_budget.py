@@ -12,6 +12,7 @@ import pytest
 from freezegun import freeze_time
 
 from health_api.domain.models import BLOQUEADO, DISPONIBLE, Doctor, Slot
+from health_api.domain.requests import SlotRange
 from health_api.services import availability
 from health_api.storage.dynamodb import bounded
 from tests.callers import AGENT_CALLER
@@ -38,7 +39,7 @@ def test_a_filtered_listing_pages_to_the_end_seeing_each_match_once(storage, bac
     pages, cursor = [], None
     while True:
         page = storage.slots.list_range(
-            "doc-a", at(1, 0), at(3, 23), estado=DISPONIBLE, limit=2, cursor=cursor
+            SlotRange("doc-a", at(1, 0), at(3, 23), estado=DISPONIBLE, limit=2, cursor=cursor)
         )
         pages.append(page)
         cursor = page.next_cursor

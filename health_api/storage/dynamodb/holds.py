@@ -122,9 +122,7 @@ class HoldMethods(SlotTable):
             TransactItems=[slot_update, seat_update],
         )
 
-    def _at_limit(
-        self, request: HoldRequest, seats: dict[str, Any] | None, now: str
-    ) -> HoldResult:
+    def _at_limit(self, request: HoldRequest, seats: dict[str, Any] | None, now: str) -> HoldResult:
         """Every seat is live: ``HoldLimitError``, unless one of them is this very slot's hold
         and the domain, shown the slot, keeps it (a repeat never counts twice)."""
         key = request.key
