@@ -1,5 +1,6 @@
 """What a service asks of a repository, as one value each: the slot range a page is read from,
-the hold and the booking a slot is written with, the patch a session is merged with.
+the free slots searched across doctors, a user's bookings, the hold and the booking a slot is
+written with, the patch a session is merged with.
 
 The repository protocols (``storage.base``) and both backends take these instead of long
 parameter lists, so a signature is written once per method and a new field (the next issues'
@@ -9,7 +10,7 @@ decided at, not part of what is asked.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,3 +65,29 @@ class SessionPatch:
     changes: Mapping[str, Any]
     ttl_seconds: int | None = None
     default_ttl: int | None = None
+
+
+@dataclass(frozen=True)
+class FreeSlotSearch:
+    """The slots free of any of ``doctor_ids`` with ``desde <= fecha_hora <= hasta``
+    (``SlotRepository.list_free_of_doctors``), the first ``limit`` in ``(fecha_hora,
+    doctor_id)`` order after the keyset position ``after``; ``read_budget``: the items the whole
+    search may read (None: each doctor's read alone is bounded)."""
+
+    doctor_ids: Sequence[str]
+    desde: str
+    hasta: str
+    limit: int
+    after: tuple[str, str] | None = None
+    read_budget: int | None = None
+
+
+@dataclass(frozen=True)
+class UserBookings:
+    """One user's booked slots from ``desde`` on (all when None), a page of at most ``limit``
+    from ``cursor`` on (``SlotRepository.list_for_user``)."""
+
+    user_id: str
+    desde: str | None = None
+    limit: int = 20
+    cursor: str | None = None

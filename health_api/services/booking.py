@@ -21,7 +21,7 @@ from health_api.domain.errors import (
     SlotTakenError,
 )
 from health_api.domain.models import DISPONIBLE, BookingResult, Page, Slot, SlotKey
-from health_api.domain.requests import BookingRequest, SlotRange
+from health_api.domain.requests import BookingRequest, SlotRange, UserBookings
 from health_api.services.schedules import require_doctor
 from health_api.services.times import from_utc_string, to_utc_string
 from health_api.signing import NO_SUCH_NONCE, decode_hold_id
@@ -84,7 +84,7 @@ def list_appointments(
 ) -> Page[Slot]:
     """The user's booked slots from ``since`` (all when None) in time order, read from the
     user index and confirmed against the table (a booking a moment old may be missing)."""
-    return storage.slots.list_for_user(user_id, since, limit, cursor)
+    return storage.slots.list_for_user(UserBookings(user_id, since, limit, cursor))
 
 
 def next_free_slots(

@@ -18,7 +18,13 @@ from health_api.domain.models import (
     Slot,
     SlotKey,
 )
-from health_api.domain.requests import BookingRequest, HoldRequest, SlotRange
+from health_api.domain.requests import (
+    BookingRequest,
+    FreeSlotSearch,
+    HoldRequest,
+    SlotRange,
+    UserBookings,
+)
 
 
 @dataclass(frozen=True)
@@ -122,27 +128,17 @@ class SlotRepository(Protocol):
         False allows an eventually consistent read (half the cost on DynamoDB) where a
         moment's staleness is harmless."""
 
-    def list_free_of_doctors(
-        self,
-        doctor_ids: Sequence[str],
-        desde: str,
-        hasta: str,
-        limit: int,
-        *,
-        after: tuple[str, str] | None = None,
-        now: str | None = None,
-        read_budget: int | None = None,
-    ) -> FreeSlots:
-        """The slots free at ``now`` (``disponible``, or held with the hold expired) of any of
-        ``doctor_ids`` with ``desde <= fecha_hora <= hasta`` (and, given ``after``,
+    def list_free_of_doctors(self, search: FreeSlotSearch, *, now: str | None = None) -> FreeSlots:
+        """Of ``search``: the slots free at ``now`` (``disponible``, or held with the hold expired)
+        of any of ``doctor_ids`` with ``desde <= fecha_hora <= hasta`` (and, given ``after``,
         ``(fecha_hora, doctor_id) > after``: a keyset position to resume from), merged in
-        ``(fecha_hora, doctor_id)`` order, the first ``limit``.
-        Each doctor counts once however often it is named; no ids finds nothing; up to 200 ids
-        work. ``desde > hasta`` or ``limit < 1`` is ``InvalidRequestError``. Reads may be
-        eventually consistent. When a doctor's read stops at its read budget, the result stops
-        at the least-advanced such doctor (``FreeSlots.stopped_at``); SQLite never stops early.
-        ``read_budget``: the items the whole call may read, shared evenly by the doctors
-        (DynamoDB; None: each doctor's read alone is bounded); SQLite reads only matches."""
+        ``(fecha_hora, doctor_id)`` order, the first ``limit``. Each doctor counts once however
+        often it is named; no ids finds nothing; up to 200 ids work. ``desde > hasta`` or
+        ``limit < 1`` is ``InvalidRequestError``. Reads may be eventually consistent. When a
+        doctor's read stops at its read budget, the result stops at the least-advanced such doctor
+        (``FreeSlots.stopped_at``); SQLite never stops early. ``read_budget``: the items the whole
+        call may read, shared evenly by the doctors (DynamoDB; None: each doctor's read alone is
+        bounded); SQLite reads only matches."""
 
     def book(self, request: BookingRequest, now: str) -> BookingResult:
         """Book the ``disponible`` slot ``request.key`` (or one whose hold expired) for ``user_id``
@@ -169,14 +165,6 @@ class SlotRepository(Protocol):
         ``target`` may be held live by this user (the hold is consumed in the same
         transaction); held live by another user it is ``to_taken``."""
 
-    def list_for_user(
-        self,
-        user_id: str,
-        desde: str | None = None,
-        limit: int = 20,
-        cursor: str | None = None,
-        *,
-        now: str | None = None,
-    ) -> Page[Slot]:
-        """The user's booked slots with ``fecha_hora >= desde``, in time order, from the sparse
-        ``user_id-index``."""
+    def list_for_user(self, query: UserBookings, *, now: str | None = None) -> Page[Slot]:
+        """The booked slots of ``query.user_id`` with ``fecha_hora >= desde``, in time order, from
+        the sparse ``user_id-index``."""

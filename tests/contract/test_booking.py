@@ -11,7 +11,7 @@ from health_api.domain.errors import (
     SlotTakenError,
 )
 from health_api.domain.models import BLOQUEADO, DISPONIBLE, RESERVADO, Slot, SlotKey
-from health_api.domain.requests import BookingRequest
+from health_api.domain.requests import BookingRequest, UserBookings
 
 NOW = "2026-12-01T08:00:00Z"
 LATER = "2026-12-01T08:05:00Z"
@@ -124,7 +124,7 @@ def test_reschedule_moves_the_booking_and_keeps_the_motivo(slots) -> None:
     assert slots.get(B) == moved
     assert slots.get(A).estado == DISPONIBLE
     assert slots.get(A).user_id is None
-    assert [s.key for s in slots.list_for_user("user-a").items] == [B]
+    assert [s.key for s in slots.list_for_user(UserBookings("user-a")).items] == [B]
 
 
 def test_a_retried_reschedule_returns_the_new_slot_unchanged(slots) -> None:

@@ -17,7 +17,13 @@ from health_api.domain.errors import (
     SlotTakenError,
 )
 from health_api.domain.models import BLOQUEADO, DISPONIBLE, RESERVADO, RETENIDO, Slot, SlotKey
-from health_api.domain.requests import BookingRequest, HoldRequest, SlotRange
+from health_api.domain.requests import (
+    BookingRequest,
+    FreeSlotSearch,
+    HoldRequest,
+    SlotRange,
+    UserBookings,
+)
 
 NOW = "2026-12-01T08:00:00Z"
 SOON = "2026-12-01T08:02:00Z"
@@ -308,9 +314,9 @@ def test_listings_show_live_holds_and_treat_expired_ones_as_disponible(slots) ->
 def test_availability_treats_expired_holds_as_free_and_live_ones_as_not(slots) -> None:
     hold(slots, A)
 
-    live = slots.list_free_of_doctors(["doc-1"], *DAY, 10, now=SOON)
+    live = slots.list_free_of_doctors(FreeSlotSearch(["doc-1"], *DAY, 10), now=SOON)
     with freeze_time(AFTER):
-        expired = slots.list_free_of_doctors(["doc-1"], *DAY, 10)
+        expired = slots.list_free_of_doctors(FreeSlotSearch(["doc-1"], *DAY, 10))
 
     assert [s.fecha_hora for s in live.slots] == [B.fecha_hora, C.fecha_hora, D.fecha_hora]
     assert expired.slots[0].fecha_hora == A.fecha_hora
@@ -322,8 +328,8 @@ def test_a_user_s_appointments_never_list_holds(slots) -> None:
     slots.book(BookingRequest(B, "user-a"), NOW)
 
     with freeze_time(SOON):
-        live = slots.list_for_user("user-a")
-    expired = slots.list_for_user("user-a", now=AFTER)
+        live = slots.list_for_user(UserBookings("user-a"))
+    expired = slots.list_for_user(UserBookings("user-a"), now=AFTER)
 
     assert [s.fecha_hora for s in live.items] == [B.fecha_hora]
     assert [s.fecha_hora for s in expired.items] == [B.fecha_hora]

@@ -11,7 +11,7 @@ from health_api.domain.errors import (
     NotFoundError,
 )
 from health_api.domain.models import BLOQUEADO, DISPONIBLE, RESERVADO, Slot, SlotKey
-from health_api.domain.requests import BookingRequest, SlotRange
+from health_api.domain.requests import BookingRequest, SlotRange, UserBookings
 
 NOW = "2026-12-01T08:00:00Z"
 
@@ -188,7 +188,7 @@ def test_a_range_cursor_for_another_doctor_or_range_is_invalid(storage) -> None:
     with pytest.raises(InvalidCursorError):
         storage.slots.list_range(SlotRange("doc-1", times[1], times[-1], limit=2, cursor=cursor))
     with pytest.raises(InvalidCursorError):
-        storage.slots.list_for_user("user-a", limit=2, cursor=cursor)
+        storage.slots.list_for_user(UserBookings("user-a", limit=2, cursor=cursor))
 
 
 def test_a_users_appointments_come_from_every_doctor_in_time_order(storage) -> None:
@@ -198,7 +198,7 @@ def test_a_users_appointments_come_from_every_doctor_in_time_order(storage) -> N
         storage.slots.book(BookingRequest(key, "user-a"), NOW)
     storage.slots.book(BookingRequest(SlotKey("doc-3", at(2, 10)), "user-b"), NOW)
 
-    page = storage.slots.list_for_user("user-a")
+    page = storage.slots.list_for_user(UserBookings("user-a"))
 
     assert [(s.doctor_id, s.fecha_hora) for s in page.items] == [
         ("doc-2", at(1, 9)),
@@ -213,12 +213,12 @@ def test_a_users_appointments_start_at_desde_and_page(storage) -> None:
     for t in times:
         storage.slots.book(BookingRequest(SlotKey("doc-1", t), "user-a"), NOW)
 
-    first = storage.slots.list_for_user("user-a", desde=times[1], limit=2)
+    first = storage.slots.list_for_user(UserBookings("user-a", desde=times[1], limit=2))
     second = storage.slots.list_for_user(
-        "user-a", desde=times[1], limit=2, cursor=first.next_cursor
+        UserBookings("user-a", desde=times[1], limit=2, cursor=first.next_cursor)
     )
     third = storage.slots.list_for_user(
-        "user-a", desde=times[1], limit=2, cursor=second.next_cursor
+        UserBookings("user-a", desde=times[1], limit=2, cursor=second.next_cursor)
     )
 
     assert [s.fecha_hora for p in (first, second, third) for s in p.items] == times[1:]
@@ -232,4 +232,6 @@ def test_a_cancelled_appointment_leaves_the_users_list(storage) -> None:
 
     storage.slots.cancel(SlotKey("doc-1", times[0]), "user-a")
 
-    assert [s.fecha_hora for s in storage.slots.list_for_user("user-a").items] == [times[1]]
+    assert [s.fecha_hora for s in storage.slots.list_for_user(UserBookings("user-a")).items] == [
+        times[1]
+    ]

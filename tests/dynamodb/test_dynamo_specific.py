@@ -27,7 +27,7 @@ from health_api.domain.errors import (
     StorageUnavailableError,
 )
 from health_api.domain.models import RESERVADO, Doctor, Slot, SlotKey
-from health_api.domain.requests import BookingRequest, SessionPatch, SlotRange
+from health_api.domain.requests import BookingRequest, SessionPatch, SlotRange, UserBookings
 from health_api.storage import cursor as cursors
 from health_api.storage.base import IdempotencyRecord
 from health_api.storage.dynamodb import admin
@@ -132,7 +132,7 @@ def test_repositories_work_on_tables_whose_keys_have_other_names(settings) -> No
         "2030-01-03",
     ]
     assert second.next_cursor is None
-    assert storage.slots.list_for_user("u1").items == [moved]
+    assert storage.slots.list_for_user(UserBookings("u1")).items == [moved]
     assert session.data == {"paso": 1, "idioma": "es"}
     assert claimed
     assert storage.idempotency.get("k1", NOW) == claim
@@ -263,7 +263,7 @@ def test_a_cursor_of_another_query_is_refused_before_any_call(storage_client) ->
                 )
             )
         with pytest.raises(InvalidCursorError):
-            storage.slots.list_for_user("u1", cursor=page.next_cursor)
+            storage.slots.list_for_user(UserBookings("u1", cursor=page.next_cursor))
         with pytest.raises(InvalidCursorError):
             storage.doctors.list_by_specialty("pediatria", 10, cursor=page.next_cursor)
         with pytest.raises(InvalidCursorError):
@@ -303,7 +303,7 @@ def test_a_released_slot_leaves_the_sparse_user_index(storage_client, settings) 
         Key={"doctor_id": {"S": "d1"}, "fecha_hora": {"S": key.fecha_hora}},
     )["Item"]
     assert set(item) == {"doctor_id", "fecha_hora", "duracion_min", "estado"}
-    assert storage.slots.list_for_user("u1").items == []
+    assert storage.slots.list_for_user(UserBookings("u1")).items == []
 
 
 def test_add_many_never_overwrites_a_slot_created_meanwhile(storage_client) -> None:

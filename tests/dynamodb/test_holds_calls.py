@@ -8,7 +8,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from health_api.domain.models import RESERVADO, Slot, SlotKey
-from health_api.domain.requests import BookingRequest, HoldRequest
+from health_api.domain.requests import BookingRequest, HoldRequest, UserBookings
 from health_api.storage.dynamodb.holds import SEATS_PREFIX, SEATS_RANGE
 
 NOW = "2030-01-01T00:00:00Z"
@@ -87,7 +87,7 @@ def test_the_seats_item_stays_out_of_the_user_index(on_moto) -> None:
 
     assert "user_id" not in seats
     assert seats["s0"]["M"]["hasta"] == {"S": EXPIRY}
-    assert storage.slots.list_for_user("u1", now=NOW).items == []
+    assert storage.slots.list_for_user(UserBookings("u1"), now=NOW).items == []
 
 
 def test_a_plain_booking_of_a_free_slot_stays_one_update_item(on_moto, calls) -> None:

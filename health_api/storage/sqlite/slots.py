@@ -26,7 +26,7 @@ from health_api.domain.models import (
     SlotKey,
     slot_at,
 )
-from health_api.domain.requests import SlotRange
+from health_api.domain.requests import FreeSlotSearch, SlotRange, UserBookings
 from health_api.storage import cursor as cursors
 from health_api.storage.base import FreeSlots, resolve_now
 from health_api.storage.sqlite import booking, deletion
@@ -133,28 +133,18 @@ class SqliteSlotRepository(SqliteBooking, SqliteSlotDeletion):
             rows = conn.execute(sql, (*params, query.limit + 1)).fetchall()
         return make_page(rows, query.limit, _slot_at(at), fingerprint, ("fecha_hora",))
 
-    def list_free_of_doctors(
-        self,
-        doctor_ids: Sequence[str],
-        desde: str,
-        hasta: str,
-        limit: int,
-        *,
-        after: tuple[str, str] | None = None,
-        now: str | None = None,
-        read_budget: int | None = None,
-    ) -> FreeSlots:
+    def list_free_of_doctors(self, search: FreeSlotSearch, *, now: str | None = None) -> FreeSlots:
         """The free slots of ``doctor_ids`` in ``[desde, hasta]`` (after ``after``), in
         ``(fecha_hora, doctor_id)`` order, at most ``limit``: one statement for every doctor,
         which reads only matching rows, so it never stops early (``stopped_at`` is None) and
-        needs no ``read_budget``."""
-        del read_budget  # at most ``limit`` rows are read
+        needs no ``read_budget`` (at most ``limit`` rows are read)."""
+        desde, hasta, limit, after = search.desde, search.hasta, search.limit, search.after
         check_limit(limit)
         if desde > hasta:
             raise InvalidRequestError("desde must not be after hasta")
         if after is not None:
             desde = max(desde, after[0])
-        ids = list(dict.fromkeys(doctor_ids))
+        ids = list(dict.fromkeys(search.doctor_ids))
         if not ids or desde > hasta:
             return FreeSlots()
         # EXPLAIN QUERY PLAN: "SEARCH ... USING PRIMARY KEY (doctor_id=? AND fecha_hora>? AND
@@ -179,21 +169,14 @@ class SqliteSlotRepository(SqliteBooking, SqliteSlotDeletion):
             rows = conn.execute(sql, (*params, limit)).fetchall()
         return FreeSlots([slot_at(booking.to_slot(row), at) for row in rows])
 
-    def list_for_user(
-        self,
-        user_id: str,
-        desde: str | None = None,
-        limit: int = 20,
-        cursor: str | None = None,
-        *,
-        now: str | None = None,
-    ) -> Page[Slot]:
+    def list_for_user(self, query: UserBookings, *, now: str | None = None) -> Page[Slot]:
         """The user's booked slots from ``desde`` in time order, from the partial index on
         ``(user_id, fecha_hora)`` (ties ordered by ``doctor_id``, which the index carries)."""
+        user_id, desde, limit = query.user_id, query.desde, query.limit
         check_limit(limit)
-        query = cursors.fingerprint(self._name, USER_ID_INDEX, user_id, desde)
+        fingerprint = cursors.fingerprint(self._name, USER_ID_INDEX, user_id, desde)
         fields = ("fecha_hora", "doctor_id")
-        after = position(cursor, query, fields)
+        after = position(query.cursor, fingerprint, fields)
         # "user_id = ?" implies NOT NULL, which lets SQLite use the partial index.
         sql = f"SELECT {COLUMNS} FROM {self._table} WHERE user_id = ? AND estado = ?"
         params: list[Any] = [user_id, RESERVADO]
@@ -206,7 +189,7 @@ class SqliteSlotRepository(SqliteBooking, SqliteSlotDeletion):
         sql += " ORDER BY fecha_hora, doctor_id LIMIT ?"
         with self._db.read() as conn:
             rows = conn.execute(sql, (*params, limit + 1)).fetchall()
-        return make_page(rows, limit, _slot_at(resolve_now(now)), query, fields)
+        return make_page(rows, limit, _slot_at(resolve_now(now)), fingerprint, fields)
 
 
 def _estado_filter(estado: str, now: str) -> tuple[str, list[Any]]:
