@@ -96,7 +96,7 @@ def next_free_slots(
     # One more than needed: the range is inclusive and ``start`` itself may be a free slot.
     # Eventual read: a suggestion a moment stale is harmless (booking it is a conditional write).
     page = storage.slots.list_range(
-        SlotRange(doctor_id, start, horizon, DISPONIBLE, limit=limit + 1, consistent=False)
+        SlotRange(doctor_id, start, horizon, estado=DISPONIBLE, limit=limit + 1, consistent=False)
     )
     return [slot for slot in page.items if slot.fecha_hora > start][:limit]
 
