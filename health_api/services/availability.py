@@ -28,6 +28,7 @@ from health_api import clock
 from health_api.domain.caller import Caller
 from health_api.domain.errors import InvalidCursorError, InvalidRequestError
 from health_api.domain.models import Doctor, Page, Slot, normalize_especialidad
+from health_api.domain.requests import FreeSlotSearch
 from health_api.services.times import from_utc_string, to_utc_string
 from health_api.storage import cursor as cursors
 from health_api.storage.base import Storage
@@ -109,7 +110,7 @@ def find_availability(
         resume = max(resume, after)
     # limit + 1: the extra slot only says that a next page exists.
     found = storage.slots.list_free_of_doctors(
-        list(by_id), start, hasta, limit + 1, after=resume, read_budget=READ_BUDGET
+        FreeSlotSearch(list(by_id), start, hasta, limit + 1, after=resume, read_budget=READ_BUDGET)
     )
     slots = found.slots
     items = [FreeSlot(slot, by_id[slot.doctor_id]) for slot in slots[:limit]]

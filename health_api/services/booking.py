@@ -21,6 +21,7 @@ from health_api.domain.errors import (
     SlotTakenError,
 )
 from health_api.domain.models import DISPONIBLE, BookingResult, Page, Slot, SlotKey
+from health_api.domain.requests import BookingRequest, SlotRange, UserBookings
 from health_api.services.schedules import require_doctor
 from health_api.services.times import from_utc_string, to_utc_string
 from health_api.signing import NO_SUCH_NONCE, decode_hold_id
@@ -56,7 +57,7 @@ def book_slot(
     hold_nonce = None if hold_id is None else _nonce_of(secret, hold_id, key)
     now_text = _require_future(key)
     try:
-        return storage.slots.book(key, user_id, motivo, now_text, hold_nonce=hold_nonce)
+        return storage.slots.book(BookingRequest(key, user_id, motivo, hold_nonce), now_text)
     except SlotTakenError as exc:
         exc.alternativas = next_free_slots(storage, key.doctor_id, after=key.fecha_hora)
         raise
@@ -83,7 +84,7 @@ def list_appointments(
 ) -> Page[Slot]:
     """The user's booked slots from ``since`` (all when None) in time order, read from the
     user index and confirmed against the table (a booking a moment old may be missing)."""
-    return storage.slots.list_for_user(user_id, since, limit, cursor)
+    return storage.slots.list_for_user(UserBookings(user_id, since, limit, cursor))
 
 
 def next_free_slots(
@@ -95,7 +96,7 @@ def next_free_slots(
     # One more than needed: the range is inclusive and ``start`` itself may be a free slot.
     # Eventual read: a suggestion a moment stale is harmless (booking it is a conditional write).
     page = storage.slots.list_range(
-        doctor_id, start, horizon, estado=DISPONIBLE, limit=limit + 1, consistent=False
+        SlotRange(doctor_id, start, horizon, estado=DISPONIBLE, limit=limit + 1, consistent=False)
     )
     return [slot for slot in page.items if slot.fecha_hora > start][:limit]
 

@@ -17,6 +17,7 @@ from health_api.domain import slots as slot_rules
 from health_api.domain.caller import Caller
 from health_api.domain.errors import InvalidRequestError, NotFoundError, SlotTakenError
 from health_api.domain.models import Hold, SlotKey
+from health_api.domain.requests import HoldRequest
 from health_api.services import booking
 from health_api.services.schedules import require_doctor
 from health_api.services.times import to_utc_string
@@ -59,9 +60,8 @@ def hold_slot(
     slot_rules.require_future(key.fecha_hora, now_text)
     expires_at = min(to_utc_string(now + timedelta(seconds=ttl)), key.fecha_hora)
     try:
-        result = storage.slots.hold(
-            key, user_id, new_nonce(), expires_at, now_text, settings.hold_max_per_user
-        )
+        request = HoldRequest(key, user_id, new_nonce(), expires_at, settings.hold_max_per_user)
+        result = storage.slots.hold(request, now_text)
     except SlotTakenError as exc:
         exc.alternativas = booking.next_free_slots(storage, key.doctor_id, after=key.fecha_hora)
         raise

@@ -14,6 +14,7 @@ from health_api.domain import slots as slot_rules
 from health_api.domain.caller import Caller
 from health_api.domain.errors import DoctorNotFoundError, InvalidRequestError, NotFoundError
 from health_api.domain.models import AddSlotsResult, Page, Slot, SlotKey
+from health_api.domain.requests import SlotRange
 from health_api.services.recurrence import WeeklyRule, expand
 from health_api.services.times import from_utc_string, to_utc_string
 from health_api.storage.base import Storage
@@ -86,7 +87,7 @@ def list_slots(
     if from_utc_string(end) - from_utc_string(start) > MAX_RANGE:
         raise InvalidRequestError(f"the window may span at most {MAX_RANGE.days} days")
     page = storage.slots.list_range(
-        doctor_id, start, end, estado=estado, limit=limit, cursor=cursor
+        SlotRange(doctor_id, start, end, estado=estado, limit=limit, cursor=cursor)
     )
     if not page.items:
         # Only an empty page costs this read: a doctor with slots needs no check.

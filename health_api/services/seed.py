@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from health_api import clock
 from health_api.domain.errors import ConflictError, NotFoundError
 from health_api.domain.models import RESERVADO, Doctor, Slot
+from health_api.domain.requests import SlotRange
 from health_api.services.recurrence import WeeklyRule, expand
 from health_api.storage.base import Storage
 
@@ -110,7 +111,7 @@ def remove_demo(storage: Storage) -> SeedResult:
         cursor = None
         while True:
             page = storage.slots.list_range(
-                doctor.doctor_id, EARLIEST, LATEST, limit=100, cursor=cursor
+                SlotRange(doctor.doctor_id, EARLIEST, LATEST, limit=100, cursor=cursor)
             )
             for slot in page.items:
                 if slot.estado == RESERVADO and slot.user_id:

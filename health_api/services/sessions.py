@@ -11,6 +11,7 @@ from health_api import clock
 from health_api.domain.caller import Caller
 from health_api.domain.errors import InvalidRequestError
 from health_api.domain.models import MAX_SESSION_DATA_BYTES, Session, encode_session_data
+from health_api.domain.requests import SessionPatch
 from health_api.storage.base import Storage
 
 MAX_TTL_SECONDS = 7 * 24 * 3600
@@ -75,9 +76,8 @@ def patch_session(
     if ttl_seconds is not None:
         _ttl(ttl_seconds, default)
     _check_size(changes)
-    return storage.sessions.merge(
-        user_id, changes, ttl_seconds, clock.epoch_seconds(), default_ttl=_ttl(None, default)
-    )
+    patch = SessionPatch(changes, ttl_seconds, default_ttl=_ttl(None, default))
+    return storage.sessions.merge(user_id, patch, clock.epoch_seconds())
 
 
 def save_session(
@@ -94,9 +94,8 @@ def save_session(
     does: one atomic upsert, so concurrent first saves never lose each other's keys."""
     ttl = _ttl(ttl_seconds, default) if ttl_seconds is not None else None
     _check_size(changes)
-    return storage.sessions.upsert(
-        user_id, changes, ttl, clock.epoch_seconds(), default_ttl=_ttl(None, default)
-    )
+    patch = SessionPatch(changes, ttl, default_ttl=_ttl(None, default))
+    return storage.sessions.upsert(user_id, patch, clock.epoch_seconds())
 
 
 def delete_session(storage: Storage, user_id: str, *, caller: Caller) -> None:

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from health_api import clock
 from health_api.domain.models import UTC_FORMAT, Doctor, Page, Session
+from health_api.domain.requests import SessionPatch
 from health_api.storage.idempotency_repository import IdempotencyRecord, IdempotencyRepository
 from health_api.storage.slot_repository import (
     FreeSlots,
@@ -90,35 +91,19 @@ class SessionRepository(Protocol):
     def get(self, user_id: str, now: int) -> Session:
         """The live session; ``NotFoundError`` when absent or ``ttl <= now``."""
 
-    def merge(
-        self,
-        user_id: str,
-        changes: Mapping[str, Any],
-        ttl_seconds: int | None,
-        now: int,
-        *,
-        default_ttl: int | None = None,
-    ) -> Session:
-        """Shallow-merge ``changes`` into ``data`` and slide the expiry to ``now`` + the
-        lifetime: ``ttl_seconds`` when given (then remembered), else the one the session
-        remembers, else ``default_ttl``. ``NotFoundError`` when absent or expired;
+    def merge(self, user_id: str, patch: SessionPatch, now: int) -> Session:
+        """Shallow-merge ``patch.changes`` into ``data`` and slide the expiry to ``now`` + the
+        lifetime: ``ttl_seconds`` when given (then remembered), else the one the session remembers,
+        else ``default_ttl`` (all of ``patch``). ``NotFoundError`` when absent or expired;
         ``InvalidRequestError`` when the merged data would exceed ``MAX_SESSION_DATA_BYTES``.
         Concurrent merges never lose a key."""
 
-    def upsert(
-        self,
-        user_id: str,
-        changes: Mapping[str, Any],
-        ttl_seconds: int | None,
-        now: int,
-        *,
-        default_ttl: int,
-    ) -> Session:
-        """``merge`` into the live session, or, when there is none (absent or expired), create
-        it with ``changes`` as its data and ``ttl_seconds`` (else ``default_ttl``) as its
-        remembered lifetime: one atomic write decided on the state it read, so concurrent first
-        saves never lose a key (SQLite: one transaction; DynamoDB: one conditional write,
-        retried on a lost race). ``InvalidRequestError`` as ``merge``."""
+    def upsert(self, user_id: str, patch: SessionPatch, now: int) -> Session:
+        """``merge`` into the live session, or, when there is none (absent or expired), create it
+        with ``patch.changes`` as its data and ``ttl_seconds`` (else ``default_ttl``, which must
+        then be given) as its remembered lifetime: one atomic write decided on the state it read, so
+        concurrent first saves never lose a key (SQLite: one transaction; DynamoDB: one conditional
+        write, retried on a lost race). ``InvalidRequestError`` as ``merge``."""
 
     def delete(self, user_id: str) -> None:
         """Remove the session; absent is fine (idempotent)."""

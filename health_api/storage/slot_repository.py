@@ -18,6 +18,13 @@ from health_api.domain.models import (
     Slot,
     SlotKey,
 )
+from health_api.domain.requests import (
+    BookingRequest,
+    FreeSlotSearch,
+    HoldRequest,
+    SlotRange,
+    UserBookings,
+)
 
 
 @dataclass(frozen=True)
@@ -94,23 +101,15 @@ class SlotRepository(Protocol):
         """Remove a slot that is neither booked nor held live at ``now``: ``NotFoundError``
         when absent, ``ConflictError`` when ``reservado`` or held (one conditional delete)."""
 
-    def hold(
-        self,
-        key: SlotKey,
-        user_id: str,
-        nonce: str,
-        expires_at: str,
-        now: str,
-        max_per_user: int,
-    ) -> HoldResult:
-        """Hold the slot for ``user_id`` until ``expires_at`` under ``nonce``: one write call
-        (DynamoDB: one TransactWriteItems of the slot and the user's seats item; SQLite: one
-        transaction). A free slot, or one whose hold expired, becomes ``retenido``
-        (``created=True``); this user's live hold comes back unchanged (``created=False``, never
-        counted twice). ``NotFoundError`` (no slot), ``SlotBlockedError`` (bloqueado),
-        ``AlreadyBookedError`` (booked by this user), ``SlotTakenError`` (booked by another user
-        or held live by another user), ``HoldLimitError`` (``max_per_user`` live holds already).
-        Exact under concurrency."""
+    def hold(self, request: HoldRequest, now: str) -> HoldResult:
+        """Hold the slot ``request.key`` for ``user_id`` until ``expires_at`` under ``nonce`` (all
+        of ``request``): one write call (DynamoDB: one TransactWriteItems of the slot and the user's
+        seats item; SQLite: one transaction). A free slot, or one whose hold expired, becomes
+        ``retenido`` (``created=True``); this user's live hold comes back unchanged
+        (``created=False``, never counted twice). ``NotFoundError`` (no slot), ``SlotBlockedError``
+        (bloqueado), ``AlreadyBookedError`` (booked by this user), ``SlotTakenError`` (booked by
+        another user or held live by another user), ``HoldLimitError`` (``max_per_user`` live holds
+        already). Exact under concurrency."""
 
     def get_hold(self, key: SlotKey, nonce: str, now: str) -> Hold:
         """The live hold with ``nonce`` on the slot, else ``NotFoundError``."""
@@ -119,66 +118,38 @@ class SlotRepository(Protocol):
         """Clear the hold with ``nonce`` if the slot still carries it (the slot ``disponible``
         again, the user's seat freed); already gone is fine (idempotent)."""
 
-    def list_range(
-        self,
-        doctor_id: str,
-        desde: str,
-        hasta: str,
-        *,
-        estado: str | None = None,
-        limit: int = 20,
-        cursor: str | None = None,
-        consistent: bool = True,
-        now: str | None = None,
-    ) -> Page[Slot]:
-        """Slots with ``desde <= fecha_hora <= hasta`` in time order, as they are at ``now``,
-        optionally of one ``estado`` (``disponible`` includes expired holds, ``retenido`` only
-        live ones): one sort-key range Query per page. ``desde > hasta`` is
+    def list_range(self, query: SlotRange, *, now: str | None = None) -> Page[Slot]:
+        """The slots of ``query.doctor_id`` with ``desde <= fecha_hora <= hasta`` in time order,
+        as they are at ``now``, optionally of one ``estado`` (``disponible`` includes expired
+        holds, ``retenido`` only live ones): one sort-key range Query per page. ``desde > hasta`` is
         ``InvalidRequestError``. A page is filled up to ``limit`` when more matches exist,
         unless the read stopped at its per-request read budget (DynamoDB, filtering on
         ``estado``): then it may be short, even empty, with ``next_cursor`` set. ``consistent``
         False allows an eventually consistent read (half the cost on DynamoDB) where a
         moment's staleness is harmless."""
 
-    def list_free_of_doctors(
-        self,
-        doctor_ids: Sequence[str],
-        desde: str,
-        hasta: str,
-        limit: int,
-        *,
-        after: tuple[str, str] | None = None,
-        now: str | None = None,
-        read_budget: int | None = None,
-    ) -> FreeSlots:
-        """The slots free at ``now`` (``disponible``, or held with the hold expired) of any of
-        ``doctor_ids`` with ``desde <= fecha_hora <= hasta`` (and, given ``after``,
+    def list_free_of_doctors(self, search: FreeSlotSearch, *, now: str | None = None) -> FreeSlots:
+        """Of ``search``: the slots free at ``now`` (``disponible``, or held with the hold expired)
+        of any of ``doctor_ids`` with ``desde <= fecha_hora <= hasta`` (and, given ``after``,
         ``(fecha_hora, doctor_id) > after``: a keyset position to resume from), merged in
-        ``(fecha_hora, doctor_id)`` order, the first ``limit``.
-        Each doctor counts once however often it is named; no ids finds nothing; up to 200 ids
-        work. ``desde > hasta`` or ``limit < 1`` is ``InvalidRequestError``. Reads may be
-        eventually consistent. When a doctor's read stops at its read budget, the result stops
-        at the least-advanced such doctor (``FreeSlots.stopped_at``); SQLite never stops early.
-        ``read_budget``: the items the whole call may read, shared evenly by the doctors
-        (DynamoDB; None: each doctor's read alone is bounded); SQLite reads only matches."""
+        ``(fecha_hora, doctor_id)`` order, the first ``limit``. Each doctor counts once however
+        often it is named; no ids finds nothing; up to 200 ids work. ``desde > hasta`` or
+        ``limit < 1`` is ``InvalidRequestError``. Reads may be eventually consistent. When a
+        doctor's read stops at its read budget, the result stops at the least-advanced such doctor
+        (``FreeSlots.stopped_at``); SQLite never stops early. ``read_budget``: the items the whole
+        call may read, shared evenly by the doctors (DynamoDB; None: each doctor's read alone is
+        bounded); SQLite reads only matches."""
 
-    def book(
-        self,
-        key: SlotKey,
-        user_id: str,
-        motivo: str | None,
-        now: str,
-        hold_nonce: str | None = None,
-    ) -> BookingResult:
-        """Book a ``disponible`` slot (or one whose hold expired) for ``user_id`` with one
-        conditional write, stamping ``reservado_en=now``. The same user booking again gets the
-        existing booking back (``created=False``, nothing rewritten) whatever ``hold_nonce``
+    def book(self, request: BookingRequest, now: str) -> BookingResult:
+        """Book the ``disponible`` slot ``request.key`` (or one whose hold expired) for ``user_id``
+        with one conditional write, stamping ``reservado_en=now``. The same user booking again gets
+        the existing booking back (``created=False``, nothing rewritten) whatever ``hold_nonce``
         says. A slot this user holds live is booked and the hold consumed (its seat freed, one
         transaction) with or without ``hold_nonce``. ``NotFoundError`` for no slot,
-        ``SlotTakenError`` when another user booked it or holds it live, ``SlotBlockedError``
-        when ``bloqueado``, ``HoldInvalidError`` when ``hold_nonce`` is given but the slot is
-        not held live by this user under it. Whether the slot is in the past is the service's
-        rule, not storage's."""
+        ``SlotTakenError`` when another user booked it or holds it live, ``SlotBlockedError`` when
+        ``bloqueado``, ``HoldInvalidError`` when ``hold_nonce`` is given but the slot is not held
+        live by this user under it. Whether the slot is in the past is the service's rule, not
+        storage's."""
 
     def cancel(self, key: SlotKey, user_id: str, now: str | None = None) -> Slot:
         """Free a slot booked (or held live) by ``user_id`` (one conditional write) and return
@@ -194,14 +165,6 @@ class SlotRepository(Protocol):
         ``target`` may be held live by this user (the hold is consumed in the same
         transaction); held live by another user it is ``to_taken``."""
 
-    def list_for_user(
-        self,
-        user_id: str,
-        desde: str | None = None,
-        limit: int = 20,
-        cursor: str | None = None,
-        *,
-        now: str | None = None,
-    ) -> Page[Slot]:
-        """The user's booked slots with ``fecha_hora >= desde``, in time order, from the sparse
-        ``user_id-index``."""
+    def list_for_user(self, query: UserBookings, *, now: str | None = None) -> Page[Slot]:
+        """The booked slots of ``query.user_id`` with ``fecha_hora >= desde``, in time order, from
+        the sparse ``user_id-index``."""

@@ -11,6 +11,7 @@ from health_api.domain.errors import (
     SlotTakenError,
 )
 from health_api.domain.models import BLOQUEADO, DISPONIBLE, RESERVADO, Slot, SlotKey
+from health_api.domain.requests import BookingRequest, UserBookings
 
 NOW = "2026-12-01T08:00:00Z"
 LATER = "2026-12-01T08:05:00Z"
@@ -27,7 +28,7 @@ def slots(storage):
 
 
 def test_booking_a_free_slot_holds_it_for_the_user(slots) -> None:
-    result = slots.book(A, "user-a", "dolor de pecho", NOW)
+    result = slots.book(BookingRequest(A, "user-a", "dolor de pecho"), NOW)
 
     assert result.created is True
     assert result.slot == Slot(
@@ -37,16 +38,16 @@ def test_booking_a_free_slot_holds_it_for_the_user(slots) -> None:
 
 
 def test_booking_without_motivo(slots) -> None:
-    result = slots.book(A, "user-a", None, NOW)
+    result = slots.book(BookingRequest(A, "user-a"), NOW)
 
     assert result.slot.motivo is None
     assert slots.get(A).motivo is None
 
 
 def test_the_same_user_booking_again_gets_the_same_booking(slots) -> None:
-    first = slots.book(A, "user-a", "control", NOW)
+    first = slots.book(BookingRequest(A, "user-a", "control"), NOW)
 
-    again = slots.book(A, "user-a", "otro motivo", LATER)
+    again = slots.book(BookingRequest(A, "user-a", "otro motivo"), LATER)
 
     assert again.created is False
     assert again.slot == first.slot
@@ -55,17 +56,17 @@ def test_the_same_user_booking_again_gets_the_same_booking(slots) -> None:
 
 
 def test_another_user_cannot_take_a_booked_slot(slots) -> None:
-    slots.book(A, "user-a", None, NOW)
+    slots.book(BookingRequest(A, "user-a"), NOW)
 
     with pytest.raises(SlotTakenError):
-        slots.book(A, "user-b", None, LATER)
+        slots.book(BookingRequest(A, "user-b"), LATER)
 
     assert slots.get(A).user_id == "user-a"
 
 
 def test_a_blocked_slot_cannot_be_booked(slots) -> None:
     with pytest.raises(SlotBlockedError):
-        slots.book(BLOCKED, "user-a", None, NOW)
+        slots.book(BookingRequest(BLOCKED, "user-a"), NOW)
 
     assert slots.get(BLOCKED).estado == BLOQUEADO
 
@@ -74,24 +75,24 @@ def test_booking_an_unknown_slot_is_not_found_and_creates_nothing(slots) -> None
     ghost = SlotKey("doc-1", "2026-12-09T09:00:00Z")
 
     with pytest.raises(NotFoundError):
-        slots.book(ghost, "user-a", None, NOW)
+        slots.book(BookingRequest(ghost, "user-a"), NOW)
 
     with pytest.raises(NotFoundError):
         slots.get(ghost)
 
 
 def test_cancel_frees_the_slot_and_forgets_the_booking(slots) -> None:
-    slots.book(A, "user-a", "control", NOW)
+    slots.book(BookingRequest(A, "user-a", "control"), NOW)
 
     freed = slots.cancel(A, "user-a")
 
     assert freed == Slot(A.doctor_id, A.fecha_hora, 30, DISPONIBLE, None, None, None)
     assert slots.get(A) == freed
-    assert slots.book(A, "user-b", None, LATER).created is True
+    assert slots.book(BookingRequest(A, "user-b"), LATER).created is True
 
 
 def test_cancel_by_a_stranger_is_refused_and_changes_nothing(slots) -> None:
-    booked = slots.book(A, "user-a", "control", NOW).slot
+    booked = slots.book(BookingRequest(A, "user-a", "control"), NOW).slot
 
     with pytest.raises(SlotTakenError):
         slots.cancel(A, "user-b")
@@ -100,7 +101,7 @@ def test_cancel_by_a_stranger_is_refused_and_changes_nothing(slots) -> None:
 
 
 def test_cancelling_a_free_slot_again_succeeds_unchanged(slots) -> None:
-    slots.book(A, "user-a", None, NOW)
+    slots.book(BookingRequest(A, "user-a"), NOW)
     slots.cancel(A, "user-a")
 
     again = slots.cancel(A, "user-a")
@@ -114,7 +115,7 @@ def test_cancel_of_an_unknown_slot_is_not_found(slots) -> None:
 
 
 def test_reschedule_moves_the_booking_and_keeps_the_motivo(slots) -> None:
-    slots.book(A, "user-a", "revisión", NOW)
+    slots.book(BookingRequest(A, "user-a", "revisión"), NOW)
 
     moved = slots.reschedule("user-a", A, B, LATER)
 
@@ -123,11 +124,11 @@ def test_reschedule_moves_the_booking_and_keeps_the_motivo(slots) -> None:
     assert slots.get(B) == moved
     assert slots.get(A).estado == DISPONIBLE
     assert slots.get(A).user_id is None
-    assert [s.key for s in slots.list_for_user("user-a").items] == [B]
+    assert [s.key for s in slots.list_for_user(UserBookings("user-a")).items] == [B]
 
 
 def test_a_retried_reschedule_returns_the_new_slot_unchanged(slots) -> None:
-    slots.book(A, "user-a", None, NOW)
+    slots.book(BookingRequest(A, "user-a"), NOW)
     moved = slots.reschedule("user-a", A, B, LATER)
 
     again = slots.reschedule("user-a", A, B, "2026-12-01T09:00:00Z")
@@ -145,21 +146,24 @@ def _assert_unchanged(slots, before: dict) -> None:
     [
         (lambda s: None, SlotKey("doc-1", "2026-12-09T09:00:00Z"), B, "from_not_found"),
         (lambda s: None, A, B, "from_not_held"),
-        (lambda s: s.book(A, "user-b", None, NOW), A, B, "from_not_held"),
+        (lambda s: s.book(BookingRequest(A, "user-b"), NOW), A, B, "from_not_held"),
         (
-            lambda s: s.book(A, "user-a", None, NOW),
+            lambda s: s.book(BookingRequest(A, "user-a"), NOW),
             A,
             SlotKey("doc-2", "2026-12-09T09:00:00Z"),
             "to_not_found",
         ),
         (
-            lambda s: (s.book(A, "user-a", None, NOW), s.book(B, "user-b", None, NOW)),
+            lambda s: (
+                s.book(BookingRequest(A, "user-a"), NOW),
+                s.book(BookingRequest(B, "user-b"), NOW),
+            ),
             A,
             B,
             "to_taken",
         ),
-        (lambda s: s.book(A, "user-a", None, NOW), A, BLOCKED, "to_blocked"),
-        (lambda s: s.book(A, "user-a", None, NOW), A, A, "same_slot"),
+        (lambda s: s.book(BookingRequest(A, "user-a"), NOW), A, BLOCKED, "to_blocked"),
+        (lambda s: s.book(BookingRequest(A, "user-a"), NOW), A, A, "same_slot"),
     ],
     ids=[
         "from-missing",

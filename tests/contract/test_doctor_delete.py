@@ -11,6 +11,7 @@ from freezegun import freeze_time
 
 from health_api.domain.errors import ConflictError, DoctorDeletionStoppedError, NotFoundError
 from health_api.domain.models import RESERVADO, Doctor, Slot, SlotKey
+from health_api.domain.requests import BookingRequest, HoldRequest, SlotRange
 from health_api.services import booking, doctors, schedules
 from tests.callers import ADMIN_CALLER, AGENT_CALLER
 
@@ -45,7 +46,7 @@ def clinic(storage):
 
 
 def remaining(storage, doctor_id: str = "doc-1") -> list[str]:
-    page = storage.slots.list_range(doctor_id, at(1, 0), at(31, 0), limit=100)
+    page = storage.slots.list_range(SlotRange(doctor_id, at(1, 0), at(31, 0), limit=100))
     return [slot.fecha_hora for slot in page.items]
 
 
@@ -134,8 +135,8 @@ def test_reading_the_future_schedule_lists_free_slots_in_time_order(clinic) -> N
 
 def test_reading_the_future_schedule_stops_at_a_booked_or_live_held_slot(clinic) -> None:
     times = future_slots(5)
-    clinic.slots.hold(SlotKey("doc-1", times[1]), "user-b", "n1", at(1, 8, 5), NOW, 3)
-    clinic.slots.book(SlotKey("doc-1", times[3]), "user-a", None, NOW)
+    clinic.slots.hold(HoldRequest(SlotKey("doc-1", times[1]), "user-b", "n1", at(1, 8, 5), 3), NOW)
+    clinic.slots.book(BookingRequest(SlotKey("doc-1", times[3]), "user-a"), NOW)
 
     held = clinic.slots.read_future("doc-1", NOW, NOW)
     after_the_hold = clinic.slots.read_future("doc-1", NOW, at(1, 8, 5))
@@ -156,8 +157,8 @@ def test_deleting_free_slots_removes_the_ones_named(clinic) -> None:
 
 def test_deleting_free_slots_leaves_booked_and_live_held_ones(clinic) -> None:
     times = future_slots(5)
-    clinic.slots.hold(SlotKey("doc-1", times[4]), "user-b", "n1", at(1, 8, 5), NOW, 3)
-    clinic.slots.book(SlotKey("doc-1", times[2]), "user-a", None, NOW)
+    clinic.slots.hold(HoldRequest(SlotKey("doc-1", times[4]), "user-b", "n1", at(1, 8, 5), 3), NOW)
+    clinic.slots.book(BookingRequest(SlotKey("doc-1", times[2]), "user-a"), NOW)
 
     step = clinic.slots.delete_free("doc-1", times, NOW)
 
@@ -168,7 +169,7 @@ def test_deleting_free_slots_leaves_booked_and_live_held_ones(clinic) -> None:
 
 def test_deleting_free_slots_takes_a_lapsed_hold_and_ignores_a_gone_slot(clinic) -> None:
     times = future_slots(5)
-    clinic.slots.hold(SlotKey("doc-1", times[0]), "user-b", "n1", at(1, 8, 5), NOW, 3)
+    clinic.slots.hold(HoldRequest(SlotKey("doc-1", times[0]), "user-b", "n1", at(1, 8, 5), 3), NOW)
 
     step = clinic.slots.delete_free("doc-1", [*times[:2], at(20, 0)], at(1, 8, 5))
 
@@ -223,7 +224,7 @@ def test_a_future_booking_is_a_conflict_that_changes_nothing(clinic, frozen) -> 
 
 def test_a_live_hold_is_a_conflict_that_changes_nothing(clinic, frozen) -> None:
     times = future_slots(5)
-    clinic.slots.hold(SlotKey("doc-1", times[2]), "user-b", "n1", at(1, 8, 5), NOW, 3)
+    clinic.slots.hold(HoldRequest(SlotKey("doc-1", times[2]), "user-b", "n1", at(1, 8, 5), 3), NOW)
 
     with pytest.raises(DoctorDeletionStoppedError) as stopped:
         doctors.delete_doctor(clinic, "doc-1", caller=ADMIN_CALLER)
@@ -235,7 +236,7 @@ def test_a_live_hold_is_a_conflict_that_changes_nothing(clinic, frozen) -> None:
 
 def test_a_lapsed_hold_does_not_stop_the_deletion(clinic, frozen) -> None:
     times = future_slots(5)
-    clinic.slots.hold(SlotKey("doc-1", times[2]), "user-b", "n1", at(1, 8, 5), NOW, 3)
+    clinic.slots.hold(HoldRequest(SlotKey("doc-1", times[2]), "user-b", "n1", at(1, 8, 5), 3), NOW)
     frozen.move_to(at(1, 8, 5))
 
     assert doctors.delete_doctor(clinic, "doc-1", caller=ADMIN_CALLER).done
@@ -251,7 +252,7 @@ def test_a_booking_landing_during_the_deletion_stops_it_and_says_what_it_removed
 
     def read_then_a_booking_lands(doctor_id: str, desde: str, now: str):
         future = read_future(doctor_id, desde, now)
-        clinic.slots.book(SlotKey("doc-1", times[3]), "user-a", None, NOW)
+        clinic.slots.book(BookingRequest(SlotKey("doc-1", times[3]), "user-a"), NOW)
         return future
 
     clinic.slots.read_future = read_then_a_booking_lands
@@ -326,7 +327,9 @@ def test_bookings_racing_a_deletion_leave_no_orphan_and_lose_no_booking(
         start.wait()
         for fecha_hora in times[offset::3]:
             try:
-                clinic.slots.book(SlotKey("doc-2", fecha_hora), f"user-{offset}", None, NOW)
+                clinic.slots.book(
+                    BookingRequest(SlotKey("doc-2", fecha_hora), f"user-{offset}"), NOW
+                )
             except NotFoundError:
                 continue  # the deletion got there first
             booked.append(fecha_hora)
@@ -348,7 +351,7 @@ def test_bookings_racing_a_deletion_leave_no_orphan_and_lose_no_booking(
 
     left = {
         slot.fecha_hora: slot
-        for slot in clinic.slots.list_range("doc-2", NOW, at(31, 0), limit=100).items
+        for slot in clinic.slots.list_range(SlotRange("doc-2", NOW, at(31, 0), limit=100)).items
     }
     if outcome == "done":
         # Nobody's booking landed (a booked slot would have stopped it), and nothing is left.

@@ -6,6 +6,7 @@ import pytest
 
 from health_api.domain.errors import InvalidRequestError
 from health_api.domain.models import BLOQUEADO, DISPONIBLE, Slot, SlotKey
+from health_api.domain.requests import BookingRequest, FreeSlotSearch
 from health_api.storage.base import FreeSlots
 
 NOW = "2026-12-01T08:00:00Z"
@@ -24,7 +25,9 @@ def test_slots_of_several_doctors_merge_in_time_order_with_ties_by_doctor(storag
     storage.slots.add_many([Slot("doc-a", at(1, 9)), Slot("doc-a", at(1, 10))])
     storage.slots.add_many([Slot("doc-c", at(1, 8)), Slot("doc-c", at(1, 9))])
 
-    found = storage.slots.list_free_of_doctors(["doc-c", "doc-a", "doc-b"], at(1, 0), at(1, 23), 10)
+    found = storage.slots.list_free_of_doctors(
+        FreeSlotSearch(["doc-c", "doc-a", "doc-b"], at(1, 0), at(1, 23), 10)
+    )
 
     assert positions(found) == [
         (at(1, 8), "doc-c"),
@@ -41,9 +44,9 @@ def test_only_free_slots_of_the_named_doctors_are_returned(storage) -> None:
     storage.slots.add_many([Slot("doc-a", at(1, h)) for h in (9, 10, 11)])
     storage.slots.add_many([Slot("doc-a", at(1, 12), estado=BLOQUEADO)])
     storage.slots.add_many([Slot("doc-other", at(1, 9))])
-    storage.slots.book(SlotKey("doc-a", at(1, 10)), "user-a", None, NOW)
+    storage.slots.book(BookingRequest(SlotKey("doc-a", at(1, 10)), "user-a"), NOW)
 
-    found = storage.slots.list_free_of_doctors(["doc-a"], at(1, 0), at(1, 23), 10)
+    found = storage.slots.list_free_of_doctors(FreeSlotSearch(["doc-a"], at(1, 0), at(1, 23), 10))
 
     assert positions(found) == [(at(1, 9), "doc-a"), (at(1, 11), "doc-a")]
 
@@ -51,7 +54,9 @@ def test_only_free_slots_of_the_named_doctors_are_returned(storage) -> None:
 def test_bounds_are_inclusive_at_both_ends(storage) -> None:
     storage.slots.add_many([Slot(d, at(1, h)) for d in ("doc-a", "doc-b") for h in (9, 10, 11, 12)])
 
-    found = storage.slots.list_free_of_doctors(["doc-a", "doc-b"], at(1, 10), at(1, 11), 10)
+    found = storage.slots.list_free_of_doctors(
+        FreeSlotSearch(["doc-a", "doc-b"], at(1, 10), at(1, 11), 10)
+    )
 
     assert positions(found) == [
         (at(1, 10), "doc-a"),
@@ -65,7 +70,9 @@ def test_the_result_is_cut_at_limit_after_merging(storage) -> None:
     storage.slots.add_many([Slot("doc-a", at(1, h)) for h in range(8, 16)])
     storage.slots.add_many([Slot("doc-b", at(1, h, 30)) for h in range(8, 16)])
 
-    found = storage.slots.list_free_of_doctors(["doc-a", "doc-b"], at(1, 0), at(1, 23), 3)
+    found = storage.slots.list_free_of_doctors(
+        FreeSlotSearch(["doc-a", "doc-b"], at(1, 0), at(1, 23), 3)
+    )
 
     assert positions(found) == [(at(1, 8), "doc-a"), (at(1, 8, 30), "doc-b"), (at(1, 9), "doc-a")]
 
@@ -76,7 +83,9 @@ def test_after_resumes_strictly_past_a_position_within_its_instant(storage) -> N
     )
 
     found = storage.slots.list_free_of_doctors(
-        ["doc-a", "doc-b", "doc-c"], at(1, 9), at(1, 23), 3, after=(at(1, 9), "doc-b")
+        FreeSlotSearch(
+            ["doc-a", "doc-b", "doc-c"], at(1, 9), at(1, 23), 3, after=(at(1, 9), "doc-b")
+        )
     )
 
     assert positions(found) == [(at(1, 9), "doc-c"), (at(1, 10), "doc-a"), (at(1, 10), "doc-b")]
@@ -86,7 +95,7 @@ def test_after_past_desde_moves_the_start_to_it(storage) -> None:
     storage.slots.add_many([Slot(d, at(1, h)) for d in ("doc-a", "doc-b") for h in (9, 10, 11)])
 
     found = storage.slots.list_free_of_doctors(
-        ["doc-a", "doc-b"], at(1, 0), at(1, 23), 10, after=(at(1, 10), "doc-a")
+        FreeSlotSearch(["doc-a", "doc-b"], at(1, 0), at(1, 23), 10, after=(at(1, 10), "doc-a"))
     )
 
     assert positions(found) == [(at(1, 10), "doc-b"), (at(1, 11), "doc-a"), (at(1, 11), "doc-b")]
@@ -95,13 +104,17 @@ def test_after_past_desde_moves_the_start_to_it(storage) -> None:
 def test_no_doctors_means_no_slots(storage) -> None:
     storage.slots.add_many([Slot("doc-a", at(1, 9))])
 
-    assert storage.slots.list_free_of_doctors([], at(1, 0), at(1, 23), 10).slots == []
+    assert (
+        storage.slots.list_free_of_doctors(FreeSlotSearch([], at(1, 0), at(1, 23), 10)).slots == []
+    )
 
 
 def test_a_doctor_without_slots_adds_nothing(storage) -> None:
     storage.slots.add_many([Slot("doc-a", at(1, 9))])
 
-    found = storage.slots.list_free_of_doctors(["doc-none", "doc-a"], at(1, 0), at(1, 23), 10)
+    found = storage.slots.list_free_of_doctors(
+        FreeSlotSearch(["doc-none", "doc-a"], at(1, 0), at(1, 23), 10)
+    )
 
     assert positions(found) == [(at(1, 9), "doc-a")]
 
@@ -109,7 +122,9 @@ def test_a_doctor_without_slots_adds_nothing(storage) -> None:
 def test_a_doctor_named_twice_counts_once(storage) -> None:
     storage.slots.add_many([Slot("doc-a", at(1, 9))])
 
-    found = storage.slots.list_free_of_doctors(["doc-a", "doc-a"], at(1, 0), at(1, 23), 10)
+    found = storage.slots.list_free_of_doctors(
+        FreeSlotSearch(["doc-a", "doc-a"], at(1, 0), at(1, 23), 10)
+    )
 
     assert positions(found) == [(at(1, 9), "doc-a")]
 
@@ -118,7 +133,7 @@ def test_one_call_covers_two_hundred_doctors(storage) -> None:
     doctor_ids = [f"doc-{n:03d}" for n in range(200)]
     storage.slots.add_many([Slot(d, at(1, 9 + n % 3)) for n, d in enumerate(doctor_ids)])
 
-    found = storage.slots.list_free_of_doctors(doctor_ids, at(1, 0), at(1, 23), 250)
+    found = storage.slots.list_free_of_doctors(FreeSlotSearch(doctor_ids, at(1, 0), at(1, 23), 250))
 
     assert len(found.slots) == 200
     assert found.stopped_at is None
@@ -132,4 +147,4 @@ def test_a_reversed_range_or_a_limit_below_one_is_an_invalid_request(
     storage, desde, hasta, limit
 ) -> None:
     with pytest.raises(InvalidRequestError):
-        storage.slots.list_free_of_doctors(["doc-a"], desde, hasta, limit)
+        storage.slots.list_free_of_doctors(FreeSlotSearch(["doc-a"], desde, hasta, limit))

@@ -9,6 +9,7 @@ import pytest
 
 from health_api.domain.errors import HoldLimitError, SlotTakenError
 from health_api.domain.models import RETENIDO, Slot, SlotKey
+from health_api.domain.requests import HoldRequest, SlotRange
 from tests.races import race
 
 NOW = "2029-12-01T08:00:00Z"
@@ -26,7 +27,8 @@ def test_fifty_users_holding_one_slot_leave_exactly_one_hold(storage) -> None:
     storage.slots.add_many([Slot(key.doctor_id, key.fecha_hora)])
 
     results, errors = race(
-        50, lambda n: storage.slots.hold(key, f"user-{n}", f"nonce-{n}", EXPIRY, NOW, 3)
+        50,
+        lambda n: storage.slots.hold(HoldRequest(key, f"user-{n}", f"nonce-{n}", EXPIRY, 3), NOW),
     )
 
     assert [r.created for r in results] == [True]
@@ -41,12 +43,13 @@ def test_twenty_parallel_holds_of_one_user_win_exactly_the_limit(storage) -> Non
     storage.slots.add_many([Slot(k.doctor_id, k.fecha_hora) for k in keys])
 
     results, errors = race(
-        20, lambda n: storage.slots.hold(keys[n], "user-a", f"nonce-{n}", EXPIRY, NOW, 3)
+        20,
+        lambda n: storage.slots.hold(HoldRequest(keys[n], "user-a", f"nonce-{n}", EXPIRY, 3), NOW),
     )
 
     assert len(results) == 3
     assert all(r.created for r in results)
     assert all(isinstance(e, HoldLimitError) for e in errors), Counter(map(type, errors))
-    held = storage.slots.list_range("d1", keys[0].fecha_hora, keys[-1].fecha_hora,
-                                    estado=RETENIDO, limit=50, now=NOW)  # fmt: skip
+    window = SlotRange("d1", keys[0].fecha_hora, keys[-1].fecha_hora, estado=RETENIDO, limit=50)
+    held = storage.slots.list_range(window, now=NOW)
     assert sorted(s.fecha_hora for s in held.items) == sorted(r.hold.fecha_hora for r in results)

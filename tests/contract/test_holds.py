@@ -17,6 +17,13 @@ from health_api.domain.errors import (
     SlotTakenError,
 )
 from health_api.domain.models import BLOQUEADO, DISPONIBLE, RESERVADO, RETENIDO, Slot, SlotKey
+from health_api.domain.requests import (
+    BookingRequest,
+    FreeSlotSearch,
+    HoldRequest,
+    SlotRange,
+    UserBookings,
+)
 
 NOW = "2026-12-01T08:00:00Z"
 SOON = "2026-12-01T08:02:00Z"
@@ -39,7 +46,7 @@ def slots(storage):
 
 
 def hold(slots, key, user="user-a", nonce="n1", expires=EXPIRY, now=NOW, limit=3):
-    return slots.hold(key, user, nonce, expires, now, limit)
+    return slots.hold(HoldRequest(key, user, nonce, expires, limit), now)
 
 
 def test_holding_a_free_slot_keeps_it_for_the_user_until_it_expires(slots) -> None:
@@ -77,7 +84,7 @@ def test_a_live_hold_of_another_user_makes_the_slot_taken(slots) -> None:
     with pytest.raises(SlotTakenError):
         hold(slots, A, user="user-b", nonce="n2", now=SOON)
     with pytest.raises(SlotTakenError):
-        slots.book(A, "user-b", None, SOON)
+        slots.book(BookingRequest(A, "user-b"), SOON)
 
 
 def test_after_expiry_another_user_holds_or_books_the_slot(slots) -> None:
@@ -85,7 +92,7 @@ def test_after_expiry_another_user_holds_or_books_the_slot(slots) -> None:
     hold(slots, B)
 
     taken = hold(slots, A, user="user-b", nonce="n2", expires=LATER_EXPIRY, now=AFTER)
-    booked = slots.book(B, "user-b", "control", AFTER)
+    booked = slots.book(BookingRequest(B, "user-b", "control"), AFTER)
 
     assert taken.created is True
     assert taken.hold.user_id == "user-b"
@@ -106,8 +113,8 @@ def test_the_same_user_after_expiry_gets_a_new_hold(slots) -> None:
 
 
 def test_holding_refuses_missing_blocked_and_booked_slots(slots) -> None:
-    slots.book(B, "user-a", None, NOW)
-    slots.book(C, "user-b", None, NOW)
+    slots.book(BookingRequest(B, "user-a"), NOW)
+    slots.book(BookingRequest(C, "user-b"), NOW)
 
     with pytest.raises(NotFoundError):
         hold(slots, SlotKey("doc-1", "2026-12-09T09:00:00Z"))
@@ -138,9 +145,9 @@ def test_a_released_consumed_or_expired_hold_frees_its_place(slots, freeing) -> 
         slots.release_hold(A, "na", SOON)
         assert slots.get(A, now=SOON).estado == DISPONIBLE
     elif freeing == "consume":
-        slots.book(A, "user-a", None, SOON)
+        slots.book(BookingRequest(A, "user-a"), SOON)
     elif freeing == "consume_with_nonce":
-        slots.book(A, "user-a", None, SOON, hold_nonce="na")
+        slots.book(BookingRequest(A, "user-a", hold_nonce="na"), SOON)
     else:
         hold(slots, B, nonce="nb2", expires=LATER_EXPIRY, now=AFTER, limit=2)  # renewed
         now = AFTER
@@ -180,7 +187,7 @@ def test_get_hold_is_not_found_for_a_wrong_nonce_or_an_expired_hold(slots) -> No
 def test_booking_by_the_holder_consumes_the_hold(slots, nonce) -> None:
     hold(slots, A)
 
-    result = slots.book(A, "user-a", "control", SOON, hold_nonce=nonce)
+    result = slots.book(BookingRequest(A, "user-a", "control", hold_nonce=nonce), SOON)
 
     assert result.created is True
     assert (result.slot.estado, result.slot.user_id, result.slot.motivo) == (
@@ -199,21 +206,21 @@ def test_booking_with_a_wrong_expired_or_foreign_nonce_is_hold_invalid(slots) ->
     hold(slots, B, user="user-b", nonce="nb")
 
     with pytest.raises(HoldInvalidError):
-        slots.book(A, "user-a", None, SOON, hold_nonce="wrong")
+        slots.book(BookingRequest(A, "user-a", hold_nonce="wrong"), SOON)
     with pytest.raises(HoldInvalidError):
-        slots.book(A, "user-a", None, AFTER, hold_nonce="n1")
+        slots.book(BookingRequest(A, "user-a", hold_nonce="n1"), AFTER)
     with pytest.raises(HoldInvalidError):
-        slots.book(B, "user-a", None, SOON, hold_nonce="nb")
+        slots.book(BookingRequest(B, "user-a", hold_nonce="nb"), SOON)
     with pytest.raises(HoldInvalidError):
-        slots.book(C, "user-a", None, SOON, hold_nonce="n1")
+        slots.book(BookingRequest(C, "user-a", hold_nonce="n1"), SOON)
 
 
 def test_a_slot_booked_by_this_user_answers_the_booking_whatever_the_nonce(slots) -> None:
     hold(slots, A)
-    first = slots.book(A, "user-a", "control", SOON, hold_nonce="n1")
+    first = slots.book(BookingRequest(A, "user-a", "control", hold_nonce="n1"), SOON)
 
-    again = slots.book(A, "user-a", "control", AFTER, hold_nonce="n1")
-    other = slots.book(A, "user-a", None, AFTER, hold_nonce="anything")
+    again = slots.book(BookingRequest(A, "user-a", "control", hold_nonce="n1"), AFTER)
+    other = slots.book(BookingRequest(A, "user-a", hold_nonce="anything"), AFTER)
 
     assert again.created is False
     assert other.created is False
@@ -251,7 +258,7 @@ def test_delete_refuses_a_live_hold_but_not_an_expired_one(slots) -> None:
 
 
 def test_reschedule_onto_a_slot_the_user_holds_consumes_the_hold(slots) -> None:
-    slots.book(A, "user-a", "control", NOW)
+    slots.book(BookingRequest(A, "user-a", "control"), NOW)
     hold(slots, B, nonce="nb", limit=1)
 
     moved = slots.reschedule("user-a", A, B, SOON)
@@ -268,7 +275,7 @@ def test_reschedule_onto_a_slot_the_user_holds_consumes_the_hold(slots) -> None:
 
 
 def test_reschedule_onto_a_slot_another_user_holds_is_taken_until_it_expires(slots) -> None:
-    slots.book(A, "user-a", "control", NOW)
+    slots.book(BookingRequest(A, "user-a", "control"), NOW)
     hold(slots, B, user="user-b", nonce="nb")
 
     with pytest.raises(RescheduleError) as refused:
@@ -281,22 +288,22 @@ def test_reschedule_onto_a_slot_another_user_holds_is_taken_until_it_expires(slo
 def test_listings_show_live_holds_and_treat_expired_ones_as_disponible(slots) -> None:
     hold(slots, A)
     hold(slots, B, user="user-b", nonce="nb", expires=LATER_EXPIRY)
-    slots.book(C, "user-c", None, NOW)
+    slots.book(BookingRequest(C, "user-c"), NOW)
 
     def estados(page):
         return [(s.fecha_hora, s.estado) for s in page.items]
 
     with freeze_time(SOON):
-        free = slots.list_range("doc-1", *DAY, estado=DISPONIBLE)
-        held = slots.list_range("doc-1", *DAY, estado=RETENIDO)
-        everything = slots.list_range("doc-1", *DAY)
+        free = slots.list_range(SlotRange("doc-1", *DAY, estado=DISPONIBLE))
+        held = slots.list_range(SlotRange("doc-1", *DAY, estado=RETENIDO))
+        everything = slots.list_range(SlotRange("doc-1", *DAY))
     assert [s.fecha_hora for s in free.items] == [D.fecha_hora]
     assert [s.fecha_hora for s in held.items] == [A.fecha_hora, B.fecha_hora]
     assert estados(everything)[:2] == [(A.fecha_hora, RETENIDO), (B.fecha_hora, RETENIDO)]
 
     with freeze_time(AFTER):
-        free = slots.list_range("doc-1", *DAY, estado=DISPONIBLE)
-        held = slots.list_range("doc-1", *DAY, estado=RETENIDO)
+        free = slots.list_range(SlotRange("doc-1", *DAY, estado=DISPONIBLE))
+        held = slots.list_range(SlotRange("doc-1", *DAY, estado=RETENIDO))
         first = slots.get(A)
     assert [s.fecha_hora for s in free.items] == [A.fecha_hora, D.fecha_hora]
     assert all(s.retenido_por is None for s in free.items)
@@ -307,9 +314,9 @@ def test_listings_show_live_holds_and_treat_expired_ones_as_disponible(slots) ->
 def test_availability_treats_expired_holds_as_free_and_live_ones_as_not(slots) -> None:
     hold(slots, A)
 
-    live = slots.list_free_of_doctors(["doc-1"], *DAY, 10, now=SOON)
+    live = slots.list_free_of_doctors(FreeSlotSearch(["doc-1"], *DAY, 10), now=SOON)
     with freeze_time(AFTER):
-        expired = slots.list_free_of_doctors(["doc-1"], *DAY, 10)
+        expired = slots.list_free_of_doctors(FreeSlotSearch(["doc-1"], *DAY, 10))
 
     assert [s.fecha_hora for s in live.slots] == [B.fecha_hora, C.fecha_hora, D.fecha_hora]
     assert expired.slots[0].fecha_hora == A.fecha_hora
@@ -318,11 +325,11 @@ def test_availability_treats_expired_holds_as_free_and_live_ones_as_not(slots) -
 
 def test_a_user_s_appointments_never_list_holds(slots) -> None:
     hold(slots, A)
-    slots.book(B, "user-a", None, NOW)
+    slots.book(BookingRequest(B, "user-a"), NOW)
 
     with freeze_time(SOON):
-        live = slots.list_for_user("user-a")
-    expired = slots.list_for_user("user-a", now=AFTER)
+        live = slots.list_for_user(UserBookings("user-a"))
+    expired = slots.list_for_user(UserBookings("user-a"), now=AFTER)
 
     assert [s.fecha_hora for s in live.items] == [B.fecha_hora]
     assert [s.fecha_hora for s in expired.items] == [B.fecha_hora]

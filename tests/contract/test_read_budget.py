@@ -12,6 +12,7 @@ import pytest
 from freezegun import freeze_time
 
 from health_api.domain.models import BLOQUEADO, DISPONIBLE, Doctor, Slot
+from health_api.domain.requests import FreeSlotSearch, SlotRange
 from health_api.services import availability
 from health_api.storage.dynamodb import bounded
 from tests.callers import AGENT_CALLER
@@ -38,7 +39,7 @@ def test_a_filtered_listing_pages_to_the_end_seeing_each_match_once(storage, bac
     pages, cursor = [], None
     while True:
         page = storage.slots.list_range(
-            "doc-a", at(1, 0), at(3, 23), estado=DISPONIBLE, limit=2, cursor=cursor
+            SlotRange("doc-a", at(1, 0), at(3, 23), estado=DISPONIBLE, limit=2, cursor=cursor)
         )
         pages.append(page)
         cursor = page.next_cursor
@@ -59,7 +60,9 @@ def test_a_doctor_whose_read_stopped_holds_the_merge_at_that_instant(storage, ba
     storage.slots.add_many([Slot("doc-a", at(1, h, 30)) for h in range(14, 17)])
     storage.slots.add_many([Slot("doc-b", at(1, h)) for h in range(8, 17)])
 
-    found = storage.slots.list_free_of_doctors(["doc-a", "doc-b"], at(1, 0), at(1, 23), 5)
+    found = storage.slots.list_free_of_doctors(
+        FreeSlotSearch(["doc-a", "doc-b"], at(1, 0), at(1, 23), 5)
+    )
 
     if backend == "sqlite":
         assert found.stopped_at is None
@@ -85,7 +88,7 @@ def test_free_slots_resumed_from_where_reads_stopped_cover_everything_once(stora
     seen, after = [], None
     for _ in range(100):
         found = storage.slots.list_free_of_doctors(
-            ["doc-a", "doc-b", "doc-c"], at(1, 0), at(1, 23), 4, after=after
+            FreeSlotSearch(["doc-a", "doc-b", "doc-c"], at(1, 0), at(1, 23), 4, after=after)
         )
         seen += [(s.fecha_hora, s.doctor_id) for s in found.slots]
         if found.stopped_at is not None:

@@ -15,6 +15,7 @@ from health_api.domain.errors import (
     SlotTakenError,
 )
 from health_api.domain.models import DISPONIBLE, Doctor, Slot, SlotKey
+from health_api.domain.requests import BookingRequest, SlotRange
 from health_api.services import availability, booking, doctors, schedules, seed
 from tests.callers import ADMIN_CALLER, AGENT_CALLER
 
@@ -198,7 +199,7 @@ def test_deleting_a_doctor_removes_their_future_free_slots(clinic) -> None:
 
     with pytest.raises(NotFoundError):
         clinic.doctors.get("card-2")
-    assert clinic.slots.list_range("card-2", at(1, 0), at(31, 0)).items == []
+    assert clinic.slots.list_range(SlotRange("card-2", at(1, 0), at(31, 0))).items == []
 
 
 def test_created_doctors_get_an_id_when_none_is_given(storage) -> None:
@@ -231,8 +232,10 @@ def test_demo_data_loads_idempotently_and_is_removed_cleanly(storage, frozen) ->
     especialidades = {d.especialidad for d in seed.DEMO_DOCTORS}
     assert len(especialidades) >= 6
     assert storage.doctors.list_by_specialty("cardiologia", limit=10).items
-    some_slot = storage.slots.list_range("demo-cardio-1", at(1, 0), at(31, 0), limit=1).items[0]
-    storage.slots.book(some_slot.key, "user-a", None, NOW)
+    some_slot = storage.slots.list_range(
+        SlotRange("demo-cardio-1", at(1, 0), at(31, 0), limit=1)
+    ).items[0]
+    storage.slots.book(BookingRequest(some_slot.key, "user-a"), NOW)
 
     removed = seed.remove_demo(storage)
 

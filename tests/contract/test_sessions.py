@@ -11,6 +11,7 @@ from freezegun import freeze_time
 from health_api import clock
 from health_api.domain.errors import InvalidRequestError, NotFoundError
 from health_api.domain.models import MAX_SESSION_DATA_BYTES
+from health_api.domain.requests import SessionPatch
 from health_api.services import sessions
 from tests.callers import AGENT_CALLER
 from tests.races import race
@@ -73,7 +74,7 @@ def test_merge_is_shallow_and_slides_the_expiry(storage, frozen) -> None:
     frozen.tick(timedelta(seconds=50))
 
     merged = storage.sessions.merge(
-        "user-a", {"b": 2, "nested": {"z": 3}}, 60, clock.epoch_seconds()
+        "user-a", SessionPatch({"b": 2, "nested": {"z": 3}}, 60), clock.epoch_seconds()
     )
 
     assert merged.data == {"a": 1, "b": 2, "nested": {"z": 3}}
@@ -89,7 +90,7 @@ def test_merge_of_an_expired_session_is_not_found(storage, frozen) -> None:
     frozen.tick(timedelta(seconds=10))
 
     with pytest.raises(NotFoundError):
-        storage.sessions.merge("user-a", {"b": 2}, 60, clock.epoch_seconds())
+        storage.sessions.merge("user-a", SessionPatch({"b": 2}, 60), clock.epoch_seconds())
 
     with pytest.raises(NotFoundError):
         storage.sessions.get("user-a", clock.epoch_seconds())
@@ -97,7 +98,7 @@ def test_merge_of_an_expired_session_is_not_found(storage, frozen) -> None:
 
 def test_merge_of_an_absent_session_is_not_found_and_creates_nothing(storage, frozen) -> None:
     with pytest.raises(NotFoundError):
-        storage.sessions.merge("nobody", {"b": 2}, 60, clock.epoch_seconds())
+        storage.sessions.merge("nobody", SessionPatch({"b": 2}, 60), clock.epoch_seconds())
 
     with pytest.raises(NotFoundError):
         storage.sessions.get("nobody", clock.epoch_seconds())
@@ -108,7 +109,7 @@ def test_a_merge_past_the_size_limit_is_refused_and_changes_nothing(storage, fro
     storage.sessions.put("user-a", {"a": half}, 60, clock.epoch_seconds())
 
     with pytest.raises(InvalidRequestError):
-        storage.sessions.merge("user-a", {"b": half}, 60, clock.epoch_seconds())
+        storage.sessions.merge("user-a", SessionPatch({"b": half}, 60), clock.epoch_seconds())
 
     assert storage.sessions.get("user-a", clock.epoch_seconds()).data == {"a": half}
 
@@ -145,7 +146,7 @@ def test_concurrent_merges_never_lose_a_key(storage, backend) -> None:
     def merge(n: int) -> None:
         try:
             barrier.wait()
-            storage.sessions.merge("user-a", {f"k{n}": n}, 600, now)
+            storage.sessions.merge("user-a", SessionPatch({f"k{n}": n}, 600), now)
         except Exception as exc:  # noqa: BLE001 - reported below; a thread must not die silently
             errors.append(exc)
         finally:
@@ -166,7 +167,7 @@ def test_a_session_remembers_its_lifetime_and_merge_slides_by_it(storage, frozen
     frozen.tick(timedelta(seconds=30))
 
     merged = storage.sessions.merge(
-        "user-a", {"b": 2}, None, clock.epoch_seconds(), default_ttl=1800
+        "user-a", SessionPatch({"b": 2}, default_ttl=1800), clock.epoch_seconds()
     )
 
     assert stored.ttl_seconds == 60
@@ -179,11 +180,13 @@ def test_a_session_remembers_its_lifetime_and_merge_slides_by_it(storage, frozen
 
 def test_a_lifetime_given_to_merge_replaces_the_remembered_one(storage, frozen) -> None:
     storage.sessions.put("user-a", {"a": 1}, 60, clock.epoch_seconds())
-    storage.sessions.merge("user-a", {"b": 2}, 600, clock.epoch_seconds(), default_ttl=1800)
+    storage.sessions.merge(
+        "user-a", SessionPatch({"b": 2}, 600, default_ttl=1800), clock.epoch_seconds()
+    )
     frozen.tick(timedelta(seconds=100))
 
     merged = storage.sessions.merge(
-        "user-a", {"c": 3}, None, clock.epoch_seconds(), default_ttl=1800
+        "user-a", SessionPatch({"c": 3}, default_ttl=1800), clock.epoch_seconds()
     )
 
     assert merged.ttl_seconds == 600
@@ -196,7 +199,7 @@ def test_a_put_replaces_the_remembered_lifetime(storage, frozen) -> None:
     storage.sessions.put("user-a", {"a": 2}, 60, clock.epoch_seconds())
 
     merged = storage.sessions.merge(
-        "user-a", {"b": 2}, None, clock.epoch_seconds(), default_ttl=1800
+        "user-a", SessionPatch({"b": 2}, default_ttl=1800), clock.epoch_seconds()
     )
 
     assert merged.ttl_seconds == 60

@@ -11,6 +11,7 @@ from health_api.domain.errors import (
     NotFoundError,
 )
 from health_api.domain.models import BLOQUEADO, DISPONIBLE, RESERVADO, Slot, SlotKey
+from health_api.domain.requests import BookingRequest, SlotRange, UserBookings
 
 NOW = "2026-12-01T08:00:00Z"
 
@@ -35,7 +36,7 @@ def test_add_many_creates_slots_that_are_free(storage) -> None:
 
 def test_add_many_skips_existing_slots_without_overwriting_them(storage) -> None:
     storage.slots.add_many([Slot("doc-1", at(1, 9), 30)])
-    storage.slots.book(SlotKey("doc-1", at(1, 9)), "user-a", "control", NOW)
+    storage.slots.book(BookingRequest(SlotKey("doc-1", at(1, 9)), "user-a", "control"), NOW)
 
     result = storage.slots.add_many([Slot("doc-1", at(1, 9), 60), Slot("doc-1", at(1, 11))])
 
@@ -76,7 +77,7 @@ def test_delete_a_free_slot(storage) -> None:
 
 def test_delete_refuses_a_booked_slot(storage) -> None:
     storage.slots.add_many([Slot("doc-1", at(1, 9))])
-    storage.slots.book(SlotKey("doc-1", at(1, 9)), "user-a", None, NOW)
+    storage.slots.book(BookingRequest(SlotKey("doc-1", at(1, 9)), "user-a"), NOW)
 
     with pytest.raises(ConflictError):
         storage.slots.delete(SlotKey("doc-1", at(1, 9)))
@@ -93,7 +94,7 @@ def test_range_is_inclusive_at_both_ends_and_in_time_order(storage) -> None:
     times = day_of_slots(storage)
     storage.slots.add_many([Slot("doc-2", at(1, 10))])
 
-    page = storage.slots.list_range("doc-1", times[2], times[5], limit=50)
+    page = storage.slots.list_range(SlotRange("doc-1", times[2], times[5], limit=50))
 
     assert [s.fecha_hora for s in page.items] == times[2:6]
     assert {s.doctor_id for s in page.items} == {"doc-1"}
@@ -103,7 +104,7 @@ def test_range_is_inclusive_at_both_ends_and_in_time_order(storage) -> None:
 def test_range_with_equal_bounds_returns_that_one_slot(storage) -> None:
     times = day_of_slots(storage)
 
-    page = storage.slots.list_range("doc-1", times[3], times[3])
+    page = storage.slots.list_range(SlotRange("doc-1", times[3], times[3]))
 
     assert [s.fecha_hora for s in page.items] == [times[3]]
 
@@ -111,7 +112,7 @@ def test_range_with_equal_bounds_returns_that_one_slot(storage) -> None:
 def test_an_empty_range_is_an_empty_page(storage) -> None:
     day_of_slots(storage)
 
-    page = storage.slots.list_range("doc-1", at(2, 0), at(2, 23))
+    page = storage.slots.list_range(SlotRange("doc-1", at(2, 0), at(2, 23)))
 
     assert page.items == []
     assert page.next_cursor is None
@@ -119,16 +120,18 @@ def test_an_empty_range_is_an_empty_page(storage) -> None:
 
 def test_a_reversed_range_is_an_invalid_request(storage) -> None:
     with pytest.raises(InvalidRequestError):
-        storage.slots.list_range("doc-1", at(2, 0), at(1, 0))
+        storage.slots.list_range(SlotRange("doc-1", at(2, 0), at(1, 0)))
 
 
 def test_range_filters_by_estado(storage) -> None:
     times = day_of_slots(storage)
-    storage.slots.book(SlotKey("doc-1", times[1]), "user-a", None, NOW)
-    storage.slots.book(SlotKey("doc-1", times[4]), "user-b", None, NOW)
+    storage.slots.book(BookingRequest(SlotKey("doc-1", times[1]), "user-a"), NOW)
+    storage.slots.book(BookingRequest(SlotKey("doc-1", times[4]), "user-b"), NOW)
 
-    booked = storage.slots.list_range("doc-1", times[0], times[-1], estado=RESERVADO)
-    free = storage.slots.list_range("doc-1", times[0], times[-1], estado=DISPONIBLE, limit=50)
+    booked = storage.slots.list_range(SlotRange("doc-1", times[0], times[-1], estado=RESERVADO))
+    free = storage.slots.list_range(
+        SlotRange("doc-1", times[0], times[-1], estado=DISPONIBLE, limit=50)
+    )
 
     assert [s.fecha_hora for s in booked.items] == [times[1], times[4]]
     assert len(free.items) == 6
@@ -139,7 +142,9 @@ def test_range_pages_cover_every_slot_once_in_order(storage) -> None:
 
     seen, cursor = [], None
     for _ in range(10):
-        page = storage.slots.list_range("doc-1", times[0], times[-1], limit=3, cursor=cursor)
+        page = storage.slots.list_range(
+            SlotRange("doc-1", times[0], times[-1], limit=3, cursor=cursor)
+        )
         seen += [s.fecha_hora for s in page.items]
         cursor = page.next_cursor
         if cursor is None:
@@ -151,11 +156,13 @@ def test_range_pages_cover_every_slot_once_in_order(storage) -> None:
 def test_a_filtered_page_is_filled_up_to_the_limit(storage) -> None:
     times = day_of_slots(storage, count=12)
     for t in times[::3]:
-        storage.slots.book(SlotKey("doc-1", t), "user-a", None, NOW)
+        storage.slots.book(BookingRequest(SlotKey("doc-1", t), "user-a"), NOW)
 
-    first = storage.slots.list_range("doc-1", times[0], times[-1], estado=RESERVADO, limit=3)
+    first = storage.slots.list_range(
+        SlotRange("doc-1", times[0], times[-1], estado=RESERVADO, limit=3)
+    )
     rest = storage.slots.list_range(
-        "doc-1", times[0], times[-1], estado=RESERVADO, limit=3, cursor=first.next_cursor
+        SlotRange("doc-1", times[0], times[-1], estado=RESERVADO, limit=3, cursor=first.next_cursor)
     )
 
     assert [s.fecha_hora for s in first.items] == times[0:9:3]
@@ -166,7 +173,7 @@ def test_a_filtered_page_is_filled_up_to_the_limit(storage) -> None:
 def test_the_last_full_page_has_no_next_cursor(storage) -> None:
     times = day_of_slots(storage, count=4)
 
-    page = storage.slots.list_range("doc-1", times[0], times[-1], limit=4)
+    page = storage.slots.list_range(SlotRange("doc-1", times[0], times[-1], limit=4))
 
     assert len(page.items) == 4
     assert page.next_cursor is None
@@ -174,24 +181,24 @@ def test_the_last_full_page_has_no_next_cursor(storage) -> None:
 
 def test_a_range_cursor_for_another_doctor_or_range_is_invalid(storage) -> None:
     times = day_of_slots(storage)
-    cursor = storage.slots.list_range("doc-1", times[0], times[-1], limit=2).next_cursor
+    cursor = storage.slots.list_range(SlotRange("doc-1", times[0], times[-1], limit=2)).next_cursor
 
     with pytest.raises(InvalidCursorError):
-        storage.slots.list_range("doc-2", times[0], times[-1], limit=2, cursor=cursor)
+        storage.slots.list_range(SlotRange("doc-2", times[0], times[-1], limit=2, cursor=cursor))
     with pytest.raises(InvalidCursorError):
-        storage.slots.list_range("doc-1", times[1], times[-1], limit=2, cursor=cursor)
+        storage.slots.list_range(SlotRange("doc-1", times[1], times[-1], limit=2, cursor=cursor))
     with pytest.raises(InvalidCursorError):
-        storage.slots.list_for_user("user-a", limit=2, cursor=cursor)
+        storage.slots.list_for_user(UserBookings("user-a", limit=2, cursor=cursor))
 
 
 def test_a_users_appointments_come_from_every_doctor_in_time_order(storage) -> None:
     storage.slots.add_many([Slot("doc-1", at(3, 9)), Slot("doc-2", at(1, 9))])
     storage.slots.add_many([Slot("doc-3", at(2, 9)), Slot("doc-3", at(2, 10))])
     for key in (SlotKey("doc-1", at(3, 9)), SlotKey("doc-2", at(1, 9)), SlotKey("doc-3", at(2, 9))):
-        storage.slots.book(key, "user-a", None, NOW)
-    storage.slots.book(SlotKey("doc-3", at(2, 10)), "user-b", None, NOW)
+        storage.slots.book(BookingRequest(key, "user-a"), NOW)
+    storage.slots.book(BookingRequest(SlotKey("doc-3", at(2, 10)), "user-b"), NOW)
 
-    page = storage.slots.list_for_user("user-a")
+    page = storage.slots.list_for_user(UserBookings("user-a"))
 
     assert [(s.doctor_id, s.fecha_hora) for s in page.items] == [
         ("doc-2", at(1, 9)),
@@ -204,14 +211,14 @@ def test_a_users_appointments_come_from_every_doctor_in_time_order(storage) -> N
 def test_a_users_appointments_start_at_desde_and_page(storage) -> None:
     times = day_of_slots(storage, count=6)
     for t in times:
-        storage.slots.book(SlotKey("doc-1", t), "user-a", None, NOW)
+        storage.slots.book(BookingRequest(SlotKey("doc-1", t), "user-a"), NOW)
 
-    first = storage.slots.list_for_user("user-a", desde=times[1], limit=2)
+    first = storage.slots.list_for_user(UserBookings("user-a", desde=times[1], limit=2))
     second = storage.slots.list_for_user(
-        "user-a", desde=times[1], limit=2, cursor=first.next_cursor
+        UserBookings("user-a", desde=times[1], limit=2, cursor=first.next_cursor)
     )
     third = storage.slots.list_for_user(
-        "user-a", desde=times[1], limit=2, cursor=second.next_cursor
+        UserBookings("user-a", desde=times[1], limit=2, cursor=second.next_cursor)
     )
 
     assert [s.fecha_hora for p in (first, second, third) for s in p.items] == times[1:]
@@ -221,8 +228,10 @@ def test_a_users_appointments_start_at_desde_and_page(storage) -> None:
 def test_a_cancelled_appointment_leaves_the_users_list(storage) -> None:
     times = day_of_slots(storage, count=2)
     for t in times:
-        storage.slots.book(SlotKey("doc-1", t), "user-a", None, NOW)
+        storage.slots.book(BookingRequest(SlotKey("doc-1", t), "user-a"), NOW)
 
     storage.slots.cancel(SlotKey("doc-1", times[0]), "user-a")
 
-    assert [s.fecha_hora for s in storage.slots.list_for_user("user-a").items] == [times[1]]
+    assert [s.fecha_hora for s in storage.slots.list_for_user(UserBookings("user-a")).items] == [
+        times[1]
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from health_api.domain.models import Doctor, Slot, SlotKey
+from health_api.domain.requests import BookingRequest
 
 
 def test_every_table_matches_its_spec_on_a_fresh_store(storage) -> None:
@@ -46,7 +47,7 @@ def test_two_stores_on_the_same_tables_see_each_others_writes(make_storage) -> N
 
     writer.slots.add_many([Slot("doc-1", "2026-12-01T09:00:00Z")])
     writer.slots.book(
-        SlotKey("doc-1", "2026-12-01T09:00:00Z"), "user-a", None, "2026-11-30T09:00:00Z"
+        BookingRequest(SlotKey("doc-1", "2026-12-01T09:00:00Z"), "user-a"), "2026-11-30T09:00:00Z"
     )
 
     assert reader.slots.get(SlotKey("doc-1", "2026-12-01T09:00:00Z")).user_id == "user-a"

@@ -14,6 +14,7 @@ import pytest
 from health_api.config import load_settings
 from health_api.domain.errors import SlotTakenError
 from health_api.domain.models import RESERVADO, Slot, SlotKey
+from health_api.domain.requests import BookingRequest, SessionPatch
 from health_api.storage.dynamodb.storage import DynamoStorage
 from tests.conftest import create_dynamodb_tables, drop_dynamodb_tables
 from tests.races import race
@@ -44,7 +45,9 @@ def test_exactly_one_of_32_concurrent_bookings_wins_every_round(storage) -> None
     for key in keys:
         results, errors = race(
             THREADS,
-            lambda n, key=key: storage.slots.book(key, f"user-{n}", None, "2029-12-01T00:00:00Z"),
+            lambda n, key=key: storage.slots.book(
+                BookingRequest(key, f"user-{n}"), "2029-12-01T00:00:00Z"
+            ),
         )
 
         assert len(results) == 1, f"{len(results)} bookings of {key.fecha_hora} succeeded"
@@ -64,7 +67,7 @@ def test_concurrent_session_merges_never_lose_a_key(storage) -> None:
         storage.sessions.put(user_id, {}, 600, now)
 
         _results, errors = race(
-            8, lambda n, u=user_id: storage.sessions.merge(u, {f"k{n}": n}, 600, now)
+            8, lambda n, u=user_id: storage.sessions.merge(u, SessionPatch({f"k{n}": n}, 600), now)
         )
 
         assert errors == []

@@ -27,6 +27,7 @@ from health_api.domain.errors import (
     StorageUnavailableError,
 )
 from health_api.domain.models import RESERVADO, Doctor, Slot, SlotKey
+from health_api.domain.requests import BookingRequest, SessionPatch, SlotRange, UserBookings
 from health_api.storage import cursor as cursors
 from health_api.storage.base import IdempotencyRecord
 from health_api.storage.dynamodb import admin
@@ -100,7 +101,8 @@ def test_repositories_work_on_tables_whose_keys_have_other_names(settings) -> No
     by_specialty = storage.doctors.list_by_specialty("CARDIOLOGIA", 10)
     storage.slots.add_many([Slot("d1", f"2030-01-0{d}T09:00:00Z") for d in (1, 2, 3)])
     storage.slots.book(
-        SlotKey("d1", "2030-01-01T09:00:00Z"), "u1", "control", "2029-12-01T00:00:00Z"
+        BookingRequest(SlotKey("d1", "2030-01-01T09:00:00Z"), "u1", "control"),
+        "2029-12-01T00:00:00Z",
     )
     moved = storage.slots.reschedule(
         "u1",
@@ -108,12 +110,16 @@ def test_repositories_work_on_tables_whose_keys_have_other_names(settings) -> No
         SlotKey("d1", "2030-01-02T09:00:00Z"),
         "2029-12-02T00:00:00Z",
     )
-    first = storage.slots.list_range("d1", "2030-01-01T00:00:00Z", "2030-01-31T00:00:00Z", limit=2)
+    first = storage.slots.list_range(
+        SlotRange("d1", "2030-01-01T00:00:00Z", "2030-01-31T00:00:00Z", limit=2)
+    )
     second = storage.slots.list_range(
-        "d1", "2030-01-01T00:00:00Z", "2030-01-31T00:00:00Z", limit=2, cursor=first.next_cursor
+        SlotRange(
+            "d1", "2030-01-01T00:00:00Z", "2030-01-31T00:00:00Z", limit=2, cursor=first.next_cursor
+        )
     )
     storage.sessions.put("u1", {"paso": 1}, 60, NOW)
-    session = storage.sessions.merge("u1", {"idioma": "es"}, 60, NOW)
+    session = storage.sessions.merge("u1", SessionPatch({"idioma": "es"}, 60), NOW)
     claim = IdempotencyRecord("k1", "h", "t", NOW, NOW + 60)
     claimed = storage.idempotency.claim(claim, NOW, NOW - 30)
 
@@ -126,7 +132,7 @@ def test_repositories_work_on_tables_whose_keys_have_other_names(settings) -> No
         "2030-01-03",
     ]
     assert second.next_cursor is None
-    assert storage.slots.list_for_user("u1").items == [moved]
+    assert storage.slots.list_for_user(UserBookings("u1")).items == [moved]
     assert session.data == {"paso": 1, "idioma": "es"}
     assert claimed
     assert storage.idempotency.get("k1", NOW) == claim
@@ -233,7 +239,7 @@ def test_throttling_that_outlives_the_retries_is_storage_unavailable(storage_cli
     client.meta.events.register("before-send.dynamodb.UpdateItem", throttle)
 
     with pytest.raises(StorageAccessError) as caught:
-        storage.slots.book(SlotKey("d1", "2030-01-01T09:00:00Z"), "u1", None, "now")
+        storage.slots.book(BookingRequest(SlotKey("d1", "2030-01-01T09:00:00Z"), "u1"), "now")
 
     assert caught.value.kind == "throttled"
     assert len(attempts) > 1  # botocore's standard mode retried before giving up
@@ -242,7 +248,9 @@ def test_throttling_that_outlives_the_retries_is_storage_unavailable(storage_cli
 def test_a_cursor_of_another_query_is_refused_before_any_call(storage_client) -> None:
     storage, client = storage_client
     storage.slots.add_many([Slot("d1", f"2030-01-0{d}T09:00:00Z") for d in (1, 2, 3)])
-    page = storage.slots.list_range("d1", "2030-01-01T00:00:00Z", "2030-01-31T00:00:00Z", limit=1)
+    page = storage.slots.list_range(
+        SlotRange("d1", "2030-01-01T00:00:00Z", "2030-01-31T00:00:00Z", limit=1)
+    )
     storage.doctors.create(Doctor("d1", "Dr. A", "Pediatría"))
     doctors = storage.doctors.list_all(1)
     assert page.next_cursor is not None
@@ -250,15 +258,22 @@ def test_a_cursor_of_another_query_is_refused_before_any_call(storage_client) ->
     with Stubber(client):  # any AWS call would now fail with UnStubbedResponseError
         with pytest.raises(InvalidCursorError):
             storage.slots.list_range(
-                "d2", "2030-01-01T00:00:00Z", "2030-01-31T00:00:00Z", cursor=page.next_cursor
+                SlotRange(
+                    "d2", "2030-01-01T00:00:00Z", "2030-01-31T00:00:00Z", cursor=page.next_cursor
+                )
             )
         with pytest.raises(InvalidCursorError):
-            storage.slots.list_for_user("u1", cursor=page.next_cursor)
+            storage.slots.list_for_user(UserBookings("u1", cursor=page.next_cursor))
         with pytest.raises(InvalidCursorError):
             storage.doctors.list_by_specialty("pediatria", 10, cursor=page.next_cursor)
         with pytest.raises(InvalidCursorError):
             storage.slots.list_range(
-                "d1", "2030-01-01T00:00:00Z", "2030-01-31T00:00:00Z", cursor=page.next_cursor + "x"
+                SlotRange(
+                    "d1",
+                    "2030-01-01T00:00:00Z",
+                    "2030-01-31T00:00:00Z",
+                    cursor=page.next_cursor + "x",
+                )
             )
         with pytest.raises(InvalidCursorError):
             storage.doctors.list_all(1, cursor="not-a-cursor")
@@ -272,14 +287,14 @@ def test_a_crafted_cursor_outside_the_range_is_refused(storage_client) -> None:
     crafted = cursors.encode(query, {"fecha_hora": "2031-06-01T00:00:00Z"})
 
     with Stubber(client), pytest.raises(InvalidCursorError):
-        storage.slots.list_range("d1", desde, hasta, cursor=crafted)
+        storage.slots.list_range(SlotRange("d1", desde, hasta, cursor=crafted))
 
 
 def test_a_released_slot_leaves_the_sparse_user_index(storage_client, settings) -> None:
     storage, client = storage_client
     key = SlotKey("d1", "2030-01-01T09:00:00Z")
     storage.slots.add_many([Slot(key.doctor_id, key.fecha_hora)])
-    storage.slots.book(key, "u1", "dolor", "2029-12-01T00:00:00Z")
+    storage.slots.book(BookingRequest(key, "u1", "dolor"), "2029-12-01T00:00:00Z")
 
     storage.slots.cancel(key, "u1")
 
@@ -288,14 +303,14 @@ def test_a_released_slot_leaves_the_sparse_user_index(storage_client, settings) 
         Key={"doctor_id": {"S": "d1"}, "fecha_hora": {"S": key.fecha_hora}},
     )["Item"]
     assert set(item) == {"doctor_id", "fecha_hora", "duracion_min", "estado"}
-    assert storage.slots.list_for_user("u1").items == []
+    assert storage.slots.list_for_user(UserBookings("u1")).items == []
 
 
 def test_add_many_never_overwrites_a_slot_created_meanwhile(storage_client) -> None:
     storage, _client = storage_client
     key = SlotKey("d1", "2030-01-02T09:00:00Z")
     storage.slots.add_many([Slot(key.doctor_id, key.fecha_hora)])
-    storage.slots.book(key, "u1", None, "2029-12-01T00:00:00Z")
+    storage.slots.book(BookingRequest(key, "u1"), "2029-12-01T00:00:00Z")
     unique = [
         Slot("d1", f"2030-01-{d:02d}T{h:02d}:00:00Z") for d in range(1, 29) for h in range(8, 14)
     ]
@@ -307,7 +322,7 @@ def test_add_many_never_overwrites_a_slot_created_meanwhile(storage_client) -> N
     assert storage.slots.get(key).user_id == "u1"
     assert storage.slots.get(key).estado == RESERVADO
     with pytest.raises(SlotTakenError):
-        storage.slots.book(key, "u2", None, "2029-12-01T00:00:00Z")
+        storage.slots.book(BookingRequest(key, "u2"), "2029-12-01T00:00:00Z")
     with pytest.raises(NotFoundError):
         storage.slots.get(SlotKey("d1", "2030-02-01T09:00:00Z"))
 

@@ -15,6 +15,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from health_api.domain.errors import StorageAccessError
+from health_api.domain.requests import UserBookings
 from health_api.storage.dynamodb import bounded
 from health_api.storage.dynamodb.storage import DynamoStorage
 from health_api.storage.tables import USER_ID_INDEX
@@ -83,7 +84,7 @@ def test_a_cancel_the_index_has_not_seen_yet_is_not_listed_as_booked(stubbed) ->
     _index_page(stubber, table, [_item(T1), _item(T2)])
     _base_read(stubber, table, [T1, T2], [_item(T1, "disponible", None), _item(T2)])
 
-    page = storage.slots.list_for_user("u1")
+    page = storage.slots.list_for_user(UserBookings("u1"))
 
     assert [s.fecha_hora for s in page.items] == [T2]
     assert page.next_cursor is None
@@ -96,7 +97,7 @@ def test_base_table_values_win_over_the_index_copy(stubbed) -> None:
     _index_page(stubber, table, [stale])
     _base_read(stubber, table, [T1], [fresh])
 
-    (slot,) = storage.slots.list_for_user("u1").items
+    (slot,) = storage.slots.list_for_user(UserBookings("u1")).items
 
     assert (slot.motivo, slot.duracion_min) == ("control", 45)
 
@@ -106,7 +107,7 @@ def test_a_slot_booked_by_another_user_since_is_dropped(stubbed) -> None:
     _index_page(stubber, table, [_item(T1)])
     _base_read(stubber, table, [T1], [_item(T1, user_id="u2")])
 
-    assert storage.slots.list_for_user("u1").items == []
+    assert storage.slots.list_for_user(UserBookings("u1")).items == []
 
 
 def test_a_dropped_item_still_moves_the_cursor_so_paging_goes_on(stubbed) -> None:
@@ -117,8 +118,8 @@ def test_a_dropped_item_still_moves_the_cursor_so_paging_goes_on(stubbed) -> Non
     _index_page(stubber, table, [_item(T2)], after=T1)
     _base_read(stubber, table, [T2], [_item(T2)])
 
-    first = storage.slots.list_for_user("u1", limit=1)
-    second = storage.slots.list_for_user("u1", limit=1, cursor=first.next_cursor)
+    first = storage.slots.list_for_user(UserBookings("u1", limit=1))
+    second = storage.slots.list_for_user(UserBookings("u1", limit=1, cursor=first.next_cursor))
 
     assert first.items == []
     assert first.next_cursor is not None
@@ -133,7 +134,7 @@ def test_unprocessed_keys_are_asked_again(stubbed, monkeypatch) -> None:
     _base_read(stubber, table, [T1, T2], [_item(T1)], unprocessed=[T2])
     _base_read(stubber, table, [T2], [_item(T2)])
 
-    page = storage.slots.list_for_user("u1")
+    page = storage.slots.list_for_user(UserBookings("u1"))
 
     assert [s.fecha_hora for s in page.items] == [T1, T2]
 
@@ -149,7 +150,7 @@ def test_keys_left_unprocessed_after_the_bounded_retries_are_a_throttled_error(
         _base_read(stubber, table, [T1], [], unprocessed=[T1])
 
     with pytest.raises(StorageAccessError) as caught:
-        storage.slots.list_for_user("u1")
+        storage.slots.list_for_user(UserBookings("u1"))
 
     assert caught.value.kind == "throttled"
     assert len(pauses) == bounded.BATCH_GET_ATTEMPTS - 1

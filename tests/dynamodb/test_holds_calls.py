@@ -8,6 +8,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from health_api.domain.models import RESERVADO, Slot, SlotKey
+from health_api.domain.requests import BookingRequest, HoldRequest, UserBookings
 from health_api.storage.dynamodb.holds import SEATS_PREFIX, SEATS_RANGE
 
 NOW = "2030-01-01T00:00:00Z"
@@ -48,7 +49,7 @@ def test_a_hold_is_one_transaction_of_the_slot_and_a_seat(on_moto) -> None:
             {"Item": slot_item},
             {"TableName": table, "Key": ANY, "ConsistentRead": True},
         )
-        result = storage.slots.hold(A, "u1", "n1", EXPIRY, NOW, 3)
+        result = storage.slots.hold(HoldRequest(A, "u1", "n1", EXPIRY, 3), NOW)
         stubber.assert_no_pending_responses()
 
     assert result.created is True
@@ -60,7 +61,7 @@ def test_the_hold_transaction_conditions_the_slot_and_one_free_seat(on_moto, cal
     storage.slots.add_many([Slot("d1", T1)])
     calls.clear()
 
-    storage.slots.hold(A, "u1", "n1", EXPIRY, NOW, 3)
+    storage.slots.hold(HoldRequest(A, "u1", "n1", EXPIRY, 3), NOW)
 
     writes = [params for name, params in calls if name == "TransactWriteItems"]
     assert [name for name, _ in calls] == ["TransactWriteItems", "GetItem"]
@@ -77,7 +78,7 @@ def test_the_hold_transaction_conditions_the_slot_and_one_free_seat(on_moto, cal
 def test_the_seats_item_stays_out_of_the_user_index(on_moto) -> None:
     storage, client, table = on_moto
     storage.slots.add_many([Slot("d1", T1)])
-    storage.slots.hold(A, "u1", "n1", EXPIRY, NOW, 3)
+    storage.slots.hold(HoldRequest(A, "u1", "n1", EXPIRY, 3), NOW)
 
     seats = client.get_item(
         TableName=table,
@@ -86,7 +87,7 @@ def test_the_seats_item_stays_out_of_the_user_index(on_moto) -> None:
 
     assert "user_id" not in seats
     assert seats["s0"]["M"]["hasta"] == {"S": EXPIRY}
-    assert storage.slots.list_for_user("u1", now=NOW).items == []
+    assert storage.slots.list_for_user(UserBookings("u1"), now=NOW).items == []
 
 
 def test_a_plain_booking_of_a_free_slot_stays_one_update_item(on_moto, calls) -> None:
@@ -94,7 +95,7 @@ def test_a_plain_booking_of_a_free_slot_stays_one_update_item(on_moto, calls) ->
     storage.slots.add_many([Slot("d1", T1)])
     calls.clear()
 
-    storage.slots.book(A, "u1", None, NOW)
+    storage.slots.book(BookingRequest(A, "u1"), NOW)
 
     assert [name for name, _ in calls] == ["UpdateItem"]
 
@@ -102,10 +103,10 @@ def test_a_plain_booking_of_a_free_slot_stays_one_update_item(on_moto, calls) ->
 def test_booking_with_the_hold_nonce_is_one_read_and_one_transaction(on_moto, calls) -> None:
     storage, _client, _table = on_moto
     storage.slots.add_many([Slot("d1", T1)])
-    storage.slots.hold(A, "u1", "n1", EXPIRY, NOW, 3)
+    storage.slots.hold(HoldRequest(A, "u1", "n1", EXPIRY, 3), NOW)
     calls.clear()
 
-    booked = storage.slots.book(A, "u1", "control", NOW, hold_nonce="n1")
+    booked = storage.slots.book(BookingRequest(A, "u1", "control", hold_nonce="n1"), NOW)
 
     assert [name for name, _ in calls] == ["GetItem", "TransactWriteItems"]
     assert len(calls[1][1]["TransactItems"]) == 2  # the slot and the seat it frees
@@ -117,10 +118,12 @@ def test_booking_an_own_hold_without_nonce_is_the_update_then_one_transaction(
 ) -> None:
     storage, _client, _table = on_moto
     storage.slots.add_many([Slot("d1", T1), Slot("d1", T2)])
-    storage.slots.hold(A, "u1", "n1", EXPIRY, NOW, 1)
+    storage.slots.hold(HoldRequest(A, "u1", "n1", EXPIRY, 1), NOW)
     calls.clear()
 
-    storage.slots.book(A, "u1", None, NOW)
+    storage.slots.book(BookingRequest(A, "u1"), NOW)
 
     assert [name for name, _ in calls] == ["UpdateItem", "TransactWriteItems"]
-    assert storage.slots.hold(B, "u1", "n2", EXPIRY, NOW, 1).created is True  # seat freed
+    assert (
+        storage.slots.hold(HoldRequest(B, "u1", "n2", EXPIRY, 1), NOW).created is True
+    )  # seat freed

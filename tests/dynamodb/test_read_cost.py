@@ -15,6 +15,7 @@ from freezegun import freeze_time
 
 from health_api.domain.errors import SlotTakenError
 from health_api.domain.models import DISPONIBLE, Doctor, Slot, SlotKey
+from health_api.domain.requests import BookingRequest, SlotRange
 from health_api.services import availability, booking
 from health_api.storage.dynamodb import bounded
 from tests.callers import AGENT_CALLER
@@ -41,7 +42,7 @@ def test_reschedule_reads_both_slots_in_one_call_then_writes_one_transaction(
 ) -> None:
     storage, _client, table = on_moto
     storage.slots.add_many([Slot("d1", T1), Slot("d1", T2, duracion_min=45)])
-    storage.slots.book(SlotKey("d1", T1), "u1", "control", NOW)
+    storage.slots.book(BookingRequest(SlotKey("d1", T1), "u1", "control"), NOW)
     calls.clear()
 
     moved = storage.slots.reschedule("u1", SlotKey("d1", T1), SlotKey("d1", T2), NOW)
@@ -55,7 +56,7 @@ def test_reschedule_reads_both_slots_in_one_call_then_writes_one_transaction(
 def test_a_retried_reschedule_after_success_is_one_read_and_no_write(on_moto, calls) -> None:
     storage, _client, _table = on_moto
     storage.slots.add_many([Slot("d1", T1), Slot("d1", T2)])
-    storage.slots.book(SlotKey("d1", T1), "u1", None, NOW)
+    storage.slots.book(BookingRequest(SlotKey("d1", T1), "u1"), NOW)
     first = storage.slots.reschedule("u1", SlotKey("d1", T1), SlotKey("d1", T2), NOW)
     calls.clear()
 
@@ -86,7 +87,7 @@ def test_availability_reads_eventually_consistent(on_moto, calls) -> None:
 def test_the_alternatives_of_a_taken_slot_read_eventually_consistent(on_moto, calls) -> None:
     storage, _client, _table = on_moto
     storage.slots.add_many([Slot("d1", t) for t in (T1, T2, T3)])
-    storage.slots.book(SlotKey("d1", T1), "u1", None, NOW)
+    storage.slots.book(BookingRequest(SlotKey("d1", T1), "u1"), NOW)
     calls.clear()
 
     with freeze_time(NOW), pytest.raises(SlotTakenError) as caught:
@@ -117,7 +118,7 @@ def test_a_budget_spent_without_a_match_is_an_empty_page_with_a_cursor(on_moto, 
                 "Limit": 50,
             },
         )
-        page = storage.slots.list_range("d1", T1, T3, estado=DISPONIBLE, limit=20)
+        page = storage.slots.list_range(SlotRange("d1", T1, T3, estado=DISPONIBLE, limit=20))
         stubber.assert_no_pending_responses()  # and no second call was made
 
     assert page.items == []
@@ -138,7 +139,7 @@ def test_a_budget_spent_without_a_match_is_an_empty_page_with_a_cursor(on_moto, 
             },
         )
         rest = storage.slots.list_range(
-            "d1", T1, T3, estado=DISPONIBLE, limit=20, cursor=page.next_cursor
+            SlotRange("d1", T1, T3, estado=DISPONIBLE, limit=20, cursor=page.next_cursor)
         )
 
     assert (rest.items, rest.next_cursor) == ([], None)

@@ -20,6 +20,7 @@ from health_api import create_app
 from health_api.config import ApiKey
 from health_api.domain.errors import ConflictError, NotFoundError
 from health_api.domain.models import RESERVADO, Doctor, Slot, SlotKey
+from health_api.domain.requests import BookingRequest
 from tests.api.conftest import ADMIN, ADMIN_KEY, AGENT, AGENT_KEY
 from tests.api.helpers import slot_url
 
@@ -115,7 +116,7 @@ def test_a_retried_mark_keeps_the_mark_it_wrote(clinic) -> None:
 
 def test_a_retried_booking_whose_first_attempt_committed_is_still_created(clinic) -> None:
     with first_answer_lost(clinic, "UpdateItem") as statuses:
-        result = clinic.slots.book(SLOT, "user-a", "control", NOW)
+        result = clinic.slots.book(BookingRequest(SLOT, "user-a", "control"), NOW)
 
     assert statuses == [200, 400]
     assert result.created is True  # the API answers 201, not the 200 of a repeat
@@ -125,14 +126,19 @@ def test_a_retried_booking_whose_first_attempt_committed_is_still_created(clinic
         NOW,
     )
     # A later request of the same user is a repeat: 200, the same booking.
-    assert clinic.slots.book(SLOT, "user-a", "control", "2026-12-01T08:05:00Z").created is False
+    assert (
+        clinic.slots.book(BookingRequest(SLOT, "user-a", "control"), "2026-12-01T08:05:00Z").created
+        is False
+    )
 
 
 def test_a_retried_booking_that_meets_the_same_users_older_booking_is_a_repeat(clinic) -> None:
-    clinic.slots.book(SLOT, "user-a", "control", NOW)
+    clinic.slots.book(BookingRequest(SLOT, "user-a", "control"), NOW)
 
     with first_answer_lost(clinic, "UpdateItem"):
-        result = clinic.slots.book(SLOT, "user-a", "control", "2026-12-01T08:05:00Z")
+        result = clinic.slots.book(
+            BookingRequest(SLOT, "user-a", "control"), "2026-12-01T08:05:00Z"
+        )
 
     assert result.created is False
     assert result.slot.reservado_en == NOW

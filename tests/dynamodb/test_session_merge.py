@@ -13,6 +13,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from health_api.domain.errors import NotFoundError, StorageUnavailableError
+from health_api.domain.requests import SessionPatch
 from health_api.storage.dynamodb import sessions as module
 from health_api.storage.dynamodb.items import TableRef
 from health_api.storage.dynamodb.sessions import DynamoSessionRepository
@@ -89,7 +90,7 @@ def test_a_stale_read_fails_the_version_check_and_the_retry_merges_into_the_curr
     merged = {**current, "data": {"S": '{"a":1,"b":2,"c":3}'}, "version": {"N": "3"}}
     stubber.add_response("update_item", {"Attributes": merged}, _update("#version = :version"))
 
-    session = repo.merge("u1", {"c": 3}, None, NOW, default_ttl=1800)
+    session = repo.merge("u1", SessionPatch({"c": 3}, default_ttl=1800), NOW)
 
     assert session.data == {"a": 1, "b": 2, "c": 3}
     stale, retry = sent
@@ -111,7 +112,7 @@ def test_a_miss_on_the_eventual_read_is_confirmed_by_a_consistent_read(repo_and_
         _update("#version = :version"),
     )
 
-    session = repo.merge("u1", {"b": 2}, None, NOW, default_ttl=1800)
+    session = repo.merge("u1", SessionPatch({"b": 2}, default_ttl=1800), NOW)
 
     assert session.data == {"a": 1, "b": 2}
 
@@ -122,7 +123,7 @@ def test_an_absent_session_is_not_found_only_after_a_consistent_read(repo_and_st
     stubber.add_response("get_item", {}, _read(consistent=True))
 
     with pytest.raises(NotFoundError):
-        repo.merge("u1", {"b": 2}, None, NOW, default_ttl=1800)
+        repo.merge("u1", SessionPatch({"b": 2}, default_ttl=1800), NOW)
 
     assert sent == []
 
@@ -139,7 +140,7 @@ def test_a_session_deleted_after_the_read_is_not_found_and_not_recreated(
     )
 
     with pytest.raises(NotFoundError):
-        repo.merge("u1", {"b": 2}, None, NOW, default_ttl=1800)
+        repo.merge("u1", SessionPatch({"b": 2}, default_ttl=1800), NOW)
 
 
 def test_an_item_stored_before_lifetimes_were_remembered_slides_by_the_default(
@@ -155,7 +156,7 @@ def test_an_item_stored_before_lifetimes_were_remembered_slides_by_the_default(
         _update("attribute_exists(#user_id) AND attribute_not_exists(#version)"),
     )
 
-    session = repo.merge("u1", {"b": 2}, None, NOW, default_ttl=1800)
+    session = repo.merge("u1", SessionPatch({"b": 2}, default_ttl=1800), NOW)
 
     (params,) = sent
     assert params["ExpressionAttributeValues"][":ttl"] == {"N": str(NOW + 1800)}
@@ -182,7 +183,7 @@ def test_a_first_save_that_loses_the_race_merges_into_the_winners_session(
     merged = {**winner, "data": {"S": '{"a":1,"b":2}'}, "version": {"N": "2"}}
     stubber.add_response("update_item", {"Attributes": merged}, _update("#version = :version"))
 
-    session = repo.upsert("u1", {"b": 2}, None, NOW, default_ttl=1800)
+    session = repo.upsert("u1", SessionPatch({"b": 2}, default_ttl=1800), NOW)
 
     assert session.data == {"a": 1, "b": 2}
     create, merge = sent
@@ -202,7 +203,7 @@ def test_a_save_over_an_expired_item_creates_only_while_it_is_still_expired(
     created = _item({"b": 2}, 5, ttl_seconds=1800, ttl=NOW + 1800)
     stubber.add_response("update_item", {"Attributes": created}, _update(CREATE))
 
-    session = repo.upsert("u1", {"b": 2}, None, NOW, default_ttl=1800)
+    session = repo.upsert("u1", SessionPatch({"b": 2}, default_ttl=1800), NOW)
 
     assert session.data == {"b": 2}
     (create,) = sent
@@ -225,6 +226,6 @@ def test_a_save_that_keeps_losing_races_is_a_503_after_bounded_attempts(
         )
 
     with pytest.raises(StorageUnavailableError):
-        repo.upsert("u1", {"b": 2}, None, NOW, default_ttl=1800)
+        repo.upsert("u1", SessionPatch({"b": 2}, default_ttl=1800), NOW)
 
     assert len(sent) == module.MERGE_ATTEMPTS

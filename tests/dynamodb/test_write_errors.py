@@ -20,6 +20,7 @@ from health_api import create_app
 from health_api.config import ApiKey, load_settings
 from health_api.domain.errors import StorageRequestError, StorageUnavailableError
 from health_api.domain.models import Slot, SlotKey
+from health_api.domain.requests import BookingRequest
 from health_api.storage.dynamodb import items
 from health_api.storage.dynamodb.client import build_client
 from health_api.storage.dynamodb.doctors import DynamoDoctorRepository
@@ -88,7 +89,7 @@ def test_a_single_write_that_meets_a_transaction_is_retried_and_answered(stubbed
     conflict(stubber, "update_item")
     stubber.add_response("update_item", {"Attributes": BOOKED})
 
-    result = slots.book(SLOT, "user-a", None, NOW)
+    result = slots.book(BookingRequest(SLOT, "user-a"), NOW)
 
     assert (result.created, result.slot.user_id) == (True, "user-a")
     assert len(pauses) == 1
@@ -145,7 +146,7 @@ def test_a_validation_exception_is_a_bug_not_a_retry_later(stubbed, pauses) -> N
     )
 
     with pytest.raises(StorageRequestError) as raised:
-        slots.book(SLOT, "user-a", None, NOW)
+        slots.book(BookingRequest(SLOT, "user-a"), NOW)
 
     assert (raised.value.operation, raised.value.code) == ("UpdateItem", "ValidationException")
     assert "user-a" not in str(raised.value)

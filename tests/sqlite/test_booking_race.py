@@ -10,6 +10,7 @@ from pathlib import Path
 from health_api.config import load_settings
 from health_api.domain.errors import SlotTakenError
 from health_api.domain.models import RESERVADO, Slot, SlotKey
+from health_api.domain.requests import BookingRequest
 from health_api.storage.sqlite.storage import SqliteStorage
 
 NOW = "2026-11-30T08:00:00Z"
@@ -35,7 +36,7 @@ def contend(store: SqliteStorage, barrier, user_id: str, rounds: int) -> list[tu
         for n in range(rounds):
             barrier.wait()
             try:
-                result = store.slots.book(round_key(n), user_id, None, NOW)
+                result = store.slots.book(BookingRequest(round_key(n), user_id), NOW)
                 outcomes.append((n, user_id, "won" if result.created else "again"))
             except SlotTakenError:
                 outcomes.append((n, user_id, "taken"))

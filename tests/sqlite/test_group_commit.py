@@ -13,6 +13,7 @@ import pytest
 
 from health_api.domain.errors import SlotTakenError, StorageUnavailableError
 from health_api.domain.models import Slot, SlotKey
+from health_api.domain.requests import BookingRequest, UserBookings
 
 NOW = "2026-12-01T08:00:00Z"
 
@@ -168,7 +169,7 @@ def test_concurrent_bookings_all_land_with_fewer_commits_than_bookings(store) ->
     def book(mine: list[SlotKey]) -> None:
         barrier.wait(5)
         for key in mine:
-            results.append(store.slots.book(key, "user-1", None, NOW).created)
+            results.append(store.slots.book(BookingRequest(key, "user-1"), NOW).created)
         store.end_request()
 
     threads = [threading.Thread(target=book, args=(keys[i::8],)) for i in range(8)]
@@ -178,7 +179,7 @@ def test_concurrent_bookings_all_land_with_fewer_commits_than_bookings(store) ->
         thread.join(30)
 
     assert results.count(True) == len(keys)
-    booked = store.slots.list_for_user("user-1", None, 100, None).items
+    booked = store.slots.list_for_user(UserBookings("user-1", None, 100, None)).items
     assert len(booked) == len(keys)
     assert statements.count("COMMIT") <= len(keys)
 

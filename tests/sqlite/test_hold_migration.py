@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from health_api.domain.models import RESERVADO, RETENIDO, SlotKey
+from health_api.domain.requests import HoldRequest, UserBookings
 from health_api.storage.sqlite.schema import SCHEMA_VERSION
 from health_api.storage.sqlite.storage import SqliteStorage
 
@@ -51,8 +52,8 @@ def test_a_version_3_slots_table_keeps_its_slots_and_takes_holds(settings) -> No
     try:
         assert store.schema_version() == SCHEMA_VERSION
         booked = store.slots.get(BOOKED, now=NOW)
-        held = store.slots.hold(FREE, "u2", "n1", "2029-12-31T09:05:00Z", NOW, 3)
-        mine = store.slots.list_for_user("u1", now=NOW)
+        held = store.slots.hold(HoldRequest(FREE, "u2", "n1", "2029-12-31T09:05:00Z", 3), NOW)
+        mine = store.slots.list_for_user(UserBookings("u1"), now=NOW)
     finally:
         store.close()
 

@@ -10,6 +10,7 @@ import sys
 import textwrap
 
 from health_api.domain.models import Doctor, Slot, SlotKey
+from health_api.domain.requests import BookingRequest
 from health_api.storage.sqlite.storage import SqliteStorage
 
 NOW_EPOCH = 1_795_000_000  # 2026-11-19; sessions are read with the same "now" in both processes
@@ -21,14 +22,15 @@ READER = textwrap.dedent(
     import dataclasses, json, sys
     from pathlib import Path
     from health_api.config import load_settings
+    from health_api.domain.requests import SlotRange
     from health_api.storage.sqlite.storage import SqliteStorage
 
     path, prefix, now = sys.argv[1], sys.argv[2], int(sys.argv[3])
     settings = load_settings({}).replace(sqlite_path=Path(path), table_prefix=prefix)
     store = SqliteStorage.open(settings)
     doctors = store.doctors.list_all(limit=100).items
-    slots = [s for d in ("doc-1", "doc-2") for s in store.slots.list_range(
-        d, "2026-01-01T00:00:00Z", "2027-01-01T00:00:00Z", limit=100).items]
+    slots = [s for d in ("doc-1", "doc-2") for s in store.slots.list_range(SlotRange(
+        d, "2026-01-01T00:00:00Z", "2027-01-01T00:00:00Z", limit=100)).items]
     sessions = [store.sessions.get(u, now) for u in ("user-a", "user-b")]
     json.dump({"doctors": [dataclasses.asdict(d) for d in doctors],
                "slots": [dataclasses.asdict(s) for s in slots],
@@ -44,6 +46,7 @@ WRITER = textwrap.dedent(
     from pathlib import Path
     from health_api.config import load_settings
     from health_api.domain.models import SlotKey
+    from health_api.domain.requests import BookingRequest
     from health_api.storage.sqlite.storage import SqliteStorage
 
     path, prefix = sys.argv[1], sys.argv[2]
@@ -51,8 +54,8 @@ WRITER = textwrap.dedent(
     store = SqliteStorage.open(settings)
     n = 0
     while True:
-        store.slots.book(SlotKey("doc-1", f"2026-12-01T{n // 60:02d}:{n % 60:02d}:00Z"),
-                         f"user-{n}", None, "2026-11-30T00:00:00Z")
+        key = SlotKey("doc-1", f"2026-12-01T{n // 60:02d}:{n % 60:02d}:00Z")
+        store.slots.book(BookingRequest(key, f"user-{n}"), "2026-11-30T00:00:00Z")
         print(n, flush=True)
         n += 1
     """
@@ -83,7 +86,9 @@ def test_everything_written_is_read_back_by_a_new_process(settings) -> None:
         store.doctors.create(Doctor("doc-2", "Dr. Pérez", "Pediatría")),
     ]
     store.slots.add_many([Slot("doc-1", "2026-12-02T09:00:00Z"), Slot("doc-2", NOW)])
-    store.slots.book(SlotKey("doc-1", "2026-12-02T09:00:00Z"), "user-a", "dolor", NOW)
+    store.slots.book(
+        BookingRequest(SlotKey("doc-1", "2026-12-02T09:00:00Z"), "user-a", "dolor"), NOW
+    )
     sessions = [
         store.sessions.put("user-a", {"paso": "confirmar", "n": 2}, 3600, NOW_EPOCH),
         store.sessions.put("user-b", {"ñ": "¿sí?"}, 60, NOW_EPOCH),

@@ -11,6 +11,7 @@ import pytest
 
 from health_api.config import load_settings
 from health_api.domain.models import Slot, SlotKey
+from health_api.domain.requests import BookingRequest
 from health_api.storage.sqlite.storage import SqliteStorage
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses fork")
@@ -58,7 +59,9 @@ def test_workers_opening_a_new_file_together_all_succeed(tmp_path) -> None:
 def book_in_child(store: SqliteStorage, parents, results) -> None:
     """A forked worker using the store its parent opened (gunicorn --preload)."""
     try:
-        created = store.slots.book(KEY, "user-child", None, "2026-11-30T00:00:00Z").created
+        created = store.slots.book(
+            BookingRequest(KEY, "user-child"), "2026-11-30T00:00:00Z"
+        ).created
         results.put((created, store.db.connection() is not parents))
     except Exception as exc:  # noqa: BLE001 - the parent reports what went wrong
         results.put(repr(exc))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from health_api.domain.requests import SessionPatch
 from health_api.storage.sqlite.schema import SCHEMA_VERSION
 from health_api.storage.sqlite.storage import SqliteStorage
 
@@ -51,7 +52,7 @@ def test_a_version_1_session_is_kept_and_slides_by_the_default_lifetime(settings
     store = SqliteStorage.open(settings)
     try:
         before = store.sessions.get("u1", NOW)
-        merged = store.sessions.merge("u1", {"b": 2}, None, NOW, default_ttl=1800)
+        merged = store.sessions.merge("u1", SessionPatch({"b": 2}, default_ttl=1800), NOW)
         assert store.schema_version() == SCHEMA_VERSION
     finally:
         store.close()

@@ -13,6 +13,7 @@ import pytest
 
 from health_api.domain.errors import StorageUnavailableError
 from health_api.domain.models import DISPONIBLE, Doctor, Slot, SlotKey
+from health_api.domain.requests import BookingRequest, SlotRange
 from health_api.storage.sqlite.errors import unavailable
 from health_api.storage.sqlite.schema import SCHEMA_VERSION
 from health_api.storage.sqlite.storage import SqliteStorage
@@ -173,7 +174,7 @@ def test_a_lock_held_past_the_busy_timeout_is_unavailable_and_writes_nothing(
     try:
         started = time.monotonic()
         with pytest.raises(StorageUnavailableError, match="busy") as caught:
-            store.slots.book(KEY, "user-a", "control", NOW)
+            store.slots.book(BookingRequest(KEY, "user-a", "control"), NOW)
         waited = time.monotonic() - started
         with pytest.raises(StorageUnavailableError):
             store.slots.add_many([Slot("doc-2", "2026-12-02T10:00:00Z")])
@@ -185,9 +186,12 @@ def test_a_lock_held_past_the_busy_timeout_is_unavailable_and_writes_nothing(
     assert caught.value.retry_after >= 1
     assert store.slots.get(KEY) == Slot(KEY.doctor_id, KEY.fecha_hora)
     assert (
-        store.slots.list_range("doc-2", "2026-12-01T00:00:00Z", "2026-12-31T00:00:00Z").items == []
+        store.slots.list_range(
+            SlotRange("doc-2", "2026-12-01T00:00:00Z", "2026-12-31T00:00:00Z")
+        ).items
+        == []
     )
-    assert store.slots.book(KEY, "user-a", None, NOW).created is True
+    assert store.slots.book(BookingRequest(KEY, "user-a"), NOW).created is True
 
 
 def test_a_full_disk_is_unavailable_and_rolls_the_batch_back(store) -> None:
@@ -201,7 +205,9 @@ def test_a_full_disk_is_unavailable_and_rolls_the_batch_back(store) -> None:
     with pytest.raises(StorageUnavailableError, match="full"):
         store.slots.add_many(many)
 
-    page = store.slots.list_range("doc-1", "2026-12-01T00:00:00Z", "2026-12-31T00:00:00Z")
+    page = store.slots.list_range(
+        SlotRange("doc-1", "2026-12-01T00:00:00Z", "2026-12-31T00:00:00Z")
+    )
     assert page.items == []
 
 

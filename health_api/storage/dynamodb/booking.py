@@ -22,6 +22,7 @@ from typing import Any
 
 from health_api.domain import slots as rules
 from health_api.domain.models import BookingResult, Slot, SlotKey
+from health_api.domain.requests import BookingRequest
 from health_api.domain.slots import Keep
 from health_api.storage.base import resolve_now
 from health_api.storage.dynamodb import bounded
@@ -33,16 +34,11 @@ from health_api.storage.dynamodb.slot_table import slot_of
 class BookingMethods(HoldMethods):
     """The booking methods of ``DynamoSlotRepository``."""
 
-    def book(
-        self,
-        key: SlotKey,
-        user_id: str,
-        motivo: str | None,
-        now: str,
-        hold_nonce: str | None = None,
-    ) -> BookingResult:
+    def book(self, request: BookingRequest, now: str) -> BookingResult:
         """Book a free slot for ``user_id`` with one conditional UpdateItem; a slot this user
         holds with one transaction that consumes the hold (see the module)."""
+        key, user_id = request.key, request.user_id
+        motivo, hold_nonce = request.motivo, request.hold_nonce
         retried = False
         if hold_nonce is None:
             first = rules.booking_write(user_id, motivo, now)

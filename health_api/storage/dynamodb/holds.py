@@ -26,6 +26,7 @@ from typing import Any
 from health_api.domain import slots as rules
 from health_api.domain.errors import StorageUnavailableError
 from health_api.domain.models import Hold, HoldResult, Slot, SlotKey, hold_of
+from health_api.domain.requests import HoldRequest
 from health_api.domain.slots import Keep, Outcome, Write
 from health_api.storage.dynamodb.items import ConditionFailed, call, values
 from health_api.storage.dynamodb.slot_table import SEAT, SlotTable, slot_of
@@ -60,23 +61,17 @@ def free_seats(seats: dict[str, Any] | None, max_per_user: int, now: str) -> lis
 class HoldMethods(SlotTable):
     """The hold methods of ``DynamoSlotRepository``, and the write that ends a hold."""
 
-    def hold(
-        self,
-        key: SlotKey,
-        user_id: str,
-        nonce: str,
-        expires_at: str,
-        now: str,
-        max_per_user: int,
-    ) -> HoldResult:
+    def hold(self, request: HoldRequest, now: str) -> HoldResult:
         """Hold the slot for ``user_id``: one transaction (slot + one free seat), written
         before any read; a failed slot condition's old item goes to the domain."""
+        key, user_id, max_per_user = request.key, request.user_id, request.max_per_user
+        nonce, expires_at = request.nonce, request.expires_at
         # What ``rules.hold`` answers for a free slot, sent before any read.
         write = rules.hold_write(user_id, nonce, expires_at)
         seat = seat_names(max_per_user)[0]
         for _ in range(max_per_user + 2):
             try:
-                self._take(key, write, user_id, nonce, expires_at, now, seat)
+                self._take(request, write, now, seat)
             except ConditionFailed as failed:
                 slot_reason, seat_reason = [*failed.reasons, {}, {}][:2]
                 if slot_reason.get("code") == "ConditionalCheckFailed" or not failed.reasons:
@@ -89,7 +84,7 @@ class HoldMethods(SlotTable):
                 seats = seat_reason.get("item")
                 free = free_seats(seats, max_per_user, now)
                 if not free:
-                    return self._at_limit(key, seats, user_id, nonce, expires_at, now, max_per_user)
+                    return self._at_limit(request, seats, now)
                 seat = free[0]
                 continue
             # The transaction returns no item, and the slot's duracion_min is not known here:
@@ -98,28 +93,20 @@ class HoldMethods(SlotTable):
             return HoldResult(hold_of(held), created=True)
         raise StorageUnavailableError("the user's hold seats kept changing; try again")
 
-    def _take(
-        self,
-        key: SlotKey,
-        write: Write,
-        user_id: str,
-        nonce: str,
-        expires_at: str,
-        now: str,
-        seat: str,
-    ) -> None:
+    def _take(self, request: HoldRequest, write: Write, now: str, seat: str) -> None:
+        key = request.key
         seat_update = {
             "Update": {
                 "TableName": self._table.name,
-                "Key": seats_key(self._table, user_id),
+                "Key": seats_key(self._table, request.user_id),
                 "UpdateExpression": "SET #seat = :seat",
                 # This seat is free: never taken, or its hold's expiry has passed.
                 "ConditionExpression": "attribute_not_exists(#seat) OR #seat.#hasta <= :now",
                 "ExpressionAttributeNames": {"#seat": seat, "#hasta": "hasta"},
                 "ExpressionAttributeValues": values(
                     seat={
-                        "hasta": expires_at,
-                        "nonce": nonce,
+                        "hasta": request.expires_at,
+                        "nonce": request.nonce,
                         "slot": f"{key.doctor_id}|{key.fecha_hora}",
                     },
                     now=now,
@@ -127,7 +114,7 @@ class HoldMethods(SlotTable):
                 "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
             }
         }
-        slot_update = self._update(key, write, user_id, now, seat)
+        slot_update = self._update(key, write, request.user_id, now, seat)
         call(
             self._client,
             "transact_write_items",
@@ -135,25 +122,18 @@ class HoldMethods(SlotTable):
             TransactItems=[slot_update, seat_update],
         )
 
-    def _at_limit(
-        self,
-        key: SlotKey,
-        seats: dict[str, Any] | None,
-        user_id: str,
-        nonce: str,
-        expires_at: str,
-        now: str,
-        max_per_user: int,
-    ) -> HoldResult:
+    def _at_limit(self, request: HoldRequest, seats: dict[str, Any] | None, now: str) -> HoldResult:
         """Every seat is live: ``HoldLimitError``, unless one of them is this very slot's hold
         and the domain, shown the slot, keeps it (a repeat never counts twice)."""
+        key = request.key
         wanted = f"{key.doctor_id}|{key.fecha_hora}"
         live = [s for s in (seats or {}).values() if live_seat(s, now)]
         if any(s.get("slot") == wanted for s in live):
-            outcome = rules.hold(slot_of(self._read(key)), user_id, nonce, expires_at, now)
+            slot = slot_of(self._read(key))
+            outcome = rules.hold(slot, request.user_id, request.nonce, request.expires_at, now)
             if isinstance(outcome, Keep):
                 return HoldResult(hold_of(outcome.slot), created=False)
-        rules.check_hold_limit(len(live), max_per_user)  # no seat is free: it raises
+        rules.check_hold_limit(len(live), request.max_per_user)  # no seat is free: it raises
         raise StorageUnavailableError("the hold seats changed; try again")  # pragma: no cover
 
     def get_hold(self, key: SlotKey, nonce: str, now: str) -> Hold:

@@ -33,6 +33,7 @@ from health_api.domain.models import (
     encode_session_data,
     iso_from_epoch,
 )
+from health_api.domain.requests import SessionPatch
 from health_api.storage.dynamodb.items import ConditionFailed, TableRef, call, set_clause, values
 
 MERGE_ATTEMPTS = 10  # each round of a race lets one writer through
@@ -154,35 +155,19 @@ class DynamoSessionRepository:
             raise NotFoundError("session not found")
         return item
 
-    def merge(
-        self,
-        user_id: str,
-        changes: Mapping[str, Any],
-        ttl_seconds: int | None,
-        now: int,
-        *,
-        default_ttl: int | None = None,
-    ) -> Session:
-        """Shallow-merge ``changes`` into ``data`` and slide the expiry by ``ttl_seconds`` (then
-        remembered), else by the session's own lifetime, else ``default_ttl``; retried on a
-        race or a stale read."""
+    def merge(self, user_id: str, patch: SessionPatch, now: int) -> Session:
+        """Shallow-merge ``patch.changes`` into ``data`` and slide the expiry by ``ttl_seconds``
+        (then remembered), else by the session's own lifetime, else ``default_ttl``; retried on
+        a race or a stale read."""
 
         def attempt(item: dict[str, Any] | None) -> Session:
             if not _live(item, now):
                 raise NotFoundError("session not found")
-            return self._write_merge(item, changes, ttl_seconds, now, default_ttl)
+            return self._write_merge(item, patch, now)
 
         return _retrying(attempt, self._read_for_merge(user_id, now))
 
-    def upsert(
-        self,
-        user_id: str,
-        changes: Mapping[str, Any],
-        ttl_seconds: int | None,
-        now: int,
-        *,
-        default_ttl: int,
-    ) -> Session:
+    def upsert(self, user_id: str, patch: SessionPatch, now: int) -> Session:
         """Merge into the live session, else create it (see ``SessionRepository.upsert``):
         each attempt is one conditional write under "the item is as I read it" (the merge's
         version, or "absent or expired" for a create); a lost race hands back the current item
@@ -191,9 +176,10 @@ class DynamoSessionRepository:
 
         def attempt(item: dict[str, Any] | None) -> Session:
             if _live(item, now):
-                return self._write_merge(item, changes, ttl_seconds, now, default_ttl)
-            lifetime = default_ttl if ttl_seconds is None else ttl_seconds
-            return self._write_create(user_id, changes, lifetime, now)
+                return self._write_merge(item, patch, now)
+            ttl_seconds = patch.ttl_seconds
+            lifetime = patch.default_ttl if ttl_seconds is None else ttl_seconds
+            return self._write_create(user_id, patch.changes, lifetime, now)
 
         return _retrying(attempt, self._read(user_id, consistent=False))
 
@@ -216,14 +202,8 @@ class DynamoSessionRepository:
             values={"now": now},
         )
 
-    def _write_merge(
-        self,
-        item: dict[str, Any],
-        changes: Mapping[str, Any],
-        ttl_seconds: int | None,
-        now: int,
-        default_ttl: int | None,
-    ) -> Session:
+    def _write_merge(self, item: dict[str, Any], patch: SessionPatch, now: int) -> Session:
+        changes, ttl_seconds, default_ttl = patch.changes, patch.ttl_seconds, patch.default_ttl
         lifetime = next(
             (t for t in (ttl_seconds, item.get("ttl_seconds"), default_ttl) if t is not None), None
         )

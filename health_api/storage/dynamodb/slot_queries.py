@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from health_api.domain.errors import InvalidRequestError
 from health_api.domain.models import DISPONIBLE, RETENIDO, Page, Slot, slot_at
+from health_api.domain.requests import FreeSlotSearch, SlotRange, UserBookings
 from health_api.domain.slots import Precondition, meets
 from health_api.storage import cursor as cursors
 from health_api.storage.base import FreeSlots, resolve_now
@@ -75,52 +76,32 @@ def _cursor(query: str, found: bounded.Collected, fields: tuple[str, ...]) -> st
 class SlotQueries(SlotTable):
     """The read-only queries of ``DynamoSlotRepository``."""
 
-    def list_range(
-        self,
-        doctor_id: str,
-        desde: str,
-        hasta: str,
-        *,
-        estado: str | None = None,
-        limit: int = 20,
-        cursor: str | None = None,
-        consistent: bool = True,
-        now: str | None = None,
-    ) -> Page[Slot]:
+    def list_range(self, query: SlotRange, *, now: str | None = None) -> Page[Slot]:
         """Slots with ``desde <= fecha_hora <= hasta`` in time order: one range Query per page,
         reading at most ``bounded.READ_BUDGET`` items (a short page with a cursor past them)."""
+        doctor_id, desde, hasta, estado = query.doctor_id, query.desde, query.hasta, query.estado
         if desde > hasta:
             raise InvalidRequestError("desde must not be after hasta")
         now = resolve_now(now)
         table = self._table
-        query = cursors.fingerprint(
+        fingerprint = cursors.fingerprint(
             "dynamodb", "horarios_doctores", doctor_id, desde, hasta, estado
         )
         position = resume(
-            cursor, query, ("fecha_hora",), lambda p: desde <= p["fecha_hora"] <= hasta
+            query.cursor, fingerprint, ("fecha_hora",), lambda p: desde <= p["fecha_hora"] <= hasta
         )
         start = None
         if position:
             start = table.key(doctor_id=doctor_id, fecha_hora=position["fecha_hora"])
-        request = _range_request(table, doctor_id, desde, hasta, estado, consistent, now)
+        request = _range_request(table, doctor_id, desde, hasta, estado, query.consistent, now)
         read_factor = 1 if estado is None else 4
         found = bounded.collect_bounded(
-            self._client, table, request, limit, start, read_factor=read_factor
+            self._client, table, request, query.limit, start, read_factor=read_factor
         )
         slots = [slot_at(slot_of(i), now) for i in found.items]
-        return Page(slots, _cursor(query, found, ("fecha_hora",)))
+        return Page(slots, _cursor(fingerprint, found, ("fecha_hora",)))
 
-    def list_free_of_doctors(
-        self,
-        doctor_ids: Sequence[str],
-        desde: str,
-        hasta: str,
-        limit: int,
-        *,
-        after: tuple[str, str] | None = None,
-        now: str | None = None,
-        read_budget: int | None = None,
-    ) -> FreeSlots:
+    def list_free_of_doctors(self, search: FreeSlotSearch, *, now: str | None = None) -> FreeSlots:
         """The free slots of ``doctor_ids`` in ``[desde, hasta]`` (after ``after``), in
         ``(fecha_hora, doctor_id)`` order, at most ``limit``: one eventually consistent range Query
         per doctor (each its own partition), run in parallel, each reading no more than that doctor
@@ -131,6 +112,7 @@ class SlotQueries(SlotTable):
         the merge stops at the least-advanced such position (``stopped_at``), so no slot of another
         doctor after it is returned before this doctor's slots up to there.
         """
+        desde, hasta, limit, after = search.desde, search.hasta, search.limit, search.after
         if limit < 1:
             raise InvalidRequestError("limit must be a positive whole number")
         now = resolve_now(now)
@@ -142,11 +124,11 @@ class SlotQueries(SlotTable):
             if desde > hasta:
                 return FreeSlots()
 
-        ids = list(dict.fromkeys(doctor_ids))
+        ids = list(dict.fromkeys(search.doctor_ids))
         # The request's read budget, shared: 200 doctors must not read 200 budgets.
         budget = bounded.READ_BUDGET
-        if read_budget is not None and ids:
-            budget = min(budget, max(read_budget // len(ids), 1))
+        if search.read_budget is not None and ids:
+            budget = min(budget, max(search.read_budget // len(ids), 1))
 
         def free_of(doctor_id: str) -> tuple[list[Slot], tuple[str, str] | None]:
             start = None
@@ -174,15 +156,7 @@ class SlotQueries(SlotTable):
         slots = list(itertools.islice(merged, limit))
         return FreeSlots(slots, boundary if boundary is not None and len(slots) < limit else None)
 
-    def list_for_user(
-        self,
-        user_id: str,
-        desde: str | None = None,
-        limit: int = 20,
-        cursor: str | None = None,
-        *,
-        now: str | None = None,
-    ) -> Page[Slot]:
+    def list_for_user(self, query: UserBookings, *, now: str | None = None) -> Page[Slot]:
         """The user's booked slots from ``desde`` in time order, from the sparse ``user_id-index``,
         each confirmed against the base table (see :func:`bounded.confirm`); holds never appear
         (the holder is not in ``user_id``), so ``now`` changes nothing.
@@ -192,11 +166,14 @@ class SlotQueries(SlotTable):
         is the last *index* item read, so a dropped item never stalls paging (a page may be short).
         """
         del now
+        user_id, desde, limit = query.user_id, query.desde, query.limit
         client, table = self._client, self._table
-        query = cursors.fingerprint("dynamodb", "horarios_doctores", USER_ID_INDEX, user_id, desde)
+        fingerprint = cursors.fingerprint(
+            "dynamodb", "horarios_doctores", USER_ID_INDEX, user_id, desde
+        )
         fields = ("doctor_id", "fecha_hora")
         position = resume(
-            cursor, query, fields, lambda p: desde is None or p["fecha_hora"] >= desde
+            query.cursor, fingerprint, fields, lambda p: desde is None or p["fecha_hora"] >= desde
         )
         start = None
         if position:
@@ -220,4 +197,4 @@ class SlotQueries(SlotTable):
             # Still this user's booking in the table (the index may lag it).
             lambda item: meets(Precondition.BOOKED_BY, slot_of(item), user_id, "", None),
         )
-        return Page([slot_of(i) for i in held], _cursor(query, found, fields))
+        return Page([slot_of(i) for i in held], _cursor(fingerprint, found, fields))

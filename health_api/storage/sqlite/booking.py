@@ -34,6 +34,7 @@ from health_api.domain.models import (
     SlotKey,
     hold_of,
 )
+from health_api.domain.requests import BookingRequest, HoldRequest
 from health_api.domain.slots import Keep, Outcome, Precondition, Write
 from health_api.storage.base import resolve_now
 from health_api.storage.sqlite.connection import SqliteDatabase
@@ -148,21 +149,16 @@ class SqliteBooking:
     _db: SqliteDatabase
     _table: str  # quoted
 
-    def hold(
-        self,
-        key: SlotKey,
-        user_id: str,
-        nonce: str,
-        expires_at: str,
-        now: str,
-        max_per_user: int,
-    ) -> HoldResult:
+    def hold(self, request: HoldRequest, now: str) -> HoldResult:
         """Hold the slot for ``user_id`` until ``expires_at``: read, ask the domain, count the
         user's live holds, then take it under ``FREE``."""
+        key, user_id = request.key, request.user_id
+        nonce, expires_at = request.nonce, request.expires_at
         with self._db.write() as conn:
             answer = rules.hold(read_slot(conn, self._table, key), user_id, nonce, expires_at, now)
             if isinstance(answer, Write):
-                rules.check_hold_limit(live_holds(conn, self._table, user_id, now), max_per_user)
+                live = live_holds(conn, self._table, user_id, now)
+                rules.check_hold_limit(live, request.max_per_user)
                 answer = settle(
                     conn,
                     self._table,
@@ -185,22 +181,16 @@ class SqliteBooking:
         with self._db.write() as conn:
             apply(conn, self._table, key, rules.release_write(nonce), "", now)
 
-    def book(
-        self,
-        key: SlotKey,
-        user_id: str,
-        motivo: str | None,
-        now: str,
-        hold_nonce: str | None = None,
-    ) -> BookingResult:
+    def book(self, request: BookingRequest, now: str) -> BookingResult:
         """Book the slot: one ``UPDATE ... RETURNING`` under ``FREE`` (under ``HELD_LIVE_BY``
         given ``hold_nonce``); on no row, the domain's answer to the row as it is."""
+        user_id, motivo, hold_nonce = request.user_id, request.motivo, request.hold_nonce
         first = rules.booking_write(user_id, motivo, now, hold_nonce)
         with self._db.write() as conn:
             done = settle(
                 conn,
                 self._table,
-                key,
+                request.key,
                 first,
                 lambda slot: rules.book(slot, user_id, motivo, now, hold_nonce),
                 user_id,

@@ -24,6 +24,7 @@ from health_api.domain.models import (
     encode_session_data,
     iso_from_epoch,
 )
+from health_api.domain.requests import SessionPatch
 from health_api.storage.sqlite.connection import SqliteDatabase
 from health_api.storage.sqlite.schema import quote
 
@@ -91,16 +92,8 @@ class SqliteSessionRepository:
             raise NotFoundError("session not found")
         return _session(row)
 
-    def merge(
-        self,
-        user_id: str,
-        changes: Mapping[str, Any],
-        ttl_seconds: int | None,
-        now: int,
-        *,
-        default_ttl: int | None = None,
-    ) -> Session:
-        """Shallow-merge ``changes`` into ``data`` and slide the expiry to ``now`` + the
+    def merge(self, user_id: str, patch: SessionPatch, now: int) -> Session:
+        """Shallow-merge ``patch.changes`` into ``data`` and slide the expiry to ``now`` + the
         lifetime: ``ttl_seconds`` (then remembered), else the session's own, else
         ``default_ttl``.
 
@@ -109,39 +102,27 @@ class SqliteSessionRepository:
         ``InvalidRequestError`` when the merged data would exceed ``MAX_SESSION_DATA_BYTES``.
         """
         with self._db.write() as conn:
-            session = self._merge(conn, user_id, changes, ttl_seconds, now, default_ttl)
+            session = self._merge(conn, user_id, patch, now)
         if session is None:
             raise NotFoundError("session not found")
         return session
 
-    def upsert(
-        self,
-        user_id: str,
-        changes: Mapping[str, Any],
-        ttl_seconds: int | None,
-        now: int,
-        *,
-        default_ttl: int,
-    ) -> Session:
+    def upsert(self, user_id: str, patch: SessionPatch, now: int) -> Session:
         """Merge into the live session, else create it (see ``SessionRepository.upsert``):
         the read and the write share one write transaction, so concurrent first saves
         serialise and the later one merges into the earlier."""
         with self._db.write() as conn:
-            session = self._merge(conn, user_id, changes, ttl_seconds, now, default_ttl)
+            session = self._merge(conn, user_id, patch, now)
             if session is None:
-                lifetime = default_ttl if ttl_seconds is None else ttl_seconds
-                session = self._replace(conn, user_id, _encode(changes), lifetime, now)
+                ttl_seconds = patch.ttl_seconds
+                lifetime = patch.default_ttl if ttl_seconds is None else ttl_seconds
+                session = self._replace(conn, user_id, _encode(patch.changes), lifetime, now)
         return session
 
     def _merge(
-        self,
-        conn: sqlite3.Connection,
-        user_id: str,
-        changes: Mapping[str, Any],
-        ttl_seconds: int | None,
-        now: int,
-        default_ttl: int | None,
+        self, conn: sqlite3.Connection, user_id: str, patch: SessionPatch, now: int
     ) -> Session | None:
+        changes, ttl_seconds, default_ttl = patch.changes, patch.ttl_seconds, patch.default_ttl
         row = conn.execute(
             f"SELECT data, ttl_seconds FROM {self._table} WHERE user_id = ? AND ttl > ?",
             (user_id, now),

@@ -26,6 +26,7 @@ from health_api.domain.models import (
     SlotKey,
     slot_at,
 )
+from health_api.domain.requests import FreeSlotSearch, SlotRange, UserBookings
 from health_api.storage import cursor as cursors
 from health_api.storage.base import FreeSlots, resolve_now
 from health_api.storage.sqlite import booking, deletion
@@ -103,34 +104,25 @@ class SqliteSlotRepository(SqliteBooking, SqliteSlotDeletion):
                     raise NotFoundError("slot not found")
                 raise ConflictError("the slot is booked or held and cannot be deleted")
 
-    def list_range(
-        self,
-        doctor_id: str,
-        desde: str,
-        hasta: str,
-        *,
-        estado: str | None = None,
-        limit: int = 20,
-        cursor: str | None = None,
-        consistent: bool = True,
-        now: str | None = None,
-    ) -> Page[Slot]:
+    def list_range(self, query: SlotRange, *, now: str | None = None) -> Page[Slot]:
         """Slots with ``desde <= fecha_hora <= hasta`` in time order, optionally of one
         ``estado``: one primary-key range scan per page, filled up to ``limit`` (an index
         bounds what it reads, so it needs no read budget; every read is ``consistent``)."""
-        check_limit(limit)
-        if desde > hasta:
+        check_limit(query.limit)
+        if query.desde > query.hasta:
             raise InvalidRequestError("desde must not be after hasta")
-        query = cursors.fingerprint(self._name, doctor_id, desde, hasta, estado)
-        after = position(cursor, query, ("fecha_hora",))
+        fingerprint = cursors.fingerprint(
+            self._name, query.doctor_id, query.desde, query.hasta, query.estado
+        )
+        after = position(query.cursor, fingerprint, ("fecha_hora",))
         sql = (
             f"SELECT {COLUMNS} FROM {self._table}"
             " WHERE doctor_id = ? AND fecha_hora >= ? AND fecha_hora <= ?"
         )
         at = resolve_now(now)
-        params: list[Any] = [doctor_id, desde, hasta]
-        if estado is not None:
-            condition, values = _estado_filter(estado, at)
+        params: list[Any] = [query.doctor_id, query.desde, query.hasta]
+        if query.estado is not None:
+            condition, values = _estado_filter(query.estado, at)
             sql += f" AND {condition}"
             params += values
         if after is not None:
@@ -138,31 +130,21 @@ class SqliteSlotRepository(SqliteBooking, SqliteSlotDeletion):
             params.append(after["fecha_hora"])
         sql += " ORDER BY fecha_hora LIMIT ?"
         with self._db.read() as conn:
-            rows = conn.execute(sql, (*params, limit + 1)).fetchall()
-        return make_page(rows, limit, _slot_at(at), query, ("fecha_hora",))
+            rows = conn.execute(sql, (*params, query.limit + 1)).fetchall()
+        return make_page(rows, query.limit, _slot_at(at), fingerprint, ("fecha_hora",))
 
-    def list_free_of_doctors(
-        self,
-        doctor_ids: Sequence[str],
-        desde: str,
-        hasta: str,
-        limit: int,
-        *,
-        after: tuple[str, str] | None = None,
-        now: str | None = None,
-        read_budget: int | None = None,
-    ) -> FreeSlots:
+    def list_free_of_doctors(self, search: FreeSlotSearch, *, now: str | None = None) -> FreeSlots:
         """The free slots of ``doctor_ids`` in ``[desde, hasta]`` (after ``after``), in
         ``(fecha_hora, doctor_id)`` order, at most ``limit``: one statement for every doctor,
         which reads only matching rows, so it never stops early (``stopped_at`` is None) and
-        needs no ``read_budget``."""
-        del read_budget  # at most ``limit`` rows are read
+        needs no ``read_budget`` (at most ``limit`` rows are read)."""
+        desde, hasta, limit, after = search.desde, search.hasta, search.limit, search.after
         check_limit(limit)
         if desde > hasta:
             raise InvalidRequestError("desde must not be after hasta")
         if after is not None:
             desde = max(desde, after[0])
-        ids = list(dict.fromkeys(doctor_ids))
+        ids = list(dict.fromkeys(search.doctor_ids))
         if not ids or desde > hasta:
             return FreeSlots()
         # EXPLAIN QUERY PLAN: "SEARCH ... USING PRIMARY KEY (doctor_id=? AND fecha_hora>? AND
@@ -187,21 +169,14 @@ class SqliteSlotRepository(SqliteBooking, SqliteSlotDeletion):
             rows = conn.execute(sql, (*params, limit)).fetchall()
         return FreeSlots([slot_at(booking.to_slot(row), at) for row in rows])
 
-    def list_for_user(
-        self,
-        user_id: str,
-        desde: str | None = None,
-        limit: int = 20,
-        cursor: str | None = None,
-        *,
-        now: str | None = None,
-    ) -> Page[Slot]:
+    def list_for_user(self, query: UserBookings, *, now: str | None = None) -> Page[Slot]:
         """The user's booked slots from ``desde`` in time order, from the partial index on
         ``(user_id, fecha_hora)`` (ties ordered by ``doctor_id``, which the index carries)."""
+        user_id, desde, limit = query.user_id, query.desde, query.limit
         check_limit(limit)
-        query = cursors.fingerprint(self._name, USER_ID_INDEX, user_id, desde)
+        fingerprint = cursors.fingerprint(self._name, USER_ID_INDEX, user_id, desde)
         fields = ("fecha_hora", "doctor_id")
-        after = position(cursor, query, fields)
+        after = position(query.cursor, fingerprint, fields)
         # "user_id = ?" implies NOT NULL, which lets SQLite use the partial index.
         sql = f"SELECT {COLUMNS} FROM {self._table} WHERE user_id = ? AND estado = ?"
         params: list[Any] = [user_id, RESERVADO]
@@ -214,7 +189,7 @@ class SqliteSlotRepository(SqliteBooking, SqliteSlotDeletion):
         sql += " ORDER BY fecha_hora, doctor_id LIMIT ?"
         with self._db.read() as conn:
             rows = conn.execute(sql, (*params, limit + 1)).fetchall()
-        return make_page(rows, limit, _slot_at(resolve_now(now)), query, fields)
+        return make_page(rows, limit, _slot_at(resolve_now(now)), fingerprint, fields)
 
 
 def _estado_filter(estado: str, now: str) -> tuple[str, list[Any]]:
