@@ -31,6 +31,8 @@ from __future__ import annotations
 
 from health_api.domain.errors import (
     AlreadyBookedError,
+    ConflictError,
+    HealthApiError,
     HoldInvalidError,
     HoldLimitError,
     InvalidRequestError,
@@ -87,6 +89,7 @@ __all__ = [
     "cancel",
     "cancel_write",
     "check_hold_limit",
+    "deletion_problem",
     "freeing_changes",
     "hold",
     "hold_changes",
@@ -146,6 +149,14 @@ def hold(
             return Keep(current, created=retried and current.retencion == nonce)
         raise SlotTakenError("the slot is held by another user")
     return hold_write(user_id, nonce, expires_at)
+
+
+def deletion_problem(slot: Slot | None) -> HealthApiError:
+    """Why a delete under ``DELETABLE`` failed, from the slot as it was: none there
+    (``NotFoundError``), or booked or held live (``ConflictError``)."""
+    if slot is None:
+        return NotFoundError("slot not found")
+    return ConflictError("the slot is booked or held and cannot be deleted")
 
 
 def check_hold_limit(live_holds: int, max_per_user: int) -> None:

@@ -13,7 +13,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
 
-from health_api.domain.models import DISPONIBLE, RESERVADO, RETENIDO, Slot, hold_is_live, slot_at
+from health_api.domain.models import (
+    DISPONIBLE,
+    RESERVADO,
+    RETENIDO,
+    Slot,
+    blocks_doctor_deletion,
+    hold_is_live,
+    slot_at,
+)
 
 HOLD_FIELDS = ("retenido_por", "retenido_hasta", "retencion")
 BOOKING_FIELDS = ("user_id", "motivo", "reservado_en")
@@ -25,13 +33,17 @@ class Precondition(Enum):
     - ``FREE``: the slot exists and is ``disponible``, or ``retenido`` with its hold lapsed at now;
     - ``HELD_LIVE_BY``: ``retenido`` by the user, live at now, under the write's ``nonce``;
     - ``BOOKED_BY``: ``reservado`` by the user;
-    - ``CARRIES_HOLD``: ``retenido`` under the write's ``nonce``, live or lapsed.
+    - ``CARRIES_HOLD``: ``retenido`` under the write's ``nonce``, live or lapsed;
+    - ``DELETABLE``: the slot exists and is neither booked nor held live at now (what a slot
+      DELETE and a doctor's deletion may remove; ``models.blocks_doctor_deletion`` is its
+      negation).
     """
 
     FREE = "free"
     HELD_LIVE_BY = "held_live_by"
     BOOKED_BY = "booked_by"
     CARRIES_HOLD = "carries_hold"
+    DELETABLE = "deletable"
 
 
 def meets(when: Precondition, slot: Slot | None, user_id: str, now: str, nonce: str | None) -> bool:
@@ -45,6 +57,8 @@ def meets(when: Precondition, slot: Slot | None, user_id: str, now: str, nonce: 
         return hold_is_live(slot, now) and slot.retenido_por == user_id and slot.retencion == nonce
     if when is Precondition.BOOKED_BY:
         return slot.estado == RESERVADO and slot.user_id == user_id
+    if when is Precondition.DELETABLE:
+        return not blocks_doctor_deletion(slot, now)
     return slot.estado == RETENIDO and slot.retencion == nonce
 
 

@@ -8,12 +8,13 @@ import pytest
 
 from health_api.domain import slots as rules
 from health_api.domain.errors import (
+    ConflictError,
     HoldLimitError,
     InvalidRequestError,
     NotFoundError,
     RescheduleError,
 )
-from health_api.domain.slots import Keep, Write
+from health_api.domain.slots import Keep, Precondition, Write, meets
 from tests.domain.outcomes import HELD_LIVE_BY, Raises, rows
 from tests.domain.states import (
     EXPIRY,
@@ -283,3 +284,22 @@ def test_the_other_user_acting_sees_the_mirror_image() -> None:
         HELD_LIVE_BY, rules.booking_changes(OTHER, MOTIVO, NOW), OTHER_NONCE
     )
     assert rules.cancel(state("booked by another"), OTHER, NOW) == rules.cancel_write()
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("missing", NotFoundError),
+        ("booked by the user", ConflictError),
+        ("booked by another", ConflictError),
+        ("held live by another", ConflictError),
+    ],
+)
+def test_a_failed_delete_is_named_from_the_slot_as_it_was(name, problem) -> None:
+    assert type(rules.deletion_problem(state(name))) is problem
+    assert not meets(Precondition.DELETABLE, state(name), USER, NOW, None)
+
+
+@pytest.mark.parametrize("name", ["free", "held lapsed by another", "blocked"])
+def test_a_slot_neither_booked_nor_held_live_is_deletable(name) -> None:
+    assert meets(Precondition.DELETABLE, state(name), USER, NOW, None)

@@ -16,6 +16,7 @@ from itertools import product
 import pytest
 
 from health_api.domain import slots as rules
+from health_api.domain.errors import ConflictError, NotFoundError
 from health_api.domain.models import BLOQUEADO, RESERVADO, RETENIDO, Slot, SlotKey
 from health_api.domain.slots import Precondition, Write, meets
 from health_api.storage.dynamodb.items import ConditionFailed
@@ -55,7 +56,8 @@ def _at() -> tuple[str, str]:
 
 
 def test_the_renderings_cover_every_precondition() -> None:
-    assert {write.when for write in WRITES.values()} == set(Precondition)
+    # DELETABLE guards a DeleteItem, not a write: the test after the next one holds it.
+    assert {write.when for write in WRITES.values()} | {Precondition.DELETABLE} == set(Precondition)
 
 
 @pytest.mark.parametrize("name", list(WRITES))
@@ -81,3 +83,23 @@ def test_a_write_applies_exactly_when_the_domain_says_its_precondition_is_met(
             assert storage.slots.get(KEY, now=EARLIER) == write.applied_to(slot), slot
         else:
             assert slot_of(old) == slot, slot  # ALL_OLD: the slot as stored, for the domain
+
+
+def test_a_delete_applies_exactly_when_the_domain_says_the_slot_is_deletable(on_moto) -> None:
+    storage, client, table = on_moto
+    repository = storage.slots
+    for slot in every_stored_slot():
+        client.delete_item(TableName=table, Key=repository._key(KEY))
+        if slot is not None:
+            client.put_item(TableName=table, Item=repository._table.to_item(slot_to_plain(slot)))
+
+        try:
+            repository.delete(KEY, now=NOW)
+            deleted, problem = True, None
+        except (NotFoundError, ConflictError) as exc:
+            deleted, problem = False, exc
+
+        assert deleted is meets(Precondition.DELETABLE, slot, USER, NOW, None), slot
+        if not deleted:
+            expected = rules.deletion_problem(slot)
+            assert (type(problem), str(problem)) == (type(expected), str(expected)), slot

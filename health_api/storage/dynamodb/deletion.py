@@ -21,10 +21,11 @@ from typing import Any
 
 from health_api.domain.errors import ConflictError, NotFoundError
 from health_api.domain.models import DISPONIBLE, Slot, blocks_doctor_deletion
+from health_api.domain.writes import Precondition
 from health_api.storage.base import FreeSlotsDeletion, FutureSchedule
 from health_api.storage.dynamodb import fan_out
 from health_api.storage.dynamodb.items import ConditionFailed, TableRef, call, values
-from health_api.storage.dynamodb.slot_table import DELETABLE, SlotTable
+from health_api.storage.dynamodb.slot_table import CONDITIONS, SlotTable
 
 MARK = "eliminando_desde"
 
@@ -178,7 +179,7 @@ class ScheduleDeletion(SlotTable):
                 # The slot DELETE's condition: a slot booked, or held live, since it was read
                 # stays, and stops the deletion (a 409); an expired hold is free to delete.
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                **self._condition(DELETABLE, now=now),
+                **self._condition(CONDITIONS[Precondition.DELETABLE], now=now),
             )
         except ConditionFailed as failed:
             if failed.item is not None:

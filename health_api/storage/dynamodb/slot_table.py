@@ -39,13 +39,13 @@ CONDITIONS: dict[Precondition, str] = {
     Precondition.BOOKED_BY: "#estado = :reservado AND #user_id = :user",
     # Still carries the hold under this nonce, live or lapsed (clearing a lapsed one is harmless).
     Precondition.CARRIES_HOLD: "#estado = :retenido AND #retencion = :nonce",
+    # What a slot DELETE and a doctor's deletion may remove: an existing slot neither booked
+    # nor held live at :now (an expired hold is free to delete).
+    Precondition.DELETABLE: (
+        "attribute_exists(#fecha_hora) AND #estado <> :reservado"
+        " AND NOT (#estado = :retenido AND #retenido_hasta > :now)"
+    ),
 }
-# What a slot DELETE and a doctor's deletion may remove: an existing slot neither booked nor
-# held live at :now (an expired hold is free to delete).
-DELETABLE = (
-    "attribute_exists(#fecha_hora) AND #estado <> :reservado"
-    " AND NOT (#estado = :retenido AND #retenido_hasta > :now)"
-)
 SEAT = "retenido_asiento"  # storage only: the seat of the user's seats item a hold took
 
 

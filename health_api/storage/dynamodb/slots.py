@@ -26,20 +26,20 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from health_api.domain import slots as rules
 from health_api.domain.errors import (
-    ConflictError,
     InvalidRequestError,
-    NotFoundError,
     StorageUnavailableError,
 )
 from health_api.domain.models import AddSlotsResult, Slot, SlotKey
+from health_api.domain.writes import Precondition
 from health_api.storage.base import resolve_now
 from health_api.storage.dynamodb import deletion
 from health_api.storage.dynamodb.booking import BookingMethods
 from health_api.storage.dynamodb.deletion import ScheduleDeletion
 from health_api.storage.dynamodb.items import ConditionFailed, call
 from health_api.storage.dynamodb.slot_queries import SlotQueries
-from health_api.storage.dynamodb.slot_table import DELETABLE, slot_to_plain
+from health_api.storage.dynamodb.slot_table import CONDITIONS, slot_of, slot_to_plain
 
 TRANSACTION_LIMIT = 100  # items per TransactWriteItems
 
@@ -132,11 +132,9 @@ class DynamoSlotRepository(BookingMethods, SlotQueries, ScheduleDeletion):
                 # It must exist (else NotFound), must not be booked nor held live at :now
                 # (else Conflict); an expired hold is free to delete.
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                **self._condition(DELETABLE, now=resolve_now(now)),
+                **self._condition(CONDITIONS[Precondition.DELETABLE], now=resolve_now(now)),
             )
         except ConditionFailed as failed:
-            if failed.item is None:
-                if failed.retried:
-                    return  # our own first attempt deleted it; only its answer was lost
-                raise NotFoundError("slot not found") from failed
-            raise ConflictError("the slot is booked or held and cannot be deleted") from failed
+            if failed.item is None and failed.retried:
+                return  # our own first attempt deleted it; only its answer was lost
+            raise rules.deletion_problem(slot_of(failed.item)) from failed

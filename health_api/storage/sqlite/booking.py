@@ -81,6 +81,9 @@ def where(when: Precondition, user_id: str, now: str, nonce: str | None) -> tupl
         return f"{HELD_AT} AND retenido_por = ? AND retencion = ?", (now, user_id, nonce)
     if when is Precondition.BOOKED_BY:
         return "estado = 'reservado' AND user_id = ?", (user_id,)
+    if when is Precondition.DELETABLE:
+        # Neither booked nor held live (an expired hold is free to delete).
+        return f"estado <> 'reservado' AND NOT {HELD_AT}", (now,)
     # CARRIES_HOLD: expired or not, the hold under this nonce.
     return "estado = 'retenido' AND retencion = ?", (nonce,)
 

@@ -21,8 +21,9 @@ from collections.abc import Sequence
 
 from health_api.domain.errors import ConflictError, NotFoundError
 from health_api.domain.models import Slot, SlotKey, blocks_doctor_deletion
+from health_api.domain.writes import Precondition
 from health_api.storage.base import FreeSlotsDeletion, FutureSchedule
-from health_api.storage.sqlite.booking import HELD_AT, read_slot
+from health_api.storage.sqlite.booking import read_slot, where
 from health_api.storage.sqlite.connection import SqliteDatabase
 
 
@@ -104,12 +105,13 @@ class SqliteSlotDeletion:
         ``taken_at``."""
         removed = 0
         taken: list[str] = []
+        condition, given = where(Precondition.DELETABLE, "", now, None)
         with self._db.write() as conn:
             for fecha_hora in fechas:
                 deleted = conn.execute(
                     f"DELETE FROM {self._table} WHERE doctor_id = ? AND fecha_hora = ?"
-                    f" AND estado <> 'reservado' AND NOT {HELD_AT}",
-                    (doctor_id, fecha_hora, now),
+                    f" AND {condition}",
+                    (doctor_id, fecha_hora, *given),
                 ).rowcount
                 if deleted:
                     removed += 1

@@ -15,7 +15,8 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from health_api.domain.errors import ConflictError, InvalidRequestError, NotFoundError
+from health_api.domain import slots as rules
+from health_api.domain.errors import InvalidRequestError, NotFoundError
 from health_api.domain.models import (
     DISPONIBLE,
     RESERVADO,
@@ -27,6 +28,7 @@ from health_api.domain.models import (
     slot_at,
 )
 from health_api.domain.requests import FreeSlotSearch, SlotRange, UserBookings
+from health_api.domain.writes import Precondition
 from health_api.storage import cursor as cursors
 from health_api.storage.base import FreeSlots, resolve_now
 from health_api.storage.sqlite import booking, deletion
@@ -91,18 +93,15 @@ class SqliteSlotRepository(SqliteBooking, SqliteSlotDeletion):
 
     def delete(self, key: SlotKey, now: str | None = None) -> None:
         """Remove a slot neither booked nor held live (``NotFoundError``/``ConflictError``)."""
+        condition, given = booking.where(Precondition.DELETABLE, "", resolve_now(now), None)
         with self._db.write() as conn:
-            # Condition: not booked, and no live hold (an expired hold is free to delete).
             deleted = conn.execute(
-                f"DELETE FROM {self._table} WHERE doctor_id = ? AND fecha_hora = ?"
-                f" AND estado <> 'reservado' AND NOT {booking.HELD_AT}",
-                (key.doctor_id, key.fecha_hora, resolve_now(now)),
+                f"DELETE FROM {self._table} WHERE doctor_id = ? AND fecha_hora = ? AND {condition}",
+                (key.doctor_id, key.fecha_hora, *given),
             ).rowcount
             if deleted == 0:
-                # Same transaction: the reason read is the state the DELETE saw.
-                if booking.read_slot(conn, self._table, key) is None:
-                    raise NotFoundError("slot not found")
-                raise ConflictError("the slot is booked or held and cannot be deleted")
+                # Same transaction: the row read is the state the DELETE saw.
+                raise rules.deletion_problem(booking.read_slot(conn, self._table, key))
 
     def list_range(self, query: SlotRange, *, now: str | None = None) -> Page[Slot]:
         """Slots with ``desde <= fecha_hora <= hasta`` in time order, optionally of one
