@@ -70,6 +70,7 @@ from health_api.domain.writes import (
     hold_write,
     meets,
     release_write,
+    with_own_hold,
 )
 
 # The vocabulary lives in domain/writes.py; it is re-exported here so that a backend imports
@@ -104,6 +105,7 @@ __all__ = [
     "reschedule",
     "source_problem",
     "target_problem",
+    "with_own_hold",
 ]
 
 

@@ -31,7 +31,8 @@ class Precondition(Enum):
     """The states a write may start from: the write's condition is "the slot still is so".
 
     - ``FREE``: the slot exists and is ``disponible``, or ``retenido`` with its hold lapsed at now;
-    - ``HELD_LIVE_BY``: ``retenido`` by the user, live at now, under the write's ``nonce``;
+    - ``HELD_LIVE_BY``: ``retenido`` by the user, live at now, under the write's ``nonce`` (a
+      write with no nonce: under whichever nonce the hold carries);
     - ``BOOKED_BY``: ``reservado`` by the user;
     - ``CARRIES_HOLD``: ``retenido`` under the write's ``nonce``, live or lapsed;
     - ``DELETABLE``: the slot exists and is neither booked nor held live at now (what a slot
@@ -54,7 +55,11 @@ def meets(when: Precondition, slot: Slot | None, user_id: str, now: str, nonce: 
     if when is Precondition.FREE:
         return slot_at(slot, now).estado == DISPONIBLE
     if when is Precondition.HELD_LIVE_BY:
-        return hold_is_live(slot, now) and slot.retenido_por == user_id and slot.retencion == nonce
+        return (
+            hold_is_live(slot, now)
+            and slot.retenido_por == user_id
+            and (nonce is None or slot.retencion == nonce)
+        )
     if when is Precondition.BOOKED_BY:
         return slot.estado == RESERVADO and slot.user_id == user_id
     if when is Precondition.DELETABLE:
@@ -138,6 +143,14 @@ def booking_write(
     if hold_nonce is None:
         return Write(OPTIMISTIC_BOOKING, changes)
     return Write(Precondition.HELD_LIVE_BY, changes, hold_nonce)
+
+
+def with_own_hold(first: Write) -> tuple[Write, Write]:
+    """``first`` (a booking or a cancel made before any read) and the same change to the user's
+    own live hold, whatever its nonce: what a store that consumes a hold in the same statement
+    as any other write (SQLite) may send as one conditional write under either condition. A
+    store that must free the hold's seat with it (DynamoDB) sends ``first`` alone."""
+    return first, Write(Precondition.HELD_LIVE_BY, first.changes)
 
 
 def cancel_write() -> Write:

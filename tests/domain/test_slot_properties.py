@@ -170,6 +170,38 @@ def test_the_write_before_any_read_is_the_answer_exactly_where_its_condition_hol
             assert outcome != first, slot  # the answer after a failed write is something else
 
 
+@pytest.mark.parametrize(
+    ("firsts", "ask"),
+    [
+        pytest.param(
+            rules.with_own_hold(rules.booking_write(USER, MOTIVO, NOW)),
+            lambda s: book(s, None, False),
+            id="book",
+        ),
+        pytest.param(
+            rules.with_own_hold(rules.cancel_write()), lambda s: cancel(s, None, False), id="cancel"
+        ),
+    ],
+)
+def test_one_statement_under_either_condition_makes_exactly_the_answer_where_one_holds(
+    firsts, ask
+) -> None:
+    # What SQLite sends as one UPDATE: where either condition holds the action answers a write of
+    # that very change under a precondition the slot meets (the user's own hold under the nonce
+    # it carries); where neither holds, no write of that change.
+    changes = firsts[0].changes
+    for slot in SLOTS:
+        outcome = answer(lambda s=slot: ask(s))
+        met = [w for w in firsts if meets(w.when, slot, USER, NOW, w.nonce)]
+        if met:
+            assert isinstance(outcome, Write), slot
+            assert outcome.changes == changes, slot
+            assert meets(outcome.when, slot, USER, NOW, outcome.nonce), slot
+            assert outcome.when in {w.when for w in met}, slot
+        else:
+            assert not (isinstance(outcome, Write) and outcome.changes == changes), slot
+
+
 def test_the_optimistic_booking_is_the_booking_write_without_a_hold() -> None:
     assert rules.booking_write(USER, MOTIVO, NOW).when is rules.OPTIMISTIC_BOOKING
 

@@ -11,7 +11,8 @@ import pytest
 
 from health_api.domain import slots as rules
 from health_api.domain.errors import HealthApiError
-from health_api.domain.models import Slot, SlotKey
+from health_api.domain.models import DISPONIBLE, RESERVADO, RETENIDO, Slot, SlotKey
+from health_api.domain.requests import BookingRequest
 from health_api.domain.slots import Precondition, Write, meets
 from health_api.storage.sqlite import booking
 from tests.domain.states import (
@@ -24,6 +25,7 @@ from tests.domain.states import (
     USER,
     USER_NONCE,
     every_stored_slot,
+    key,
 )
 
 NONCES = (None, USER_NONCE, OTHER_NONCE, NEW_NONCE)
@@ -95,3 +97,32 @@ def test_each_write_leaves_the_row_the_domain_promises(store, stored) -> None:
         made += 1
 
     assert made > 40  # every kind of write was made
+
+
+@pytest.mark.parametrize("action", ["book", "cancel"])
+def test_booking_or_cancelling_ones_own_hold_is_one_update_and_no_read(store, action) -> None:
+    # The user's own live hold is consumed (book) or released (cancel) by the same statement
+    # that would book a free slot or free the user's booking: no read, as before the domain.
+    slot_key = key()
+    held = Slot(
+        slot_key.doctor_id,
+        slot_key.fecha_hora,
+        estado=RETENIDO,
+        retenido_por=USER,
+        retenido_hasta=EXPIRY,
+        retencion=USER_NONCE,
+    )
+    store.slots.add_many([held])
+    statements: list[str] = []
+    store.db.set_trace(statements.append)
+    try:
+        if action == "book":
+            result = store.slots.book(BookingRequest(slot_key, USER, MOTIVO), NOW)
+            assert (result.created, result.slot.estado) == (True, RESERVADO)
+        else:
+            assert store.slots.cancel(slot_key, USER, NOW).estado == DISPONIBLE
+    finally:
+        store.db.set_trace(None)
+
+    touched = [s.split()[0] for s in statements if s.split()[0] in ("SELECT", "UPDATE")]
+    assert touched == ["UPDATE"]

@@ -154,6 +154,8 @@ class SlotTable:
         """The transaction item of ``write`` on the slot ``key``: its changes (and ``seat``)
         under its precondition for ``user_id`` at ``now``; a failed condition returns the old
         item."""
+        if write.when is Precondition.HELD_LIVE_BY and write.nonce is None:  # pragma: no cover
+            raise ValueError("DynamoDB consumes a hold under its nonce, which names its seat")
         condition = CONDITIONS[write.when]
         expression, sets = update_expression(write.changes, seat)
         given = condition_values(condition, now=now, user=user_id, nonce=write.nonce)

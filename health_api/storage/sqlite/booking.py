@@ -78,6 +78,8 @@ def where(when: Precondition, user_id: str, now: str, nonce: str | None) -> tupl
     if when is Precondition.FREE:
         return FREE_AT, (now,)
     if when is Precondition.HELD_LIVE_BY:
+        if nonce is None:  # under whichever nonce the user's live hold carries
+            return f"{HELD_AT} AND retenido_por = ?", (now, user_id)
         return f"{HELD_AT} AND retenido_por = ? AND retencion = ?", (now, user_id, nonce)
     if when is Precondition.BOOKED_BY:
         return "estado = 'reservado' AND user_id = ?", (user_id,)
@@ -99,14 +101,25 @@ def set_clause(changes: Mapping[str, str | None]) -> tuple[str, tuple]:
 
 
 def apply(
-    conn: sqlite3.Connection, table: str, key: SlotKey, write: Write, user_id: str, now: str
+    conn: sqlite3.Connection,
+    table: str,
+    key: SlotKey,
+    write: Write | tuple[Write, ...],
+    user_id: str,
+    now: str,
 ) -> Slot | None:
-    """Make ``write`` on the slot at ``key`` under its precondition: the slot after it, or None
-    when the condition failed (or there is no such slot)."""
-    condition, given = where(write.when, user_id, now, write.nonce)
-    changes, values = set_clause(write.changes)
+    """Make ``write`` on the slot at ``key`` under its precondition (given several writes of
+    the same changes, under any of theirs: one statement): the slot after it, or None when the
+    condition failed (or there is no such slot)."""
+    writes = write if isinstance(write, tuple) else (write,)
+    rendered = [where(w.when, user_id, now, w.nonce) for w in writes]
+    condition = " OR ".join(f"({fragment})" for fragment, _ in rendered)
+    given = tuple(value for _, values in rendered for value in values)
+    if any(w.changes != writes[0].changes for w in writes):  # pragma: no cover - a misuse
+        raise ValueError("one statement makes one change")
+    changes, values = set_clause(writes[0].changes)
     rows = conn.execute(
-        f"UPDATE {table} SET {changes} WHERE {KEY} AND {condition} RETURNING {COLUMNS}",
+        f"UPDATE {table} SET {changes} WHERE {KEY} AND ({condition}) RETURNING {COLUMNS}",
         (*values, key.doctor_id, key.fecha_hora, *given),
     ).fetchall()
     return to_slot(rows[0]) if rows else None
@@ -116,13 +129,14 @@ def settle(
     conn: sqlite3.Connection,
     table: str,
     key: SlotKey,
-    first: Write,
+    first: Write | tuple[Write, ...],
     ask: Callable[[Slot | None], Outcome],
     user_id: str,
     now: str,
 ) -> Keep:
-    """Make ``first``; should its condition fail, read the slot and make the domain's answer
-    (``ask``). The answer is what the action did: ``Keep(slot, created=True)`` for a write."""
+    """Make ``first`` (one write, or several of one change under any of their conditions);
+    should its condition fail, read the slot and make the domain's answer (``ask``). The
+    answer is what the action did: ``Keep(slot, created=True)`` for a write."""
     done = apply(conn, table, key, first, user_id, now)
     if done is not None:
         return Keep(done, created=True)
@@ -185,10 +199,13 @@ class SqliteBooking:
             apply(conn, self._table, key, rules.release_write(nonce), "", now)
 
     def book(self, request: BookingRequest, now: str) -> BookingResult:
-        """Book the slot: one ``UPDATE ... RETURNING`` under ``FREE`` (under ``HELD_LIVE_BY``
-        given ``hold_nonce``); on no row, the domain's answer to the row as it is."""
+        """Book the slot: one ``UPDATE ... RETURNING`` under ``FREE`` or the user's own live
+        hold (under ``HELD_LIVE_BY`` that hold given ``hold_nonce``); on no row, the domain's
+        answer to the row as it is."""
         user_id, motivo, hold_nonce = request.user_id, request.motivo, request.hold_nonce
-        first = rules.booking_write(user_id, motivo, now, hold_nonce)
+        first: Write | tuple[Write, ...] = rules.booking_write(user_id, motivo, now, hold_nonce)
+        if hold_nonce is None:
+            first = rules.with_own_hold(first)
         with self._db.write() as conn:
             done = settle(
                 conn,
@@ -202,15 +219,16 @@ class SqliteBooking:
         return BookingResult(done.slot, created=done.created)
 
     def cancel(self, key: SlotKey, user_id: str, now: str | None = None) -> Slot:
-        """Free the user's booking: one ``UPDATE`` under ``BOOKED_BY``; on no row, the domain's
-        answer (the user's live hold released, or the slot kept as it is)."""
+        """Free the user's booking or live hold: one ``UPDATE`` under ``BOOKED_BY`` or
+        ``HELD_LIVE_BY``; on no row, the domain's answer (the slot kept as it is, or the
+        problem)."""
         at = resolve_now(now)
         with self._db.write() as conn:
             done = settle(
                 conn,
                 self._table,
                 key,
-                rules.cancel_write(),
+                rules.with_own_hold(rules.cancel_write()),
                 lambda slot: rules.cancel(slot, user_id, at),
                 user_id,
                 at,
