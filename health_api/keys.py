@@ -29,7 +29,7 @@ from pathlib import Path
 
 from health_api.config import ApiKey, Settings
 
-ROLE_RANK = {"agent": 1, "admin": 2}
+ROLE_RANK = {"agent": 1, "admin": 2}  # issuer keys rank nowhere: they only mint tokens
 DEV_KEYS_FILE = "dev-keys.json"
 DEV_KEY_ID_SECRET_FILE = "key-id-secret"  # noqa: S105 (a file name, not a secret)
 
@@ -53,7 +53,7 @@ def resolve_keys(settings: Settings) -> tuple[tuple[ApiKey, ...], Path | None]:
     path = Path(settings.sqlite_path).parent / DEV_KEYS_FILE
     if not path.exists():
         keys = {"admin": secrets.token_urlsafe(24), "agent": secrets.token_urlsafe(24)}
-        _publish_once(path, json.dumps(keys, indent=2))
+        publish_once(path, json.dumps(keys, indent=2))
     stored = json.loads(path.read_text())
     return tuple(ApiKey(role, stored[role]) for role in ("admin", "agent")), path
 
@@ -73,7 +73,7 @@ def resolve_key_id_secret(settings: Settings) -> bytes:
     path = Path(settings.sqlite_path).parent / DEV_KEY_ID_SECRET_FILE
     try:
         if not path.exists():
-            _publish_once(path, secrets.token_urlsafe(32))
+            publish_once(path, secrets.token_urlsafe(32))
         return path.read_text().strip().encode()
     except OSError as exc:
         raise MissingKeysError(
@@ -82,7 +82,7 @@ def resolve_key_id_secret(settings: Settings) -> bytes:
         ) from None
 
 
-def _publish_once(path: Path, text: str) -> None:
+def publish_once(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` (mode 0600) unless it exists, never leaving it half written.
 
     Several processes may start at once (gunicorn workers; the REST and MCP servers on one

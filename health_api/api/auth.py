@@ -22,12 +22,12 @@ from health_api.api.kernel import kernel
 from health_api.api.problems import problem
 from health_api.clients import client_address
 from health_api.domain.caller import Caller
+from health_api.kernel.credentials import authenticate as authenticate_request
 from health_api.keys import (  # re-exported: the REST names of the shared key rules
     DEV_KEYS_FILE,
     ROLE_RANK,
     MissingKeysError,
     authenticate,
-    examine,
     has_role,
     key_id,
     resolve_keys,
@@ -73,21 +73,20 @@ def before_request() -> Any:
             kind="rate-limited",
             headers={"Retry-After": str(max(1, math.ceil(wait)))},
         )
-    verdict = examine(
-        running.keys,
-        request.headers.get("Authorization"),
-        x_api_key="X-API-Key" in request.headers,
+    credential = authenticate_request(
+        running, request.headers.get("Authorization"), x_api_key="X-API-Key" in request.headers
     )
-    if verdict.api_key is None:
-        if verdict.counts_as_failure:
+    refusal = credential.refusal
+    if refusal is not None:
+        if refusal.counts_as_failure:
             failures.failed(address, now)
         return problem(
             401,
-            verdict.detail(running.settings.is_development, running.keys_file),
-            kind="unauthorized",
-            headers={"WWW-Authenticate": WWW_AUTHENTICATE},
+            refusal.detail,
+            kind=refusal.kind,
+            headers={"WWW-Authenticate": refusal.challenge},
         )
-    g.caller = running.caller_for(verdict.api_key)
+    g.caller = credential.caller
     return None
 
 

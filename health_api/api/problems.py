@@ -98,11 +98,15 @@ def domain_problem(exc: HealthApiError) -> Response:
         return _storage_bug(exc) if isinstance(exc, StorageRequestError) else _internal(exc)
     from health_api.api.views import clinic_zone
 
-    headers = None
+    headers = {}
     if entry.retry_after is not None:
-        headers = {"Retry-After": str(entry.retry_after(exc))}
+        headers["Retry-After"] = str(entry.retry_after(exc))
+    if entry.challenge is not None:
+        headers["WWW-Authenticate"] = entry.challenge(exc)
     fields = entry.fields(exc, clinic_zone())
-    return problem(entry.status, entry.detail(exc), kind=entry.kind, headers=headers, **fields)
+    return problem(
+        entry.status, entry.detail(exc), kind=entry.kind, headers=headers or None, **fields
+    )
 
 
 def _storage_bug(exc: StorageRequestError) -> Response:

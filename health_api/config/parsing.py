@@ -6,7 +6,7 @@ the variable in the ``ConfigError``."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +74,23 @@ def _parse_keys(value: Any) -> tuple[ApiKey, ...]:
     return keys
 
 
+def _parse_trusted_issuers(value: Any) -> tuple[tuple[str, str], ...]:
+    """``prefix=https://issuer,...`` (or a TOML table / list of pairs) as ordered pairs."""
+    if isinstance(value, Mapping):
+        items = [f"{k}={v}" for k, v in value.items()]
+    elif isinstance(value, (list, tuple)):
+        items = [v if isinstance(v, str) else "=".join(v) for v in value]
+    else:
+        items = [part for part in str(value).split(",") if part.strip()]
+    pairs = []
+    for item in items:
+        prefix, sep, issuer = item.partition("=")
+        if not sep or not prefix.strip() or not issuer.strip():
+            raise ValueError("expected comma-separated prefix=https://issuer pairs")
+        pairs.append((prefix.strip(), issuer.strip()))
+    return tuple(pairs)
+
+
 # field name -> (environment variables, first wins; parser)
 FIELDS: dict[str, tuple[tuple[str, ...], Callable[[Any], Any]]] = {
     "storage": (("HEALTH_API_STORAGE",), lambda v: _parse_str(v).lower()),
@@ -109,6 +126,16 @@ FIELDS: dict[str, tuple[tuple[str, ...], Callable[[Any], Any]]] = {
     "mcp_host": (("HEALTH_API_MCP_HOST",), _parse_str),
     "mcp_port": (("HEALTH_API_MCP_PORT",), _parse_int),
     "mcp_key": (("HEALTH_API_MCP_KEY",), _parse_optional),
+    "token_issuer": (("HEALTH_API_TOKEN_ISSUER",), _parse_str),
+    "token_signing_keys": (("HEALTH_API_TOKEN_SIGNING_KEYS",), _parse_optional),
+    "token_hs256_secret": (("HEALTH_API_TOKEN_HS256_SECRET",), _parse_optional),
+    "token_hs256_issuer": (("HEALTH_API_TOKEN_HS256_ISSUER",), _parse_optional),
+    "token_trusted_issuers": (("HEALTH_API_TOKEN_TRUSTED_ISSUERS",), _parse_trusted_issuers),
+    "token_audience": (("HEALTH_API_TOKEN_AUDIENCE",), _parse_str),
+    "token_max_ttl_seconds": (("HEALTH_API_TOKEN_MAX_TTL_SECONDS",), _parse_int),
+    "agent_access": (("HEALTH_API_AGENT_ACCESS",), lambda v: _parse_str(v).lower()),
+    "mcp_public_url": (("HEALTH_API_MCP_PUBLIC_URL",), _parse_optional),
+    "mcp_token": (("HEALTH_API_MCP_TOKEN",), _parse_optional),
 }
 
 

@@ -57,6 +57,19 @@ class Settings:
     mcp_host: str = "127.0.0.1"
     mcp_port: int = 8001
     mcp_key: str | None = field(default=None, repr=False)
+    # Patient tokens (API.md v1.2): this service's ES256 issuer and keys, a chatbot backend's
+    # HS256 issuer, external OIDC issuers (prefix -> issuer URL), the audience, the longest
+    # lifetime; what agent keys reach; the MCP server's public URL and a stdio server's token.
+    token_issuer: str = "health-api"  # noqa: S105 (an issuer name)
+    token_signing_keys: str | None = field(default=None, repr=False)
+    token_hs256_secret: str | None = field(default=None, repr=False)
+    token_hs256_issuer: str | None = None
+    token_trusted_issuers: tuple[tuple[str, str], ...] = ()
+    token_audience: str = "health-api"  # noqa: S105 (an audience name)
+    token_max_ttl_seconds: int = 3600
+    agent_access: str = "all"
+    mcp_public_url: str | None = None
+    mcp_token: str | None = field(default=None, repr=False)
 
     @property
     def is_production(self) -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-ROLES = ("admin", "agent")
+ROLES = ("admin", "agent", "issuer")
 MIN_KEY_LENGTH = 16
 MAX_SESSION_TTL_SECONDS = 7 * 24 * 3600
 # Holds (API.md "Holds"): how long one lasts by default, and how many live holds one user may keep.

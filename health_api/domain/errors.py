@@ -132,3 +132,49 @@ class StorageAccessError(StorageUnavailableError):
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
         self.kind = kind
+
+
+class AccessError(HealthApiError):
+    """The caller may not do this (a 403): raised by the object-level rules of
+    :mod:`health_api.domain.caller`, before any storage call."""
+
+
+class OtherUserError(AccessError):
+    """A user token named another user (in a path, query, body or tool argument):
+    ``/problems/other-user``. It reveals nothing about that user, not even whether they exist."""
+
+    def __init__(
+        self, message: str = "a user token acts only for its own user; this names another"
+    ) -> None:
+        super().__init__(message)
+
+
+class InsufficientScopeError(AccessError):
+    """A user token without the scope an operation needs: ``/problems/insufficient-scope``."""
+
+    def __init__(self, scope: str) -> None:
+        super().__init__(f"this operation needs a token with the scope {scope!r}")
+        self.scope = scope
+
+
+class PublicAccessError(AccessError):
+    """An API key that may not act for users (an agent key with
+    ``HEALTH_API_AGENT_ACCESS=public``, an issuer key) named a user's data:
+    ``/problems/forbidden``."""
+
+    def __init__(
+        self,
+        message: str = (
+            "this key reaches public data only (doctors, schedules, availability); "
+            "a user's data needs that user's token"
+        ),
+    ) -> None:
+        super().__init__(message)
+
+
+class MissingUserError(InvalidRequestError):
+    """An API key's request named no user where one is needed (a user token defaults to its
+    own): a 422 naming the ``user_id`` field, as the schemas answered before tokens."""
+
+    def __init__(self, message: str = "Missing data for required field.") -> None:
+        super().__init__(message)

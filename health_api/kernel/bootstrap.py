@@ -10,6 +10,8 @@ authentications per address, trusted proxies). It also turns an authenticated AP
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -22,15 +24,37 @@ from health_api.ratelimit import FixedWindowLimiter
 from health_api.services.times import zone
 from health_api.signing import secret_for
 from health_api.storage.base import Storage
+from health_api.tokens import TokenAuthority, VerifiedToken, build_authority
+from health_api.tokens.cache import VerifiedTokens
 
 Keys = tuple[tuple[ApiKey, ...], Path | None]
 
 
-def caller_of(api_key: ApiKey, key_id_secret: bytes) -> Caller:
+def caller_of(api_key: ApiKey, key_id_secret: bytes, agent_access: str = "all") -> Caller:
     """The caller holding ``api_key`` (``key_id_secret``: the HMAC key of logged ids): its
-    role and scopes, ``key_id`` for logs, ``scope_id`` for its rate limit and idempotency keys;
-    bound to no user."""
-    return Caller.of_role(api_key.role, key_id(api_key.key, key_id_secret), scope_id(api_key.key))
+    role and scopes (``agent_access``: ``HEALTH_API_AGENT_ACCESS``), ``key_id`` for logs,
+    ``scope_id`` for its rate limit and idempotency keys; bound to no user."""
+    return Caller.of_role(
+        api_key.role, key_id(api_key.key, key_id_secret), scope_id(api_key.key), agent_access
+    )
+
+
+def caller_of_token(verified: VerifiedToken, key_id_secret: bytes) -> Caller:
+    """The caller holding a verified user token: bound to its user with its scopes; named in
+    logs by an HMAC of ``{iss, sub}`` (as a key by an HMAC of the key); its rate limit and
+    idempotency keys scoped by the bound user (every token of one user shares them)."""
+    named = hmac.new(
+        key_id_secret, f"{verified.issuer}\n{verified.subject}".encode(), hashlib.sha256
+    ).hexdigest()[:12]
+    scope = "user:" + hashlib.sha256(verified.user.encode()).hexdigest()[:16]
+    return Caller.for_user(
+        verified.user,
+        verified.scopes,
+        key_id=named,
+        scope=scope,
+        issuer=verified.issuer,
+        subject=verified.subject,
+    )
 
 
 @dataclass(frozen=True)
@@ -50,16 +74,25 @@ class Kernel:
     proxies: TrustedProxies
     # Where the development keys are (None when they come from HEALTH_API_KEYS): a 401 says so.
     keys_file: Path | None = None
-    # A stdio MCP server has no request headers: it acts with one key for its whole life.
+    # Who issues and verifies user tokens (this service's keys, the HS256 and OIDC issuers).
+    tokens: TokenAuthority | None = None
+    # A stdio MCP server has no request headers: it acts with one key (or token) for its life.
     stdio_caller: Caller | None = None
+    verified_tokens: VerifiedTokens = field(default_factory=VerifiedTokens, compare=False)
     _callers: dict[str, Caller] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def caller_for(self, api_key: ApiKey) -> Caller:
         """The caller of an authenticated ``api_key`` (remembered: the keys are few)."""
         caller = self._callers.get(api_key.key)
         if caller is None:
-            caller = self._callers[api_key.key] = caller_of(api_key, self.key_id_secret)
+            caller = self._callers[api_key.key] = caller_of(
+                api_key, self.key_id_secret, self.settings.agent_access
+            )
         return caller
+
+    def caller_for_token(self, verified: VerifiedToken) -> Caller:
+        """The caller of a verified user token."""
+        return caller_of_token(verified, self.key_id_secret)
 
 
 def build_kernel(
@@ -85,5 +118,6 @@ def build_kernel(
         limiter=FixedWindowLimiter(settings.rate_limit),
         auth_failures=AuthFailureLimit(settings.auth_failure_limit),
         proxies=TrustedProxies(settings.forwarded_allow_ips),
+        tokens=build_authority(settings),
         stdio_caller=stdio_caller,
     )

@@ -63,6 +63,8 @@ class Entry:
     detail: Callable[[Any], str] = _said
     fields: Callable[[Any, ZoneInfo], Fields] = _no_fields
     retry_after: Callable[[Any], int] | None = None
+    # A ``WWW-Authenticate`` challenge REST sends with it (a token missing a scope).
+    challenge: Callable[[Any], str] | None = None
     # Answered by the rules after the call ran: stored under an idempotency key like a 2xx.
     stored: bool = True
     internal: bool = False
@@ -205,8 +207,51 @@ CATALOGUE: dict[type[e.HealthApiError], Entry] = {
         fields=lambda exc, _zone: {"errors": {"cursor": [str(exc)]}},
         stored=False,
     ),
+    e.MissingUserError: Entry(
+        422,
+        "validation",
+        text=_fixed("user_id is required with an API key"),
+        advice=_advise("Name the user the call is for in user_id and call again."),
+        detail=_fixed("user_id is required with an API key (a user token names its own user)"),
+        fields=lambda exc, _zone: {"errors": {"user_id": [str(exc)]}},
+        stored=False,
+    ),
     e.InvalidRequestError: Entry(
         422, "invalid-request", advice=_advise("Correct the request and try again.")
+    ),
+    # Who may act for whom (domain/caller.py): decided before any storage call, never stored.
+    e.OtherUserError: Entry(
+        403,
+        "other-user",
+        text=_fixed("This credential acts only for its own user; the call named another user"),
+        advice=_advise(
+            "Leave user_id out (it defaults to the signed-in user) and act only for that user. "
+            "Never act for another user, whoever asks."
+        ),
+        stored=False,
+    ),
+    e.InsufficientScopeError: Entry(
+        403,
+        "insufficient-scope",
+        text=lambda exc: f"This credential lacks the scope {exc.scope!r} this call needs",
+        advice=_advise("Ask the user to sign in again with that permission; do not retry."),
+        challenge=lambda exc: (
+            f'Bearer realm="health-api", error="insufficient_scope", scope="{exc.scope}"'
+        ),
+        stored=False,
+    ),
+    e.PublicAccessError: Entry(
+        403,
+        "forbidden",
+        text=_fixed("This credential reaches public data only (doctors, schedules, availability)"),
+        advice=_advise("A user's appointments, holds and session need that user's token."),
+        stored=False,
+    ),
+    e.AccessError: Entry(
+        403,
+        "forbidden",
+        advice=_advise("This credential may not do this; do not retry."),
+        stored=False,
     ),
     # A request the store refused as malformed is our bug: retrying cannot help (a 500, not
     # a 503). Surfaces log it by operation and error code only (a chained botocore error

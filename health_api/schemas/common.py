@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
 
+from health_api.domain.ids import ID_MESSAGE, ID_PATTERN
 from health_api.domain.models import ESTADOS
 
-# ASCII only, and the whole value: with ``\w`` a look-alike letter (a Cyrillic a) made another
-# id, and ``$`` also matches before a final newline ("u2\n" was a second patient). The pattern
-# keeps its anchors for JSON Schema (OpenAPI, MCP input schemas), where they mean the same.
-ID_PATTERN = re.compile(r"^[A-Za-z0-9._@:+-]{1,128}$")
-ID_MESSAGE = (
-    "1-128 ASCII letters, digits or . _ - : @ + and nothing else (no spaces, slashes, accents "
-    "or line breaks)"
-)
 MAX_LIMIT = 100
 # A cursor as clients see it (the storage cursor, a dot and its signature). The longest the
 # service issues is about 1,550 characters (ids of 128 four-byte letters, which ids stored

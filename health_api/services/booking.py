@@ -2,7 +2,8 @@
 
 Every booking enters here, with or without a hold: a client's ``hold_id`` is read
 (:func:`health_api.signing.decode_hold_id`) and its nonce handed to storage. Every function
-receives the ``caller``; none has an object-level rule yet (an agent acts for any user).
+receives the ``caller``: who it acts for is :func:`health_api.domain.caller.acting_for`'s
+answer (a user token its own user; an API key the user it names), decided before anything else.
 
 The atomicity lives in storage (one conditional write, one transaction); the rules that need the
 clock or a second look at the schedule live here.
@@ -14,7 +15,7 @@ from datetime import timedelta
 
 from health_api import clock
 from health_api.domain import slots as slot_rules
-from health_api.domain.caller import Caller
+from health_api.domain.caller import APPOINTMENTS, Caller, acting_for
 from health_api.domain.errors import (
     NotFoundError,
     NotYourBookingError,
@@ -41,7 +42,7 @@ def _require_future(key: SlotKey, what: str = "the slot") -> str:
 def book_slot(
     storage: Storage,
     key: SlotKey,
-    user_id: str,
+    user_id: str | None,
     motivo: str | None,
     *,
     caller: Caller,
@@ -54,6 +55,7 @@ def book_slot(
     client's, signed with ``secret``): an expired, edited or foreign id, or one of another slot
     or user, is ``HoldInvalidError`` unless this user booked ``key`` already (a safe retry).
     No such slot: ``DoctorNotFoundError`` when the doctor does not exist, else ``NotFoundError``."""
+    user_id = acting_for(caller, user_id, APPOINTMENTS)
     hold_nonce = None if hold_id is None else _nonce_of(secret, hold_id, key)
     now_text = _require_future(key)
     try:
@@ -75,7 +77,7 @@ def _nonce_of(secret: bytes, hold_id: str, key: SlotKey) -> str:
 
 def list_appointments(
     storage: Storage,
-    user_id: str,
+    user_id: str | None,
     since: str | None,
     limit: int,
     cursor: str | None,
@@ -84,6 +86,7 @@ def list_appointments(
 ) -> Page[Slot]:
     """The user's booked slots from ``since`` (all when None) in time order, read from the
     user index and confirmed against the table (a booking a moment old may be missing)."""
+    user_id = acting_for(caller, user_id, APPOINTMENTS)
     return storage.slots.list_for_user(UserBookings(user_id, since, limit, cursor))
 
 
@@ -101,10 +104,11 @@ def next_free_slots(
     return [slot for slot in page.items if slot.fecha_hora > start][:limit]
 
 
-def cancel_booking(storage: Storage, key: SlotKey, user_id: str, *, caller: Caller) -> Slot:
+def cancel_booking(storage: Storage, key: SlotKey, user_id: str | None, *, caller: Caller) -> Slot:
     """Free the user's booking of ``key``; past appointments cannot be cancelled. A slot
     booked or held live by another user is ``NotYourBookingError``; no such slot is
     ``DoctorNotFoundError`` when the doctor does not exist, else ``NotFoundError``."""
+    user_id = acting_for(caller, user_id, APPOINTMENTS)
     now_text = _require_future(key, "the appointment")
     try:
         return storage.slots.cancel(key, user_id, now_text)
@@ -116,9 +120,10 @@ def cancel_booking(storage: Storage, key: SlotKey, user_id: str, *, caller: Call
 
 
 def reschedule_booking(
-    storage: Storage, user_id: str, source: SlotKey, target: SlotKey, *, caller: Caller
+    storage: Storage, user_id: str | None, source: SlotKey, target: SlotKey, *, caller: Caller
 ) -> Slot:
     """Move the user's booking from ``source`` to ``target`` all or nothing."""
+    user_id = acting_for(caller, user_id, APPOINTMENTS)
     _require_future(source, "the current appointment")
     now_text = _require_future(target, "the new slot")
     return storage.slots.reschedule(user_id, source, target, now_text)

@@ -14,7 +14,13 @@ from datetime import timedelta
 from health_api import clock
 from health_api.config import HOLD_TTL_RANGE, Settings
 from health_api.domain import slots as slot_rules
-from health_api.domain.caller import Caller
+from health_api.domain.caller import (
+    APPOINTMENTS,
+    Caller,
+    acting_for,
+    may_see_hold,
+    require_scope,
+)
 from health_api.domain.errors import InvalidRequestError, NotFoundError, SlotTakenError
 from health_api.domain.models import Hold, SlotKey
 from health_api.domain.requests import HoldRequest
@@ -38,7 +44,7 @@ def hold_slot(
     storage: Storage,
     secret: bytes,
     key: SlotKey,
-    user_id: str,
+    user_id: str | None,
     ttl_seconds: int | None,
     settings: Settings,
     *,
@@ -50,7 +56,8 @@ def hold_slot(
     ``SlotTakenError`` with up to three ``alternativas``. This user's live hold comes back
     unchanged (``created=False``); the result carries the ``hold_id`` signed with ``secret``.
     No such slot: ``DoctorNotFoundError`` when the doctor does not exist, else
-    ``NotFoundError``. ``caller`` (who asks) carries no rule here yet."""
+    ``NotFoundError``. A user token holds for its own user only (``acting_for``)."""
+    user_id = acting_for(caller, user_id, APPOINTMENTS)
     ttl = settings.hold_ttl_seconds if ttl_seconds is None else ttl_seconds
     low, high = HOLD_TTL_RANGE
     if not low <= ttl <= high:
@@ -73,19 +80,34 @@ def hold_slot(
 
 def get_hold(storage: Storage, secret: bytes, hold_id: str, *, caller: Caller) -> Hold:
     """The live hold named by ``hold_id``; ``NotFoundError`` once it expired, was released or
-    consumed, and for an edited or foreign id."""
+    consumed, for an edited or foreign id, and for another user's hold asked by a user token."""
+    require_scope(caller, APPOINTMENTS)
     decoded = decode_hold_id(secret, hold_id)
     if decoded is None:
         raise NotFoundError("no such hold")
     key, nonce = decoded
-    return storage.slots.get_hold(key, nonce, to_utc_string(clock.now_utc()))
+    hold = storage.slots.get_hold(key, nonce, to_utc_string(clock.now_utc()))
+    if not may_see_hold(caller, hold.user_id):
+        raise NotFoundError("no such hold")
+    return hold
 
 
 def release_hold(storage: Storage, secret: bytes, hold_id: str, *, caller: Caller) -> None:
     """Release the hold named by ``hold_id`` (the slot is free again if it still held it);
-    already gone is fine. An edited or foreign id is ``NotFoundError``."""
+    already gone is fine. An edited or foreign id is ``NotFoundError``; so is another user's
+    live hold released with a user token (read first: a token's caller releases only what
+    it holds; the nonce of a read hold never passes to another user)."""
+    require_scope(caller, APPOINTMENTS)
     decoded = decode_hold_id(secret, hold_id)
     if decoded is None:
         raise NotFoundError("no such hold")
     key, nonce = decoded
-    storage.slots.release_hold(key, nonce, to_utc_string(clock.now_utc()))
+    now_text = to_utc_string(clock.now_utc())
+    if caller.is_user:
+        try:
+            hold = storage.slots.get_hold(key, nonce, now_text)
+        except NotFoundError:
+            return  # gone already: nothing of anyone's to release or reveal
+        if not may_see_hold(caller, hold.user_id):
+            raise NotFoundError("no such hold")
+    storage.slots.release_hold(key, nonce, now_text)

@@ -28,8 +28,9 @@ def test_an_agent_key_may_act_as_agent_only_and_is_bound_to_no_user() -> None:
 def test_an_admin_key_may_do_what_an_agent_may_and_more() -> None:
     caller = caller_of(ADMIN, SECRET)
 
-    assert caller.scopes == frozenset({"agent", "admin"})
+    assert caller.scopes == frozenset({"agent", "admin", "appointments", "sessions", "any-user"})
     assert caller.is_admin
+    assert caller.scopes > caller_of(AGENT, SECRET).scopes
 
 
 def test_the_ids_are_the_keys_log_id_and_scope_id_never_the_key() -> None:
