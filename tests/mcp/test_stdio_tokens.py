@@ -103,8 +103,10 @@ def test_a_token_that_does_not_verify_is_a_configuration_error(
 ) -> None:
     settings = engine_settings()
     good = mint(settings, "paciente-1")
+    with freeze_time(datetime.now(UTC) - timedelta(hours=2)):
+        expired = mint(settings, "paciente-1", ttl_seconds=600)
     token = {
-        "expired": mint(settings, "paciente-1", ttl_seconds=-120),
+        "expired": expired,
         "tampered": good[:-4] + ("AAAA" if not good.endswith("AAAA") else "BBBB"),
         "another-audience": mint(settings.replace(token_audience="otro"), "paciente-1"),
     }[case]
