@@ -7,7 +7,14 @@ from mcp.server.mcpserver.tools import Tool
 from mcp.types import CallToolResult
 
 from health_api.kernel.bootstrap import Kernel
-from health_api.mcp.arguments import DoctorId, HoldId, HoldTtl, IdempotencyKey, SlotTime, UserId
+from health_api.mcp.arguments import (
+    DoctorId,
+    HoldId,
+    HoldTtl,
+    IdempotencyKey,
+    OptionalUserId,
+    SlotTime,
+)
 from health_api.mcp.arguments import slot_key as parse_slot_key
 from health_api.mcp.calls import caller_of, run_tool
 from health_api.mcp.catalog import WRITE, make_tool
@@ -26,14 +33,15 @@ def tools(kernel: Kernel) -> list[Tool]:
         ctx: Context,
         doctor_id: DoctorId,
         fecha_hora: SlotTime,
-        user_id: UserId,
+        user_id: OptionalUserId = None,
         ttl_seconds: HoldTtl = None,
         idempotency_key: IdempotencyKey = None,
     ) -> CallToolResult:
         """Hold a free slot for the user for a few minutes (default 5) while you collect the
         reason for the visit and the user's confirmation; nobody else can hold or book it
         meanwhile. Returns hold_id and expires_at. Then call book_appointment with the same
-        doctor_id, fecha_hora and user_id (and hold_id), or release_hold if the user declines.
+        doctor_id and fecha_hora (and user_id, when you pass one) and the hold_id, or
+        release_hold if the user declines.
 
         Holding the same slot again for the same user while the hold lives returns the same
         hold (safe to retry). Errors: slot-taken lists alternativas to offer instead;
