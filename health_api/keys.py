@@ -178,8 +178,8 @@ def examine(keys: tuple[ApiKey, ...], authorization: str | None, x_api_key: bool
         if hmac.compare_digest(presented.encode(), api_key.key.encode()):
             match = api_key
     if match is None:
-        # Hook for user tokens (API.md "Patient tokens"): a bearer shaped as a JWT is verified
-        # here; a bad signature counts as a failure like an unknown key, an expired token not.
+        # A bearer shaped as a JWT is then verified as a user token (kernel/credentials.py),
+        # which decides whether its refusal counts: a bad signature does, an expired token not.
         return Verdict(None, UNKNOWN, counts_as_failure=True)
     return Verdict(match)
 
