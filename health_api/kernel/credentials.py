@@ -6,8 +6,9 @@ a user token, verified by the kernel's :class:`~health_api.tokens.TokenAuthority
 ``audience``: the token audience on REST, the MCP server's public URL on MCP); anything else is
 an unknown key. An invalid token counts toward the per-address limit of failed
 authentications unless its signature was good (an expired or not-yet-valid token, another
-audience: the client holds a real token, it is not guessing). A verified token is remembered by its SHA-256 until it expires, so a client
-that sends the same token with every request pays for one signature check.
+audience: the client holds a real token, it is not guessing). A verified token is remembered
+by its SHA-256 until it expires, so a client that sends the same token with every request pays
+for one signature check.
 """
 
 from __future__ import annotations
