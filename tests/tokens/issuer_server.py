@@ -65,7 +65,7 @@ def start_issuer() -> Issuer:
     issuer: Issuer
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        def do_GET(self) -> None:
             issuer.hits.append(self.path)
             if self.path == "/.well-known/openid-configuration":
                 body = json.dumps({"issuer": issuer.url, "jwks_uri": f"{issuer.url}/jwks"})
