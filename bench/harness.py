@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench import counters, dataset, endpoints, flow, load, mcp, scaling, server
+from bench import counters, dataset, endpoints, flow, load, mcp, scaling, server, tokens
 from health_api.config import load_settings
 from health_api.storage.factory import build_storage
 
@@ -118,6 +118,7 @@ def run_backend(backend: str, size: dataset.Size, opts: dict[str, Any], log) -> 
             scaling.Probe(settings, small, small_data, AGENT),
             opts["scaling_repeat"],
         )
+        token_vs_key = tokens.compare(settings, small, small_data, AGENT, opts["scaling_repeat"])
         small.close()
         store.close()
         results: dict[str, Any] = {}
@@ -172,6 +173,7 @@ def run_backend(backend: str, size: dataset.Size, opts: dict[str, Any], log) -> 
             "count_only": count_only,
             "flow": conversation,
             "scaling": scale,
+            "tokens": token_vs_key,
             "mcp": tools,
         }
     finally:

@@ -95,6 +95,14 @@ def test_scaling_probes_report_positive_latencies_and_ratios(quick_run) -> None:
     assert scaling["table_slots"]["small"] < scaling["table_slots"]["big"]
 
 
+def test_quick_mode_compares_a_user_token_with_an_api_key(quick_run) -> None:
+    figures = quick_run[0]["backends"]["sqlite"]["tokens"]
+
+    assert set(figures) == {"repeat", "get", "booking", "verify_us"}
+    assert figures["get"]["token_over_key"] > 0
+    assert figures["booking"]["token_over_key"] > 0
+
+
 COUNT_ONLY_STATUS = {
     "probe_booking": 201,
     "booking_with_key": 201,
