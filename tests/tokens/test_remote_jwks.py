@@ -8,7 +8,9 @@ import logging
 import socket
 import time
 
+import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 from health_api import create_app
 from health_api.config import load_settings
@@ -16,6 +18,7 @@ from health_api.tokens import InvalidTokenError, build_authority
 from health_api.tokens.jwks import FETCH_TIMEOUT_SECONDS, MAX_DOCUMENT_BYTES, RemoteJwks
 from tests.api.conftest import with_test_keys
 from tests.tokens.issuer_server import IssuerKey, start_issuer
+from tests.tokens.test_verify_faults import hs256_by_hand
 
 UNKNOWN_KEY = "the token's signing key is not known"
 
@@ -32,6 +35,7 @@ class Clock:
 
 @pytest.fixture
 def issuer():
+    """A running issuer publishing one RS256 key (``rsa-1``)."""
     running = start_issuer()
     running.keys.append(IssuerKey.new("rsa-1", "RS256"))
     yield running
@@ -40,11 +44,13 @@ def issuer():
 
 @pytest.fixture
 def clock() -> Clock:
+    """The JWKS cache's clock."""
     return Clock()
 
 
 @pytest.fixture
 def settings(tmp_path, issuer, pems):
+    """Development settings trusting the issuer under the prefix ``clinic``."""
     base = load_settings({}).replace(sqlite_path=tmp_path / "health.db")
     # Development: the issuer on 127.0.0.1 is plain http (refused elsewhere).
     return with_test_keys(base, token_signing_keys=pems[0]).replace(
@@ -54,6 +60,7 @@ def settings(tmp_path, issuer, pems):
 
 @pytest.fixture
 def authority(settings, issuer, clock):
+    """The authority of ``settings``, its JWKS cache on ``clock``."""
     built = build_authority(settings)
     built.issuers[issuer.url].remote = RemoteJwks(issuer.url, allow_http=True, clock=clock)
     return built
@@ -223,3 +230,36 @@ def test_an_external_token_reads_the_api(settings, issuer) -> None:
     assert ok.status_code == 200
     assert other.status_code == 401
     assert other.get_json()["type"] == "/problems/invalid-token"
+
+
+def test_hs256_signed_with_the_rsa_issuers_public_key_is_refused(issuer, authority) -> None:
+    rsa_key = issuer.keys[0]
+    pem = rsa_key.private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    now = int(time.time())
+    claims = {"iss": issuer.url, "sub": "u-ana", "aud": "health-api", "iat": now, "exp": now + 60}
+
+    with pytest.raises(InvalidTokenError, match="algorithm is not its issuer's") as refused:
+        authority.verify(hs256_by_hand(claims, pem, rsa_key.kid))
+    assert refused.value.counts_as_failure is True
+
+
+def test_a_key_of_another_issuer_is_refused_both_ways(issuer, authority, signing_key) -> None:
+    external = issuer.keys[0]
+    now = int(time.time())
+    ours = {"sub": "u-ana", "aud": "health-api", "iat": now, "exp": now + 60}
+
+    # This service's claims signed by the external issuer's key (its kid): not one of ours.
+    with pytest.raises(InvalidTokenError, match="algorithm is not its issuer's"):
+        authority.verify(external.sign("health-api"))  # RS256: not this service's algorithm
+    ec_external = IssuerKey.new("ec-ext", "ES256")
+    issuer.keys.append(ec_external)
+    with pytest.raises(InvalidTokenError, match=UNKNOWN_KEY):
+        authority.verify(ec_external.sign("health-api"))
+    # The external issuer's claims signed by this service's key (its kid): not one of theirs.
+    forged = jwt.encode(
+        {**ours, "iss": issuer.url}, signing_key.private, "ES256", {"kid": signing_key.kid}
+    )
+    with pytest.raises(InvalidTokenError, match=UNKNOWN_KEY):
+        authority.verify(forged)
