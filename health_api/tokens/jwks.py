@@ -1,8 +1,9 @@
 """An external issuer's keys: its JWKS found through OIDC discovery, cached.
 
 - The keys are fetched on first use (``<issuer>/.well-known/openid-configuration`` names the
-  ``jwks_uri``), each request with a 5 s time-out; a document that is not JSON, not a JWK Set or
-  over 256 KiB is treated as an unreachable issuer (the token is refused, never a 500).
+  ``jwks_uri``, remembered until a fetch of it fails), within 5 s for the whole fetch; a
+  document that is not JSON, not a JWK Set or over 256 KiB is treated as an unreachable issuer
+  (the token is refused, never a 500).
 - Fetched keys are fresh for 5 minutes: a token arriving later refetches first, so a key the
   issuer retired (removed from its JWKS) is refused from the next fetch on.
 - A token whose ``kid`` is not cached refetches (key rotation), at most once a minute per
@@ -64,6 +65,7 @@ class RemoteJwks:
         self.clock = clock
         self.fetches = 0  # attempts, for tests and diagnostics
         self._keys: dict[str, jwt.PyJWK] = {}
+        self._jwks_uri: str | None = None
         self._attempted_at: float | None = None
         self._fetched_at: float | None = None
         self._lock = threading.Lock()
@@ -107,11 +109,20 @@ class RemoteJwks:
         self._fetched_at = now
 
     def _fetch(self) -> dict[str, jwt.PyJWK]:
-        config = self._get_json(f"{self.issuer}/.well-known/openid-configuration")
-        uri = config.get("jwks_uri") if isinstance(config, dict) else None
-        if not isinstance(uri, str):
-            raise IssuerUnreachableError("the discovery document names no jwks_uri")
-        document = self._get_json(uri)
+        # One time-out for discovery and JWKS together (the wall clock: a real wait).
+        deadline = time.monotonic() + self.timeout
+        uri = self._jwks_uri
+        if uri is None:
+            config = self._get_json(f"{self.issuer}/.well-known/openid-configuration", deadline)
+            uri = config.get("jwks_uri") if isinstance(config, dict) else None
+            if not isinstance(uri, str):
+                raise IssuerUnreachableError("the discovery document names no jwks_uri")
+        try:
+            document = self._get_json(uri, deadline)
+        except IssuerUnreachableError:
+            self._jwks_uri = None  # discover again next time: the issuer may have moved it
+            raise
+        self._jwks_uri = uri
         if not isinstance(document, dict):
             raise IssuerUnreachableError("the JWKS is not a JSON object")
         try:
@@ -123,13 +134,16 @@ class RemoteJwks:
             return {"": usable[0]}
         return {k.key_id: k for k in usable if k.key_id}
 
-    def _get_json(self, url: str) -> Any:
+    def _get_json(self, url: str, deadline: float) -> Any:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise IssuerUnreachableError("timed out")
         schemes = ("https://", "http://") if self.allow_http else ("https://",)
         if not url.startswith(schemes):
             raise IssuerUnreachableError(f"not an {' or '.join(s[:-3] for s in schemes)} URL")
         request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=left) as response:  # noqa: S310
                 body = response.read(MAX_DOCUMENT_BYTES + 1)
         except (OSError, http.client.HTTPException, ValueError) as exc:
             raise IssuerUnreachableError(type(exc).__name__) from None

@@ -263,3 +263,19 @@ def test_a_key_of_another_issuer_is_refused_both_ways(issuer, authority, signing
     )
     with pytest.raises(InvalidTokenError, match=UNKNOWN_KEY):
         authority.verify(forged)
+
+
+def test_discovery_is_read_once_until_the_jwks_fails(issuer, authority, clock) -> None:
+    key = issuer.keys[0]
+    authority.verify(key.sign(issuer.url))
+    clock.now += 300
+    authority.verify(key.sign(issuer.url))  # stale: the JWKS again, not the discovery
+    issuer.jwks_body = b"oops"
+    clock.now += 300
+    authority.verify(key.sign(issuer.url))  # fails: the cached key still serves
+    issuer.jwks_body = None
+    clock.now += 60
+    authority.verify(key.sign(issuer.url))
+
+    discovery = "/.well-known/openid-configuration"
+    assert issuer.hits == [discovery, "/jwks", "/jwks", "/jwks", discovery, "/jwks"]
