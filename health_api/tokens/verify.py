@@ -38,9 +38,10 @@ class InvalidTokenError(Exception):
 
     ``counts_as_failure``: whether the per-address limit of failed authentications counts it.
     A token refused before its signature was found good (malformed, unknown issuer or key, bad
-    signature) is a guess, counted like an unknown key; one refused after (expired, not valid
-    yet, another audience, a missing claim, a bad ``sub``) was really issued to the client and
-    is not counted: a client whose token just expired must not lock out its address.
+    signature) is a guess, counted like an unknown key; one refused after (not valid yet,
+    another audience, a missing claim, a bad ``sub``) was really issued to the client, and an
+    expired one (refused before any signature check) can never pass: neither is counted, so a
+    client whose token just expired does not lock out its address.
     """
 
     def __init__(self, reason: str, *, counts_as_failure: bool = True) -> None:
@@ -50,7 +51,7 @@ class InvalidTokenError(Exception):
 
 
 def _signed(reason: str) -> InvalidTokenError:
-    """A refusal of a token whose signature was good (not counted as a failed authentication)."""
+    """A refusal not counted as a failed authentication (a good signature, or expired)."""
     return InvalidTokenError(reason, counts_as_failure=False)
 
 
@@ -148,6 +149,11 @@ class TokenAuthority:
         if alg not in issuer.algorithms:
             # Also what stops algorithm confusion: HS256 "signed" with an ES/RS public key.
             raise InvalidTokenError("the token's algorithm is not its issuer's")
+        exp = unverified.get("exp")
+        if _is_number(exp) and exp + LEEWAY_SECONDS < time.time():
+            # Refused before its signature is checked: an expired token can never pass, so it
+            # costs no signature check (nor a JWKS fetch) and is no guess worth counting.
+            raise _signed("the token has expired")
         kid = header.get("kid")
         key = issuer.key_for(kid if isinstance(kid, str) else None)
         if isinstance(key, jwt.PyJWK):
@@ -159,7 +165,7 @@ class TokenAuthority:
 
     def _verified(self, issuer: _Issuer, claims: dict[str, Any]) -> VerifiedToken:
         exp, iat, sub = claims["exp"], claims["iat"], claims["sub"]
-        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (exp, iat)):
+        if not (_is_number(exp) and _is_number(iat)):
             raise _signed("the token's exp and iat must be numbers")
         if iat > time.time() + LEEWAY_SECONDS:
             raise _signed("the token is not valid yet")
@@ -216,6 +222,10 @@ def scopes_of(claims: dict[str, Any]) -> frozenset[str]:
         return frozenset(USER_SCOPES)
     names = value.split() if isinstance(value, str) else value if isinstance(value, list) else []
     return frozenset(n for n in names if n in USER_SCOPES)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _decode(token: str, key: Any, alg: str, audience: str, iss: str) -> dict[str, Any]:

@@ -279,3 +279,13 @@ def test_discovery_is_read_once_until_the_jwks_fails(issuer, authority, clock) -
 
     discovery = "/.well-known/openid-configuration"
     assert issuer.hits == [discovery, "/jwks", "/jwks", "/jwks", discovery, "/jwks"]
+
+
+def test_an_expired_external_token_fetches_no_keys(issuer, authority) -> None:
+    now = int(time.time())
+    expired = IssuerKey.new("never-seen", "ES256").sign(issuer.url, iat=now - 900, exp=now - 120)
+
+    with pytest.raises(InvalidTokenError, match="expired"):
+        authority.verify(expired)
+
+    assert issuer.hits == []

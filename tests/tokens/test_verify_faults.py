@@ -271,3 +271,17 @@ def test_only_a_token_whose_signature_failed_counts_toward_the_failed_auth_limit
     statuses = [client.get("/api/v1/doctors", headers=headers).status_code for _ in range(3)]
 
     assert statuses == ([401, 401, 429] if counted else [401, 401, 401])
+
+
+def test_an_expired_token_costs_no_signature_check(authority, forge, monkeypatch) -> None:
+    checked = []
+    monkeypatch.setattr(
+        "health_api.tokens.verify._decode", lambda *args: checked.append(args) or {}
+    )
+    forged = forge(iat=_now() - 900, exp=_now() - 61, key=_other_key())
+
+    with pytest.raises(InvalidTokenError, match="the token has expired") as refused:
+        authority.verify(forged)
+
+    assert checked == []  # refused on its exp alone: it could never pass
+    assert refused.value.counts_as_failure is False
