@@ -5,8 +5,9 @@ A bearer equal to a configured key is that key; any other bearer of three base64
 a user token, verified by the kernel's :class:`~health_api.tokens.TokenAuthority` (for
 ``audience``: the token audience on REST, the MCP server's public URL on MCP); anything else is
 an unknown key. An invalid token counts toward the per-address limit of failed
-authentications unless its signature was good (an expired or not-yet-valid token, another
-audience: the client holds a real token, it is not guessing). A verified token is remembered
+authentications like an unknown key (a bad signature, an unknown issuer or key, garbage), unless
+it is expired or its signature was good (not valid yet, another audience, a missing claim): the
+client holds a real token, it is not guessing. A verified token is remembered
 by its SHA-256 until it expires, so a client that sends the same token with every request pays
 for one signature check.
 """
