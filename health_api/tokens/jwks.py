@@ -27,6 +27,8 @@ from typing import Any
 
 import jwt
 
+from health_api.tokens.errors import InvalidTokenError
+
 FETCH_TIMEOUT_SECONDS = 5.0
 REFETCH_INTERVAL_SECONDS = 60.0
 FRESH_SECONDS = 300.0
@@ -72,8 +74,6 @@ class RemoteJwks:
 
     def key_for(self, kid: str | None) -> jwt.PyJWK:
         """The public key named ``kid`` (None: the issuer's only key)."""
-        from health_api.tokens.verify import InvalidTokenError
-
         with self._lock:
             now = self.clock()
             stale = self._fetched_at is None or now - self._fetched_at >= self.fresh

@@ -17,6 +17,7 @@ import jwt
 from health_api.config import TOKEN_MAX_TTL_RANGE, ConfigError, Settings
 from health_api.domain.caller import USER_SCOPES
 from health_api.domain.ids import is_valid_id
+from health_api.tokens.errors import InvalidTokenError
 from health_api.tokens.jwks import RemoteJwks
 from health_api.tokens.signing_keys import SigningKey, resolve_signing_keys
 
@@ -31,23 +32,6 @@ MIN_TTL_SECONDS = TOKEN_MAX_TTL_RANGE[0]
 def looks_like_jwt(bearer: str) -> bool:
     """Whether a bearer that is no key has the form of a JWT (three base64url segments)."""
     return bearer.count(".") == 2 and _JWT_FORM.fullmatch(bearer) is not None
-
-
-class InvalidTokenError(Exception):
-    """The bearer is no valid user token; ``reason`` says why in a fixed phrase.
-
-    ``counts_as_failure``: whether the per-address limit of failed authentications counts it.
-    A token refused before its signature was found good (malformed, unknown issuer or key, bad
-    signature) is a guess, counted like an unknown key; one refused after (not valid yet,
-    another audience, a missing claim, a bad ``sub``) was really issued to the client, and an
-    expired one (refused before any signature check) can never pass: neither is counted, so a
-    client whose token just expired does not lock out its address.
-    """
-
-    def __init__(self, reason: str, *, counts_as_failure: bool = True) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.counts_as_failure = counts_as_failure
 
 
 def _signed(reason: str) -> InvalidTokenError:
