@@ -2,8 +2,10 @@
 API as a patient or for a script, without an issuer key or a running server.
 
 Usage: ``python -m health_api token --user ID [--ttl S] [--scope "appointments sessions"]
-[--audience URL] [--json]``. Prints the token alone (or ``--json``: ``access_token``,
-``token_type``, ``expires_in``, ``scope``). A user id outside the id rule, a ttl outside
+[--audience URL] [--json]``. The token's ``aud`` holds ``HEALTH_API_TOKEN_AUDIENCE``,
+``HEALTH_API_MCP_PUBLIC_URL`` when set (as ``POST /api/v1/tokens``) and ``--audience``. Prints
+the token alone (or ``--json``: ``access_token``, ``token_type``, ``expires_in``, ``scope``).
+A user id outside the id rule, a ttl outside
 60..``HEALTH_API_TOKEN_MAX_TTL_SECONDS``, an unknown scope or a service with no signing keys is
 refused with one line on stderr and exit code 2. The token is never logged.
 """
@@ -82,7 +84,8 @@ def main(argv: Sequence[str]) -> int:
             f"--ttl: must be between {MIN_TTL_SECONDS} and {authority.max_ttl} seconds "
             "(HEALTH_API_TOKEN_MAX_TTL_SECONDS)"
         )
-    audiences = (args.audience,) if args.audience else ()
+    # As POST /api/v1/tokens: the MCP server's public URL too when it is set.
+    audiences = tuple(a for a in (settings.mcp_public_url, args.audience) if a)
     minted = authority.mint(args.user, scopes, ttl, audiences)
     if args.json:
         print(

@@ -147,3 +147,12 @@ def test_a_configuration_error_is_one_line(environ) -> None:
     assert done.returncode == 2
     (line,) = done.stderr.splitlines()
     assert "configuration error: HEALTH_API_TOKEN_MAX_TTL_SECONDS" in line
+
+
+def test_the_mcp_public_url_is_an_audience_as_for_post_tokens(environ) -> None:
+    environ["HEALTH_API_MCP_PUBLIC_URL"] = "https://mcp.clinic.example/mcp"
+
+    done = token_cli(environ, "--user", "u-ana")
+
+    claims = jwt.decode(done.stdout.strip(), options={"verify_signature": False})
+    assert claims["aud"] == ["health-api", "https://mcp.clinic.example/mcp"]
