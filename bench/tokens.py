@@ -1,6 +1,9 @@
-"""User token vs API key (issue 21), in-process through Flask's test client (no HTTP noise, so
-the token's share of a request shows at its largest), each pair interleaved (key, token, key,
-token, ...) so that a drift of the machine falls on both sides:
+"""User token vs API key (issue 21). Over HTTP, the load runs have a GET and a booking with a
+user token beside the same with the agent key (``endpoints.USER_TOKEN_GET`` and
+``USER_TOKEN_BOOKING``; the service gets a signing key from :func:`service_env`). Here,
+in-process through Flask's test client (no HTTP noise, so the token's share of a request shows
+at its largest), each pair interleaved (key, token, key, token, ...) so that a drift of the
+machine falls on both sides:
 
 - ``GET /api/v1/doctors/{id}`` with the agent key and with a user token;
 - a booking with each (distinct free slots of the small store, every one a real 201);
@@ -25,6 +28,7 @@ from bench.dataset import DataSet
 from health_api import create_app
 from health_api.api.kernel import kernel_of
 from health_api.kernel import credentials
+from health_api.tokens import build_authority
 
 USER = "bench-token-user"
 BOOKING_BODY = {"user_id": USER, "motivo": "control anual"}
@@ -121,3 +125,16 @@ def line(result: dict[str, Any]) -> str:
         f"{booking['token_ms']:.2f} ms (x{booking['token_over_key']:.2f}); ES256 verification "
         f"{verify['uncached']:.0f} us uncached, {verify['cached']:.1f} us cached"
     )
+
+
+def service_env() -> dict[str, str]:
+    """What the benchmarked service needs to accept this service's user tokens for a whole run:
+    a signing key generated for the run, and tokens that may last a day."""
+    return {"HEALTH_API_TOKEN_SIGNING_KEYS": _pem(), "HEALTH_API_TOKEN_MAX_TTL_SECONDS": "86400"}
+
+
+def bearer(settings: Any, user: str) -> str:
+    """An ``Authorization`` value holding a day-long token for ``user`` (``settings`` hold the
+    service's signing key, :func:`service_env`)."""
+    minted = build_authority(settings).mint(user, ttl_seconds=86400)
+    return f"Bearer {minted.access_token}"
