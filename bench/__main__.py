@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import dataset, harness, load, mcp, server
+from bench import dataset, harness, load, mcp, server, tokens
 
 RESULTS = Path(__file__).with_name("results.json")
 QUICK_RESULTS = Path(tempfile.gettempdir()) / "health-api-bench-quick.json"
@@ -260,6 +260,8 @@ def table(results: dict[str, Any]) -> str:
                 )
         if out.get("scaling"):
             lines.append(_scaling_line(out["scaling"]))
+        if out.get("tokens"):
+            lines.append(tokens.line(out["tokens"]))
         if out.get("mcp"):
             lines += mcp.table(out["mcp"])
     return "\n".join(lines)

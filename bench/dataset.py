@@ -52,10 +52,11 @@ class Size:
 
 
 FULL = Size()
-# 48 days: enough free slots (~16,000) for three one-second booking runs (plain, with an
-# Idempotency-Key, and normal sync) of the whole budget (bench/__main__.py: max_rps 5,000 a
-# second, plus the warm-up), so that no booking request is a retry however fast the machine is.
-QUICK = Size(doctors=20, specialties=2, days=48, sessions=200)
+# 66 days: enough free slots (~20,800) for four one-second booking runs (plain, with an
+# Idempotency-Key, with a user token, and normal sync) of the whole budget (bench/__main__.py:
+# max_rps 5,000 a second, plus the warm-up), so that no booking request is a retry however fast
+# the machine is.
+QUICK = Size(doctors=20, specialties=2, days=66, sessions=200)
 # The small side of the table-size probe: the same 10-doctor specialty, 6 days (~1k slots).
 SMALL_TABLE = Size(doctors=10, specialties=1, days=6, sessions=0)
 

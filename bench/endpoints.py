@@ -15,7 +15,8 @@ from bench.dataset import SOLO_DOCTOR, SPECIALTIES, DataSet
 from bench.load import Target
 
 API = "/api/v1"
-BOOKING_BODY = json.dumps({"user_id": "bench-booker", "motivo": "control anual"}).encode()
+BOOKER = "bench-booker"
+BOOKING_BODY = json.dumps({"user_id": BOOKER, "motivo": "control anual"}).encode()
 SESSION_BODY = json.dumps(
     {
         "data": {"paso": "elegir_horario", "especialidad": "cardiología", "intentos": 2},
@@ -36,6 +37,7 @@ class Endpoint:
     count_path: str  # the one request whose storage calls are counted
     body: bytes | None = None
     idempotency_keys: bool = False  # every request carries a fresh Idempotency-Key
+    user_token: bool = False  # sent with a user token of the booking user, not the agent key
 
     def target(self, auth: str, warm: bool = False) -> Target:
         paths = self.warm_paths if warm else self.paths
@@ -48,12 +50,17 @@ def _q(**params: str | int) -> str:
 
 NORMAL_SYNC = "booking_sync_normal"  # booking on a server with synchronous=NORMAL (SQLite)
 IDEMPOTENT = "booking_idempotency_key"  # booking with a fresh Idempotency-Key on every request
+# The same GET and booking with a user token (issue 21) instead of the agent key.
+USER_TOKEN_GET = "doctor_get_user_token"  # noqa: S105 (an endpoint name)
+USER_TOKEN_BOOKING = "booking_user_token"  # noqa: S105 (an endpoint name)
+# (the user token is BOOKER's: the booking body's user)
 
 
 def endpoints(data: DataSet, bookings: int, warm: int, normal_sync: bool = False) -> list[Endpoint]:
-    """The eight endpoints over ``data`` (booking twice: without and with an Idempotency-Key
-    on every request); ``bookings`` distinct slots for each booking run. With ``normal_sync``,
-    a ninth: booking again, on slots of its own, for a server whose
+    """The ten endpoints over ``data`` (booking three times: without and with an
+    Idempotency-Key on every request, and with a user token; a doctor's GET with the agent key
+    and with a user token); ``bookings`` distinct slots for each booking run. With
+    ``normal_sync``, an eleventh: booking again, on slots of its own, for a server whose
     SQLite commits skip the fsync (``HEALTH_API_SQLITE_SYNCHRONOUS=normal``)."""
     desde, hasta = data.probe_day
     specialties = [SPECIALTIES[i] for i in range(data.size.specialties)]
@@ -69,7 +76,7 @@ def endpoints(data: DataSet, bookings: int, warm: int, normal_sync: bool = False
     ]
     # Booking, booking with an Idempotency-Key on every request, and (SQLite) booking on a
     # server without the fsync: each run books slots of its own.
-    runs = 3 if normal_sync else 2
+    runs = 4 if normal_sync else 3
     free = [
         f"{API}/doctors/{d}/schedules/{t}/booking"
         for d, t in data.free_slots(runs * (1 + warm + bookings))
@@ -86,7 +93,9 @@ def endpoints(data: DataSet, bookings: int, warm: int, normal_sync: bool = False
         _booking(IDEMPOTENT, free[share : 2 * share], warm, idempotency_keys=True),
         Endpoint("session_get", "GET", sessions, sessions, sessions[0]),
         Endpoint("session_put", "PUT", sessions, sessions, sessions[0], SESSION_BODY),
-    ] + ([_booking(NORMAL_SYNC, free[2 * share :], warm)] if normal_sync else [])
+        Endpoint(USER_TOKEN_GET, "GET", doctors, doctors, doctors[0], user_token=True),
+        _booking(USER_TOKEN_BOOKING, free[2 * share : 3 * share], warm, user_token=True),
+    ] + ([_booking(NORMAL_SYNC, free[3 * share :], warm)] if normal_sync else [])
 
 
 PROBE_USER = "bench-probe"
@@ -145,9 +154,22 @@ def count_only(data: DataSet) -> list[tuple]:
     ]
 
 
-def _booking(name: str, free: list[str], warm: int, idempotency_keys: bool = False) -> Endpoint:
+def _booking(
+    name: str,
+    free: list[str],
+    warm: int,
+    idempotency_keys: bool = False,
+    user_token: bool = False,
+) -> Endpoint:
     """Booking over distinct free slots: the counted request, the warm-up's and the load
     run's come from disjoint parts of ``free``."""
     return Endpoint(
-        name, "PUT", free[1 + warm :], free[1 : 1 + warm], free[0], BOOKING_BODY, idempotency_keys
+        name,
+        "PUT",
+        free[1 + warm :],
+        free[1 : 1 + warm],
+        free[0],
+        BOOKING_BODY,
+        idempotency_keys,
+        user_token,
     )

@@ -13,6 +13,7 @@ against the REST calls they wrap (:mod:`bench.mcp`).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import http.client
 import os
 import shutil
@@ -21,7 +22,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench import counters, dataset, endpoints, flow, load, mcp, scaling, server
+from bench import counters, dataset, endpoints, flow, load, mcp, scaling, server, tokens
 from health_api.config import load_settings
 from health_api.storage.factory import build_storage
 
@@ -91,7 +92,9 @@ def run_backend(backend: str, size: dataset.Size, opts: dict[str, Any], log) -> 
         env = server.service_env(
             _store_env(backend, workdir, endpoint_url, "big"), opts["max_requests"]
         )
+        env.update(tokens.service_env())
         settings, store = open_store(env)
+        user_token = tokens.bearer(settings, endpoints.BOOKER)
         log(f"[{backend}] loading {size.slots} slots, {size.doctors} doctors, "
             f"{size.sessions} sessions ...")  # fmt: skip
         data = dataset.load(store, size)
@@ -118,6 +121,7 @@ def run_backend(backend: str, size: dataset.Size, opts: dict[str, Any], log) -> 
             scaling.Probe(settings, small, small_data, AGENT),
             opts["scaling_repeat"],
         )
+        token_vs_key = tokens.compare(settings, small, small_data, AGENT, opts["scaling_repeat"])
         small.close()
         store.close()
         results: dict[str, Any] = {}
@@ -136,13 +140,16 @@ def run_backend(backend: str, size: dataset.Size, opts: dict[str, Any], log) -> 
         ):
             for e in eps:
                 app_port = normal_port if e.name == endpoints.NORMAL_SYNC else service_port
-                _warm(app_port, e.target(AGENT, warm=True))
+                auth = user_token if e.user_token else AGENT
+                _warm(app_port, e.target(auth, warm=True))
                 size_bytes = sizes[e.name]
                 base_target = load.Target(
                     "baseline", e.method, [f"/bytes/{size_bytes}"] * 4, e.body, AGENT
                 )
                 _warm(base_port, load.Target("baseline", e.method, base_target.paths[:1], e.body))
-                measured, base, ratios = _interleaved(app_port, base_port, e, base_target, opts)
+                measured, base, ratios = _interleaved(
+                    app_port, base_port, e.target(auth), base_target, opts
+                )
                 results[e.name] = {
                     "method": e.method,
                     "response_bytes": size_bytes,
@@ -172,6 +179,7 @@ def run_backend(backend: str, size: dataset.Size, opts: dict[str, Any], log) -> 
             "count_only": count_only,
             "flow": conversation,
             "scaling": scale,
+            "tokens": token_vs_key,
             "mcp": tools,
         }
     finally:
@@ -205,7 +213,7 @@ def run_mcp_only(backend: str, size: dataset.Size, opts: dict[str, Any], log) ->
 def _interleaved(
     app_port: int,
     base_port: int,
-    e: endpoints.Endpoint,
+    target: load.Target,
     base_target: load.Target,
     opts: dict[str, Any],
 ) -> tuple[load.LoadResult, load.LoadResult, list[float]]:
@@ -216,15 +224,15 @@ def _interleaved(
     get a disjoint slice of their paths per round, so no round repeats another's bookings."""
     rounds = opts["rounds"]
     seconds = opts["seconds"] / rounds
-    target = e.target(AGENT)
     slices = (
         [target.paths] * rounds
-        if e.method == "GET"
+        if target.method == "GET"
         else [target.paths[i::rounds] for i in range(rounds)]
     )
     app_runs, base_runs = [], []
     for paths in slices:
-        app_target = load.Target(target.name, target.method, paths, target.body, target.auth)
+        # (all of the target but its paths: its Idempotency-Key flag was dropped here before)
+        app_target = dataclasses.replace(target, paths=paths)
         args = (seconds, opts["concurrency"], opts["generator"])
         app_runs.append(load.run(app_port, app_target, *args))
         base_runs.append(load.run(base_port, base_target, *args))

@@ -11,6 +11,7 @@ import asyncio
 import itertools
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -109,6 +110,8 @@ def _run_wrk(port: int, target: Target, seconds: float, concurrency: int) -> Loa
         BENCH_BODY=(target.body or b"").decode(),
         BENCH_AUTH=target.auth or "",
         BENCH_IDEMPOTENCY="1" if target.idempotency_keys else "",
+        # Keys of one run never meet another run's (rounds book other slots with new keys).
+        BENCH_RUN=secrets.token_hex(4),
     )
     try:
         proc = subprocess.run(
@@ -136,12 +139,12 @@ def _run_wrk(port: int, target: Target, seconds: float, concurrency: int) -> Loa
 # --- asyncio ------------------------------------------------------------------------------------
 
 
-def _request_bytes(target: Target, path: str, number: int = 0) -> bytes:
+def _request_bytes(target: Target, path: str, number: int = 0, run: str = "") -> bytes:
     lines = [f"{target.method} {path} HTTP/1.1", "Host: 127.0.0.1"]
     if target.auth:
         lines.append(f"Authorization: {target.auth}")
     if target.idempotency_keys:
-        lines.append(f"Idempotency-Key: bench-{os.getpid()}-{number}")
+        lines.append(f"Idempotency-Key: bench-{os.getpid()}-{run}-{number}")
     body = target.body or b""
     if target.body is not None:
         lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
@@ -186,7 +189,10 @@ async def _connection(
 
 
 async def _run_asyncio(port: int, target: Target, seconds: float, concurrency: int) -> LoadResult:
-    requests = itertools.cycle([_request_bytes(target, p, n) for n, p in enumerate(target.paths)])
+    run = secrets.token_hex(4)  # keys of one run never meet another run's
+    requests = itertools.cycle(
+        [_request_bytes(target, p, n, run) for n, p in enumerate(target.paths)]
+    )
     latencies: list[float] = []
     errors: list = []
     started = time.perf_counter()

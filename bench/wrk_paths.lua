@@ -9,6 +9,7 @@ local method = os.getenv("BENCH_METHOD")
 local body = os.getenv("BENCH_BODY")
 local auth = os.getenv("BENCH_AUTH")
 local idempotency = os.getenv("BENCH_IDEMPOTENCY") == "1"
+local run = os.getenv("BENCH_RUN") or ""
 if body == "" then body = nil end
 
 local next_id = 0
@@ -44,7 +45,7 @@ function request()
   if position > #paths then position = 1 end
   if idempotency then
     sent = sent + 1
-    headers["Idempotency-Key"] = "bench-" .. tid .. "-" .. sent
+    headers["Idempotency-Key"] = "bench-" .. run .. "-" .. tid .. "-" .. sent
   end
   return wrk.format(method, paths[position], headers, body)
 end

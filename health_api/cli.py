@@ -2,7 +2,8 @@
 
 ``mcp`` serves the MCP tools (see :mod:`health_api.mcp_entry`); ``seed`` / ``unseed`` load
 or remove the demo data set on the configured store; ``keys`` prints
-where the development keys are (creating them on first use) and a curl line to try.
+where the development keys are (creating them on first use) and a curl line to try; ``token``
+prints a user token of this service (see :mod:`health_api.tokens.cli`).
 """
 
 from __future__ import annotations
@@ -26,8 +27,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         from health_api.mcp_entry import main as mcp_main
 
         return mcp_main(argv[1:])
+    if argv[:1] == ["token"]:
+        from health_api.tokens.cli import main as token_main
+
+        return token_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m health_api", description=__doc__)
-    parser.add_argument("command", choices=("seed", "unseed", "keys", "mcp"))
+    parser.add_argument("command", choices=("seed", "unseed", "keys", "mcp", "token"))
     parser.add_argument(
         "--url", default="http://127.0.0.1:8000", help="base URL for the example printed by `keys`"
     )
@@ -44,9 +49,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         agent = next(k.key for k in keys if k.role == "agent")
         where = f"in {path}" if path else "from HEALTH_API_KEYS"
         print(
-            f"API keys (admin, agent) are {where}. Try:\n"
+            f"API keys ({', '.join(k.role for k in keys)}) are {where}. Try:\n"
             f"  curl -s -H 'Authorization: Bearer {agent}' "
-            f"'{args.url}/api/v1/availability?especialidad=cardiologia&limit=3'"
+            f"'{args.url}/api/v1/availability?especialidad=cardiologia&limit=3'\n"
+            "A user token (a patient's view of the API): python -m health_api token --user ID"
         )
         return 0
     from health_api.services import seed

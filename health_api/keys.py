@@ -18,6 +18,7 @@ A key has two ids, never the key itself:
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import functools
 import hashlib
 import hmac
@@ -31,6 +32,8 @@ from health_api.config import ApiKey, Settings
 
 ROLE_RANK = {"agent": 1, "admin": 2}  # issuer keys rank nowhere: they only mint tokens
 DEV_KEYS_FILE = "dev-keys.json"
+# The development keys: an issuer key too, so that a newcomer can try POST /api/v1/tokens.
+DEV_ROLES = ("admin", "agent", "issuer")
 DEV_KEY_ID_SECRET_FILE = "key-id-secret"  # noqa: S105 (a file name, not a secret)
 
 
@@ -52,10 +55,36 @@ def resolve_keys(settings: Settings) -> tuple[tuple[ApiKey, ...], Path | None]:
         )
     path = Path(settings.sqlite_path).parent / DEV_KEYS_FILE
     if not path.exists():
-        keys = {"admin": secrets.token_urlsafe(24), "agent": secrets.token_urlsafe(24)}
+        keys = {role: secrets.token_urlsafe(24) for role in DEV_ROLES}
         publish_once(path, json.dumps(keys, indent=2))
     stored = json.loads(path.read_text())
-    return tuple(ApiKey(role, stored[role]) for role in ("admin", "agent")), path
+    if any(role not in stored for role in DEV_ROLES):
+        stored = _add_missing_roles(path)
+    return tuple(ApiKey(role, stored[role]) for role in DEV_ROLES), path
+
+
+def _add_missing_roles(path: Path) -> dict[str, str]:
+    """A key file written before a role existed (v1.1's admin and agent) gets a key for each
+    missing role, its other keys kept. Processes starting together take turns (a lock on the
+    directory) and each rereads the file, so all end with the same keys; the new file is
+    written whole under a temporary name and renamed over the old one."""
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(directory, fcntl.LOCK_EX)
+        stored = json.loads(path.read_text())
+        missing = [role for role in DEV_ROLES if role not in stored]
+        if missing:
+            stored.update({role: secrets.token_urlsafe(24) for role in missing})
+            draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+            fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(json.dumps(stored, indent=2))
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(draft, path)
+        return stored
+    finally:
+        os.close(directory)  # releases the lock
 
 
 def resolve_key_id_secret(settings: Settings) -> bytes:
@@ -178,8 +207,8 @@ def examine(keys: tuple[ApiKey, ...], authorization: str | None, x_api_key: bool
         if hmac.compare_digest(presented.encode(), api_key.key.encode()):
             match = api_key
     if match is None:
-        # Hook for user tokens (API.md "Patient tokens"): a bearer shaped as a JWT is verified
-        # here; a bad signature counts as a failure like an unknown key, an expired token not.
+        # A bearer shaped as a JWT is then verified as a user token (kernel/credentials.py),
+        # which decides whether its refusal counts: a bad signature does, an expired token not.
         return Verdict(None, UNKNOWN, counts_as_failure=True)
     return Verdict(match)
 

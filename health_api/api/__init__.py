@@ -22,6 +22,7 @@ from health_api.api import (
     schedules,
     service,
     sessions,
+    wellknown,
 )
 
 API_TITLE = "Health Assistant API"
@@ -54,6 +55,8 @@ def register(app: Flask) -> Api:
     api = openapi.ProblemApi(app)
     for module in (service, doctors, schedules, holds, appointments, sessions, admin):
         api.register_blueprint(module.blp)
+    # Before openapi.document: it describes /.well-known/jwks.json when the app serves it.
+    wellknown.register(app)
     openapi.document(api, app)
     app.add_url_rule(
         f"{DOCS_ASSETS}<path:filename>",

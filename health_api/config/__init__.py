@@ -23,6 +23,7 @@ from health_api.config.values import (
     MIN_KEY_LENGTH,
     ROLES,
     TABLE_NAME_LENGTH,
+    TOKEN_MAX_TTL_RANGE,
     ApiKey,
     ConfigError,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "MIN_KEY_LENGTH",
     "ROLES",
     "TABLE_NAME_LENGTH",
+    "TOKEN_MAX_TTL_RANGE",
     "ApiKey",
     "ConfigError",
     "Settings",

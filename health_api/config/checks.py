@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from health_api.config.parsing import FIELDS
+from health_api.config.token_checks import CHECKS as TOKEN_CHECKS
 from health_api.config.values import (
     HOLD_MAX_PER_USER_RANGE,
     HOLD_TTL_RANGE,
@@ -217,4 +218,5 @@ CHECKS: dict[str, Callable[[Any], str | None]] = {
         if v in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
         else f"{v!r} is not one of DEBUG, INFO, WARNING, ERROR, CRITICAL"
     ),
+    **TOKEN_CHECKS,
 }

@@ -14,6 +14,7 @@ from typing import Any
 
 from health_api.config.checks import CHECKS, check_prefixed_names
 from health_api.config.parsing import FIELDS
+from health_api.config.token_checks import check_token_settings
 from health_api.config.values import DEFAULT_FORWARDED_ALLOW_IPS, ApiKey, ConfigError
 
 
@@ -150,4 +151,5 @@ def _build(raw: dict[str, Any], source: dict[str, str]) -> Settings:
         if problem:
             raise ConfigError(f"{label}: {problem}")
     check_prefixed_names(values, source)
+    check_token_settings(values, source)
     return Settings(**values)

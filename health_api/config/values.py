@@ -24,6 +24,11 @@ MIN_KEY_ID_SECRET_LENGTH = 32
 DEFAULT_FORWARDED_ALLOW_IPS = ("127.0.0.1", "::1")
 # What DynamoDB accepts as a table name (CreateTable and every item call refuse anything else).
 TABLE_NAME_LENGTH = (3, 255)
+# Patient tokens: the longest lifetime a token of this service (or the HS256 issuer) may have is
+# configurable between a minute and a day; a shorter HS256 secret could be brute-forced offline
+# from one token.
+TOKEN_MAX_TTL_RANGE = (60, 86400)
+MIN_HS256_SECRET_BYTES = 32
 
 
 class ConfigError(ValueError):

@@ -10,6 +10,7 @@ authentications per address, trusted proxies). It also turns an authenticated AP
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from dataclasses import dataclass, field
@@ -39,10 +40,13 @@ def caller_of(api_key: ApiKey, key_id_secret: bytes, agent_access: str = "all") 
     )
 
 
+@functools.lru_cache(maxsize=4096)
 def caller_of_token(verified: VerifiedToken, key_id_secret: bytes) -> Caller:
     """The caller holding a verified user token: bound to its user with its scopes; named in
     logs by an HMAC of ``{iss, sub}`` (as a key by an HMAC of the key); its rate limit and
-    idempotency keys scoped by the bound user (every token of one user shares them)."""
+    idempotency keys scoped by the bound user (every token of one user shares them).
+    Remembered (bounded) like the verified token itself: a client sends the same token with
+    every request, and the two hashes are half of what a cached token costs."""
     named = hmac.new(
         key_id_secret, f"{verified.issuer}\n{verified.subject}".encode(), hashlib.sha256
     ).hexdigest()[:12]

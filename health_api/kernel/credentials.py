@@ -4,8 +4,12 @@ surface (REST's ``before_request``, MCP's HTTP guard and its stdio entry).
 A bearer equal to a configured key is that key; any other bearer of three base64url segments is
 a user token, verified by the kernel's :class:`~health_api.tokens.TokenAuthority` (for
 ``audience``: the token audience on REST, the MCP server's public URL on MCP); anything else is
-an unknown key. A verified token is remembered by its SHA-256 until it expires, so a client
-that sends the same token with every request pays for one signature check.
+an unknown key. An invalid token counts toward the per-address limit of failed
+authentications like an unknown key (a bad signature, an unknown issuer or key, garbage), unless
+it is expired or its signature was good (not valid yet, another audience, a missing claim): the
+client holds a real token, it is not guessing. A verified token is remembered
+by its SHA-256 until it expires, so a client that sends the same token with every request pays
+for one signature check.
 """
 
 from __future__ import annotations
@@ -59,7 +63,10 @@ def authenticate(
             verified = verify(kernel, bearer, audience)
         except InvalidTokenError as exc:
             detail = f"the bearer token is not valid: {exc.reason}"
-            return Credential(None, Refusal("invalid-token", detail, INVALID_TOKEN_CHALLENGE, True))
+            refusal = Refusal(
+                "invalid-token", detail, INVALID_TOKEN_CHALLENGE, exc.counts_as_failure
+            )
+            return Credential(None, refusal)
         return Credential(kernel.caller_for_token(verified))
     detail = verdict.detail(kernel.settings.is_development, kernel.keys_file)
     return Credential(None, Refusal("unauthorized", detail, REALM, verdict.counts_as_failure))

@@ -14,30 +14,29 @@ from typing import Any
 
 import jwt
 
-from health_api.config import ConfigError, Settings
+from health_api.config import TOKEN_MAX_TTL_RANGE, ConfigError, Settings
 from health_api.domain.caller import USER_SCOPES
 from health_api.domain.ids import is_valid_id
+from health_api.tokens.errors import InvalidTokenError
 from health_api.tokens.jwks import RemoteJwks
 from health_api.tokens.signing_keys import SigningKey, resolve_signing_keys
 
 _JWT_FORM = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
 LEEWAY_SECONDS = 60
-MIN_HS256_SECRET_BYTES = 32
+# Longer bearers are refused before any parsing (a real token of this API is under 1 KiB).
+MAX_TOKEN_CHARS = 8192
 DEFAULT_TTL_SECONDS = 900
-MIN_TTL_SECONDS = 60
+MIN_TTL_SECONDS = TOKEN_MAX_TTL_RANGE[0]
 
 
 def looks_like_jwt(bearer: str) -> bool:
     """Whether a bearer that is no key has the form of a JWT (three base64url segments)."""
-    return len(bearer) <= 8192 and _JWT_FORM.fullmatch(bearer) is not None
+    return bearer.count(".") == 2 and _JWT_FORM.fullmatch(bearer) is not None
 
 
-class InvalidTokenError(Exception):
-    """The bearer is no valid user token; ``reason`` says why in a fixed phrase."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+def _signed(reason: str) -> InvalidTokenError:
+    """A refusal not counted as a failed authentication (a good signature, or expired)."""
+    return InvalidTokenError(reason, counts_as_failure=False)
 
 
 @dataclass(frozen=True)
@@ -106,8 +105,10 @@ class TokenAuthority:
                 iss, ("HS256",), secret=settings.token_hs256_secret.encode()
             )
         for prefix, iss in settings.token_trusted_issuers:
+            # Plain http only in development (the settings' checks refuse it elsewhere).
+            remote = RemoteJwks(iss, allow_http=settings.is_development)
             self.issuers[iss] = _Issuer(
-                iss, ("RS256", "ES256"), remote=RemoteJwks(iss), prefix=prefix, capped=False
+                iss, ("RS256", "ES256"), remote=remote, prefix=prefix, capped=False
             )
 
     @property
@@ -117,6 +118,8 @@ class TokenAuthority:
 
     def verify(self, token: str, audience: str | None = None) -> VerifiedToken:
         """The verified claims of ``token`` for ``audience`` (default the token audience)."""
+        if len(token) > MAX_TOKEN_CHARS:
+            raise InvalidTokenError("the token is too long")
         try:
             header = jwt.get_unverified_header(token)
             unverified = jwt.decode(token, options={"verify_signature": False})
@@ -128,47 +131,34 @@ class TokenAuthority:
             raise InvalidTokenError("the token's issuer is not trusted")
         alg = header.get("alg")
         if alg not in issuer.algorithms:
+            # Also what stops algorithm confusion: HS256 "signed" with an ES/RS public key.
             raise InvalidTokenError("the token's algorithm is not its issuer's")
+        exp = unverified.get("exp")
+        if _is_number(exp) and exp + LEEWAY_SECONDS < time.time():
+            # Refused before its signature is checked: an expired token can never pass, so it
+            # costs no signature check (nor a JWKS fetch) and is no guess worth counting.
+            raise _signed("the token has expired")
         kid = header.get("kid")
         key = issuer.key_for(kid if isinstance(kid, str) else None)
-        try:
-            claims = jwt.decode(
-                token,
-                key,
-                algorithms=[alg],
-                audience=audience or self.audience,
-                issuer=issuer.iss,
-                leeway=LEEWAY_SECONDS,
-                options={"require": ["sub", "exp", "iat"]},
-            )
-        except jwt.ExpiredSignatureError:
-            raise InvalidTokenError("the token has expired") from None
-        except jwt.ImmatureSignatureError:
-            raise InvalidTokenError("the token is not valid yet") from None
-        except jwt.InvalidAudienceError:
-            raise InvalidTokenError("the token is for another audience") from None
-        except jwt.MissingRequiredClaimError as exc:
-            raise InvalidTokenError(f"the token lacks the {exc.claim!r} claim") from None
-        except jwt.InvalidSignatureError:
-            raise InvalidTokenError("the token's signature is not valid") from None
-        except jwt.PyJWTError:
-            raise InvalidTokenError("the token is not valid") from None
+        if isinstance(key, jwt.PyJWK):
+            if key.algorithm_name != alg:
+                raise InvalidTokenError("the token's algorithm is not its key's")
+            key = key.key
+        claims = _decode(token, key, alg, audience or self.audience, issuer.iss)
         return self._verified(issuer, claims)
 
     def _verified(self, issuer: _Issuer, claims: dict[str, Any]) -> VerifiedToken:
         exp, iat, sub = claims["exp"], claims["iat"], claims["sub"]
-        if not isinstance(exp, int) or not isinstance(iat, int):
-            raise InvalidTokenError("the token's exp and iat must be whole seconds")
+        if not (_is_number(exp) and _is_number(iat)):
+            raise _signed("the token's exp and iat must be numbers")
         if iat > time.time() + LEEWAY_SECONDS:
-            raise InvalidTokenError("the token is not valid yet")
+            raise _signed("the token is not valid yet")
         if issuer.capped and exp - iat > self.max_ttl:
-            raise InvalidTokenError("the token's lifetime is over the maximum")
-        if not isinstance(sub, str):
-            raise InvalidTokenError("the token's sub is not a valid user id")
-        user = f"{issuer.prefix}:{sub}" if issuer.prefix else sub
+            raise _signed("the token's lifetime is over the maximum")
+        user = f"{issuer.prefix}:{sub}" if issuer.prefix and isinstance(sub, str) else sub
         if not is_valid_id(user):
-            raise InvalidTokenError("the token's sub is not a valid user id")
-        return VerifiedToken(user, issuer.iss, sub, scopes_of(claims), exp)
+            raise _signed("the token's sub is not a valid user id")
+        return VerifiedToken(user, issuer.iss, sub, scopes_of(claims), int(exp))
 
     def mint(
         self,
@@ -177,12 +167,18 @@ class TokenAuthority:
         ttl_seconds: int | None = None,
         audiences: tuple[str, ...] = (),
     ) -> MintedToken:
-        """A token of this service for ``user_id`` (signed with the first signing key)."""
+        """A token of this service for ``user_id`` (signed with the first signing key), valid
+        for ``ttl_seconds`` (default 15 minutes, at most the maximum lifetime); ``ValueError``
+        for a ttl out of range or a user id outside the id rule."""
         if not self.signing_keys:
             raise ConfigError(
                 "HEALTH_API_TOKEN_SIGNING_KEYS is not set: this service issues no tokens"
             )
-        ttl = DEFAULT_TTL_SECONDS if ttl_seconds is None else ttl_seconds
+        ttl = min(DEFAULT_TTL_SECONDS, self.max_ttl) if ttl_seconds is None else ttl_seconds
+        if not MIN_TTL_SECONDS <= ttl <= self.max_ttl:
+            raise ValueError(f"ttl must be between {MIN_TTL_SECONDS} and {self.max_ttl} seconds")
+        if not is_valid_id(user_id):
+            raise ValueError("the user id is not a valid id")
         granted = " ".join(s for s in USER_SCOPES if scopes is None or s in scopes)
         now = int(time.time())
         claims = {
@@ -212,20 +208,41 @@ def scopes_of(claims: dict[str, Any]) -> frozenset[str]:
     return frozenset(n for n in names if n in USER_SCOPES)
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _decode(token: str, key: Any, alg: str, audience: str, iss: str) -> dict[str, Any]:
+    """The claims of ``token`` once its signature and registered claims hold."""
+    try:
+        return jwt.decode(
+            token,
+            key,
+            algorithms=[alg],
+            audience=audience,
+            issuer=iss,
+            leeway=LEEWAY_SECONDS,
+            options={"require": ["sub", "exp", "iat"]},
+        )
+    except jwt.InvalidSignatureError:
+        raise InvalidTokenError("the token's signature is not valid") from None
+    except jwt.ExpiredSignatureError:
+        raise _signed("the token has expired") from None
+    except jwt.ImmatureSignatureError:
+        raise _signed("the token is not valid yet") from None
+    except jwt.InvalidAudienceError:
+        raise _signed("the token is for another audience") from None
+    except jwt.MissingRequiredClaimError as exc:
+        raise _signed(f"the token lacks the {exc.claim!r} claim") from None
+    except (jwt.InvalidKeyError, jwt.InvalidAlgorithmError, jwt.DecodeError):
+        # Raised before or while checking the signature: nothing was proved.
+        raise InvalidTokenError("the token's signature is not valid") from None
+    except jwt.PyJWTError:
+        # The other claim checks (iat, nbf, iss of the wrong type) come after the signature.
+        raise _signed("the token is not valid") from None
+
+
 def build_authority(settings: Settings) -> TokenAuthority:
     """The authority for ``settings`` (this service's keys resolved, generated in
-    development)."""
-    if settings.token_hs256_secret is not None:
-        if len(settings.token_hs256_secret.encode()) < MIN_HS256_SECRET_BYTES:
-            raise ConfigError(
-                f"HEALTH_API_TOKEN_HS256_SECRET must be at least {MIN_HS256_SECRET_BYTES} bytes"
-            )
-        if not settings.token_hs256_issuer:
-            raise ConfigError(
-                "HEALTH_API_TOKEN_HS256_ISSUER is required with HEALTH_API_TOKEN_HS256_SECRET"
-            )
-        if settings.token_hs256_issuer == settings.token_issuer:
-            raise ConfigError(
-                "HEALTH_API_TOKEN_HS256_ISSUER must differ from HEALTH_API_TOKEN_ISSUER"
-            )
+    development; the settings' own checks already refused inconsistent token settings)."""
     return TokenAuthority(settings, resolve_signing_keys(settings))

@@ -31,7 +31,7 @@ def test_in_development_a_key_pair_is_generated_once_with_private_permissions(
     keys_file = tmp_path / "data" / "dev-keys.json"
     keys = json.loads(keys_file.read_text())
     assert stat.S_IMODE(keys_file.stat().st_mode) == 0o600
-    assert set(keys) == {"admin", "agent"}
+    assert set(keys) == {"admin", "agent", "issuer"}
     assert all(len(key) >= 16 for key in keys.values())
     printed = capsys.readouterr().out
     assert str(keys_file) in printed

@@ -25,8 +25,18 @@ ENDPOINTS = {
     endpoints.IDEMPOTENT,
     "session_get",
     "session_put",
+    endpoints.USER_TOKEN_GET,
+    endpoints.USER_TOKEN_BOOKING,
 }
-ONE_CALL = ("doctor_get", "doctors_by_specialty", "slots_one_day", "booking", "session_get")
+ONE_CALL = (
+    "doctor_get",
+    "doctors_by_specialty",
+    "slots_one_day",
+    "booking",
+    "session_get",
+    endpoints.USER_TOKEN_GET,
+    endpoints.USER_TOKEN_BOOKING,
+)
 # SQLite runs booking a second time on a server with synchronous=NORMAL.
 SQLITE_ENDPOINTS = ENDPOINTS | {endpoints.NORMAL_SYNC}
 SIZE = dataset.Size(doctors=6, specialties=2, days=2, sessions=2)
@@ -67,7 +77,12 @@ def test_every_endpoint_and_its_baseline_served_requests_without_errors(quick_ru
 def test_booking_loads_gave_every_request_its_own_slot(quick_run) -> None:
     measured = quick_run[0]["backends"]["sqlite"]["endpoints"]
 
-    for name in ("booking", endpoints.IDEMPOTENT, endpoints.NORMAL_SYNC):
+    for name in (
+        "booking",
+        endpoints.IDEMPOTENT,
+        endpoints.USER_TOKEN_BOOKING,
+        endpoints.NORMAL_SYNC,
+    ):
         assert measured[name]["app"]["paths_reused"] is False, name
     assert measured["booking"]["sqlite_synchronous"] == "full"
     assert measured[endpoints.NORMAL_SYNC]["sqlite_synchronous"] == "normal"
@@ -93,6 +108,14 @@ def test_scaling_probes_report_positive_latencies_and_ratios(quick_run) -> None:
         assert scaling[probe]["service_ratio"] > 0, probe
         assert all(ms > 0 for ms in scaling[probe]["request_ms"].values()), probe
     assert scaling["table_slots"]["small"] < scaling["table_slots"]["big"]
+
+
+def test_quick_mode_compares_a_user_token_with_an_api_key(quick_run) -> None:
+    figures = quick_run[0]["backends"]["sqlite"]["tokens"]
+
+    assert set(figures) == {"repeat", "get", "booking", "verify_us"}
+    assert figures["get"]["token_over_key"] > 0
+    assert figures["booking"]["token_over_key"] > 0
 
 
 COUNT_ONLY_STATUS = {
