@@ -60,6 +60,6 @@ def register(app: Flask) -> Api:
         "docs_assets",
         lambda filename: send_from_directory(swagger_ui_bundle.swagger_ui_path, filename),
     )
-    hooks.register(app, authenticate=auth.before_request)
+    hooks.register(app, authenticate=auth.before_request, authorize=auth.authorize)
     problems.register(app)
     return api

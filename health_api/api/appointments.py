@@ -8,7 +8,7 @@ from health_api.api.blueprint import Blueprint
 from health_api.api.context import ParameterError, bound, caller, check_path_id, instant
 from health_api.api.context import storage as store
 from health_api.api.cursors import verify
-from health_api.api.views import clinic_zone, page_dict, slot_dict
+from health_api.api.views import clinic_zone, page_dict, slot_dict, slot_for
 from health_api.domain.errors import InvalidRequestError
 from health_api.domain.models import SlotKey
 from health_api.schemas.common import Problem, SlotFull, SlotPage
@@ -44,8 +44,9 @@ class Reschedule(MethodView):
         target = SlotKey(
             body["to"]["doctor_id"], instant(body["to"]["fecha_hora"], "to.fecha_hora", status=422)
         )
-        return slot_dict(
-            booking.reschedule_booking(store(), body["user_id"], source, target, caller=caller())
+        who = caller()
+        return slot_for(
+            who, booking.reschedule_booking(store(), body["user_id"], source, target, caller=who)
         )
 
 
@@ -64,16 +65,17 @@ class Appointments(MethodView):
         than ``limit`` slots, even none, while ``next_cursor`` is set: keep paging until
         ``next_cursor`` is null.
         """
+        who = caller()
         page = booking.list_appointments(
             store(),
             check_path_id(user_id, "user_id"),
             bound(query["desde"], "desde"),
             query["limit"],
             verify(query["cursor"]),
-            caller=caller(),
+            caller=who,
         )
         tz = clinic_zone()
-        return page_dict(page, lambda slot: slot_dict(slot, tz=tz))
+        return page_dict(page, lambda slot: slot_for(who, slot, tz))
 
 
 @blp.route("/availability")

@@ -62,7 +62,7 @@ class Holds(MethodView):
             settings(),
             caller=caller(),
         )
-        data = hold_dict(issued.hold_id, issued.hold, admin=caller().is_admin)
+        data = hold_dict(issued.hold_id, issued.hold, caller())
         if not issued.created:
             return data, 200
         location = url_for("holds.Hold", hold_id=issued.hold_id)
@@ -78,7 +78,7 @@ class Hold(MethodView):
         """The live hold; 404 once it expired, was released or consumed by a booking, and for
         an edited or foreign id."""
         hold = holds.get_hold(store(), secret(), hold_id, caller=caller())
-        return hold_dict(hold_id, hold, admin=caller().is_admin)
+        return hold_dict(hold_id, hold, caller())
 
     @blp.response(204)
     def delete(self, hold_id):

@@ -15,6 +15,7 @@ from flask import Flask
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 
+from health_api.api.auth import required_role
 from health_api.api.operations import OPERATION_IDS, PATH_PARAMETERS
 from health_api.api.problems import PROBLEM_JSON, TITLES
 from health_api.schemas.common import MAX_CURSOR_LENGTH, Problem
@@ -219,7 +220,7 @@ def required_roles(app: Flask) -> dict[tuple[str, str], str]:
         for method in rule.methods or ():
             view = getattr(view_class, method.lower(), None)
             if view is not None:
-                roles[(method.lower(), path)] = getattr(view, "_required_role", "agent")
+                roles[(method.lower(), path)] = required_role(view)
     return roles
 
 

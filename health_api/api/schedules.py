@@ -18,8 +18,8 @@ from health_api.api.context import (
 )
 from health_api.api.context import storage as store
 from health_api.api.cursors import verify
-from health_api.api.views import clinic_zone, page_dict, slot_dict
-from health_api.domain.errors import InvalidRequestError
+from health_api.api.views import clinic_zone, page_dict, slot_dict, slot_for
+from health_api.domain.errors import InvalidRequestError, MissingUserError
 from health_api.schemas.common import Problem, SlotFull, SlotPage
 from health_api.schemas.schedules import (
     BookingIn,
@@ -152,16 +152,17 @@ class Booking(MethodView):
         """Book a slot with one conditional write; the same user again gets 200 and the same
         booking (whatever ``hold_id`` says). A booking by the holder of a live hold consumes
         it, with or without ``hold_id``."""
+        who = caller()
         result = booking.book_slot(
             store(),
             slot_key(doctor_id, fecha_hora),
             body["user_id"],
             body["motivo"],
-            caller=caller(),
+            caller=who,
             hold_id=body["hold_id"],
             secret=secret(),
         )
-        return slot_dict(result.slot), 201 if result.created else 200
+        return slot_for(who, result.slot), 201 if result.created else 200
 
     @blp.arguments(CancelQuery, location="query")
     @blp.response(204)
@@ -175,6 +176,9 @@ class Booking(MethodView):
     def delete(self, query, doctor_id, fecha_hora):
         """Cancel the user's booking (or release the user's live hold); the slot is free again
         (409 if someone else booked or holds it)."""
-        booking.cancel_booking(
-            store(), slot_key(doctor_id, fecha_hora), query["user_id"], caller=caller()
-        )
+        key = slot_key(doctor_id, fecha_hora)
+        try:
+            booking.cancel_booking(store(), key, query["user_id"], caller=caller())
+        except MissingUserError as exc:
+            # An API key named no user: a missing query parameter, so a 400 (as it always was).
+            raise ParameterError("user_id", str(exc)) from None
