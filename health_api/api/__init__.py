@@ -22,7 +22,9 @@ from health_api.api import (
     schedules,
     service,
     sessions,
+    tokens,
 )
+from health_api.api import kernel as app_kernel
 
 API_TITLE = "Health Assistant API"
 API_VERSION = "1.2.0"
@@ -30,7 +32,8 @@ DOCS_ASSETS = "/docs/assets/"
 
 
 def register(app: Flask) -> Api:
-    """Blueprints, OpenAPI (+ offline Swagger UI at /docs), hooks and problem handlers."""
+    """Blueprints, OpenAPI (+ offline Swagger UI at /docs), hooks and problem handlers. An
+    issuer key without a signing key is a ``ConfigError`` here (``tokens.check_issuing``)."""
     app.config.update(
         API_TITLE=API_TITLE,
         API_VERSION=API_VERSION,
@@ -52,7 +55,8 @@ def register(app: Flask) -> Api:
         },
     )
     api = openapi.ProblemApi(app)
-    for module in (service, doctors, schedules, holds, appointments, sessions, admin):
+    tokens.check_issuing(app_kernel.kernel_of(app))
+    for module in (service, doctors, schedules, holds, appointments, sessions, admin, tokens):
         api.register_blueprint(module.blp)
     openapi.document(api, app)
     app.add_url_rule(
