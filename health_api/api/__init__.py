@@ -18,6 +18,7 @@ from health_api.api import (
     holds,
     hooks,
     openapi,
+    openapi_access,
     problems,
     schedules,
     service,
@@ -50,7 +51,7 @@ def register(app: Flask) -> Api:
                 "error is application/problem+json (RFC 9457).",
             },
             "components": {
-                "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+                "securitySchemes": openapi_access.SECURITY_SCHEMES,
             },
         },
     )

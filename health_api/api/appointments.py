@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
+from health_api.api.auth import user_data
 from health_api.api.blueprint import Blueprint
 from health_api.api.context import ParameterError, bound, caller, check_path_id, instant
 from health_api.api.context import storage as store
 from health_api.api.cursors import verify
 from health_api.api.views import clinic_zone, page_dict, slot_dict, slot_for
+from health_api.domain.caller import APPOINTMENTS
 from health_api.domain.errors import InvalidRequestError
 from health_api.domain.models import SlotKey
 from health_api.schemas.common import Problem, SlotFull, SlotPage
@@ -32,6 +34,7 @@ blp = Blueprint(
 class Reschedule(MethodView):
     """Move a booking."""
 
+    @user_data(APPOINTMENTS)
     @blp.arguments(RescheduleIn)
     @blp.response(200, SlotFull)
     @blp.alt_response(409, schema=Problem, description="Nothing changed; ``reason`` says why.")
@@ -46,7 +49,8 @@ class Reschedule(MethodView):
         )
         who = caller()
         return slot_for(
-            who, booking.reschedule_booking(store(), body["user_id"], source, target, caller=who)
+            who,
+            booking.reschedule_booking(store(), body.get("user_id"), source, target, caller=who),
         )
 
 
@@ -54,6 +58,7 @@ class Reschedule(MethodView):
 class Appointments(MethodView):
     """A user's bookings."""
 
+    @user_data(APPOINTMENTS)
     @blp.arguments(AppointmentQuery, location="query")
     @blp.response(200, SlotPage)
     def get(self, query, user_id):

@@ -50,11 +50,14 @@ __all__ = [
     "required_role",
     "resolve_keys",
     "scope_id",
+    "user_data",
+    "user_scope",
 ]
 
 PUBLIC_PATHS = ("/healthz", "/readyz", "/openapi.json", "/docs")
 WWW_AUTHENTICATE = 'Bearer realm="health-api"'
 REQUIRED_ROLE = "_required_role"  # set by require_role, read by authorize and by OpenAPI
+USER_SCOPE = "_user_scope"  # set by user_data, read by OpenAPI
 
 
 def before_request() -> Any:
@@ -131,6 +134,23 @@ def authorize() -> Any:
     if found.may(role):
         return None
     return problem(403, NEEDS.get(role, f"this operation needs the {role} role"), kind="forbidden")
+
+
+def user_data(scope: str) -> Callable:
+    """View decorator: the view reaches a user's data of ``scope`` (``appointments`` or
+    ``sessions``). Who may act for whom is the services' (``domain.caller.acting_for``); this
+    mark only documents it in OpenAPI (the 403 problems, ``x-user-scope``)."""
+
+    def decorator(view: Callable) -> Callable:
+        setattr(view, USER_SCOPE, scope)
+        return view
+
+    return decorator
+
+
+def user_scope(handler: Callable | None) -> str | None:
+    """The user-data scope a view is marked with (``user_data``), else None."""
+    return getattr(handler, USER_SCOPE, None)
 
 
 def require_role(role: str) -> Callable:

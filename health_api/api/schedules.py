@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from health_api.api.auth import require_role
+from health_api.api.auth import require_role, user_data
 from health_api.api.blueprint import Blueprint
 from health_api.api.context import (
     ParameterError,
@@ -19,6 +19,7 @@ from health_api.api.context import (
 from health_api.api.context import storage as store
 from health_api.api.cursors import verify
 from health_api.api.views import clinic_zone, page_dict, slot_dict, slot_for
+from health_api.domain.caller import APPOINTMENTS
 from health_api.domain.errors import InvalidRequestError, MissingUserError
 from health_api.schemas.common import Problem, SlotFull, SlotPage
 from health_api.schemas.schedules import (
@@ -137,6 +138,7 @@ class Schedule(MethodView):
 class Booking(MethodView):
     """The booking of one slot."""
 
+    @user_data(APPOINTMENTS)
     @blp.arguments(BookingIn)
     @blp.response(201, SlotFull, description="Booked.")
     @blp.alt_response(200, schema=SlotFull, description="Already booked by this user (retry).")
@@ -156,7 +158,7 @@ class Booking(MethodView):
         result = booking.book_slot(
             store(),
             slot_key(doctor_id, fecha_hora),
-            body["user_id"],
+            body.get("user_id"),
             body["motivo"],
             caller=who,
             hold_id=body["hold_id"],
@@ -164,6 +166,7 @@ class Booking(MethodView):
         )
         return slot_for(who, result.slot), 201 if result.created else 200
 
+    @user_data(APPOINTMENTS)
     @blp.arguments(CancelQuery, location="query")
     @blp.response(204)
     @blp.alt_response(404, schema=Problem, description=SLOT_NOT_FOUND)
@@ -178,7 +181,7 @@ class Booking(MethodView):
         (409 if someone else booked or holds it)."""
         key = slot_key(doctor_id, fecha_hora)
         try:
-            booking.cancel_booking(store(), key, query["user_id"], caller=caller())
+            booking.cancel_booking(store(), key, query.get("user_id"), caller=caller())
         except MissingUserError as exc:
             # An API key named no user: a missing query parameter, so a 400 (as it always was).
             raise ParameterError("user_id", str(exc)) from None

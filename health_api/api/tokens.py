@@ -43,14 +43,14 @@ class Tokens(MethodView):
         ``user_id`` may be left out of every body and query, and naming another user is a 403.
         ``Idempotency-Key`` is ignored: a retry mints a new token."""
         maximum = settings().token_max_ttl_seconds
-        ttl = body["ttl_seconds"]
+        ttl = body.get("ttl_seconds")
         if ttl is None:
             ttl = min(DEFAULT_TTL_SECONDS, maximum)
         elif ttl > maximum:
             raise ParameterError(
                 "ttl_seconds", f"at most {maximum} (HEALTH_API_TOKEN_MAX_TTL_SECONDS)", 422
             )
-        scope = body["scope"]
+        scope = body.get("scope")
         public_url = settings().mcp_public_url
         minted = kernel().tokens.mint(
             body["user_id"],

@@ -27,7 +27,6 @@ class TokenIn(Schema):
         metadata={"description": "The user the token binds: it acts for this user only."},
     )
     scope = fields.String(
-        load_default=None,
         validate=[validate.Length(max=len(SCOPES) + 1), check_scope],
         metadata={
             "description": "What the token may do, space-separated: ``appointments`` (holds, "
@@ -37,7 +36,6 @@ class TokenIn(Schema):
         },
     )
     ttl_seconds = fields.Integer(
-        load_default=None,
         validate=validate.Range(min=MIN_TTL_SECONDS),
         metadata={
             "description": f"The token's lifetime in seconds, {MIN_TTL_SECONDS} to "
