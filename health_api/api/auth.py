@@ -105,8 +105,7 @@ def caller() -> Caller:
 # What each role's operations need, said in every 403 of the role check: a caller learns what
 # would be let through, nothing about the data.
 NEEDS = {
-    AGENT: "this operation needs an agent or admin key or a user token (an issuer key only "
-    "mints user tokens: POST /api/v1/tokens)",
+    AGENT: "this operation needs an agent or admin key or a user token",
     ADMIN: "this operation needs an admin key (doctor and slot management and /admin are not "
     "open to agent keys or user tokens)",
     ISSUER: "minting user tokens needs an issuer key (POST /api/v1/tokens is not open to "
@@ -133,7 +132,10 @@ def authorize() -> Any:
     role = required_role(handler)
     if found.may(role):
         return None
-    return problem(403, NEEDS.get(role, f"this operation needs the {role} role"), kind="forbidden")
+    detail = NEEDS.get(role, f"this operation needs the {role} role")
+    if found.role == ISSUER:
+        detail += "; an issuer key only mints user tokens (POST /api/v1/tokens)"
+    return problem(403, detail, kind="forbidden")
 
 
 def user_data(scope: str) -> Callable:
