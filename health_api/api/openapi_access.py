@@ -112,13 +112,19 @@ JWKS = {
         "summary": "This service's public token keys (a JWK Set), for whoever verifies its "
         "user tokens.",
         "description": "The ES256 public keys of ``HEALTH_API_TOKEN_SIGNING_KEYS`` (in "
-        "development, the generated one), each with its ``kid``; no key needed. Empty "
-        "(``keys: []``) when this service issues no tokens.",
+        "development, the generated one), each with its ``kid``; no key needed. ``keys`` is "
+        "empty when this service issues no tokens.",
         "tags": ["service"],
         "operationId": "jwks",
         "responses": {
             "200": {
                 "description": "OK",
+                "headers": {
+                    "Cache-Control": {
+                        "description": "``public, max-age=300``: verifiers may keep it 5 minutes.",
+                        "schema": {"type": "string"},
+                    }
+                },
                 "content": {
                     "application/json": {
                         "schema": {
