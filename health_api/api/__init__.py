@@ -18,12 +18,15 @@ from health_api.api import (
     holds,
     hooks,
     openapi,
+    openapi_access,
     problems,
     schedules,
     service,
     sessions,
+    tokens,
     wellknown,
 )
+from health_api.api import kernel as app_kernel
 
 API_TITLE = "Health Assistant API"
 API_VERSION = "1.2.0"
@@ -31,7 +34,8 @@ DOCS_ASSETS = "/docs/assets/"
 
 
 def register(app: Flask) -> Api:
-    """Blueprints, OpenAPI (+ offline Swagger UI at /docs), hooks and problem handlers."""
+    """Blueprints, OpenAPI (+ offline Swagger UI at /docs), hooks and problem handlers. An
+    issuer key without a signing key is a ``ConfigError`` here (``tokens.check_issuing``)."""
     app.config.update(
         API_TITLE=API_TITLE,
         API_VERSION=API_VERSION,
@@ -45,15 +49,18 @@ def register(app: Flask) -> Api:
             "info": {
                 "description": "Find doctors, search free slots, book, cancel and reschedule "
                 "without double-booking, and keep each user's conversation session. Every "
-                "error is application/problem+json (RFC 9457).",
+                "error is application/problem+json (RFC 9457). Credentials: API keys (roles "
+                "agent, admin, issuer) and user tokens (JWTs, e.g. from POST /api/v1/tokens), "
+                "which act for their own user only.",
             },
             "components": {
-                "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+                "securitySchemes": openapi_access.SECURITY_SCHEMES,
             },
         },
     )
     api = openapi.ProblemApi(app)
-    for module in (service, doctors, schedules, holds, appointments, sessions, admin):
+    tokens.check_issuing(app_kernel.kernel_of(app))
+    for module in (service, doctors, schedules, holds, appointments, sessions, admin, tokens):
         api.register_blueprint(module.blp)
     # Before openapi.document: it describes /.well-known/jwks.json when the app serves it.
     wellknown.register(app)
@@ -63,6 +70,6 @@ def register(app: Flask) -> Api:
         "docs_assets",
         lambda filename: send_from_directory(swagger_ui_bundle.swagger_ui_path, filename),
     )
-    hooks.register(app, authenticate=auth.before_request)
+    hooks.register(app, authenticate=auth.before_request, authorize=auth.authorize)
     problems.register(app)
     return api
