@@ -5,7 +5,10 @@ fresh SQLite file (clinic zone Europe/Madrid, so local renderings and DST-aware 
 exercised), loads the demo data, reads the OpenAPI document from the server's own
 ``/openapi.json`` and drives every operation in it with schemathesis: stateless, every built-in
 check, positive and negative data, ``--examples`` generated cases per operation, once with the
-admin key and once with the agent key (whose admin operations answer 403).
+admin key, once with the agent key (whose admin operations answer 403) and once with a user
+token of a patient (an HS256 token of a chatbot issuer the server is configured with), which
+must answer every operation with a documented status too: 403 where it names another user or
+manages doctors, a 2xx or a rule's 4xx where it acts for itself.
 
 Each operation is a hypothesis test over ``operation.as_strategy(mode)`` for every generation
 mode, run with ``case.call_and_validate``. A failing check is recorded, not raised, so every
@@ -49,6 +52,11 @@ from reliability.fuzz_report import OperationResult, Report
 from tests.ops import procs
 
 TIMEZONE = "Europe/Madrid"
+# The patient whose token is the third credential, and its issuer (a test secret, not a real one).
+TOKEN_ISSUER = "fuzz-chatbot"  # noqa: S105 (an issuer name)
+TOKEN_SECRET = "fuzz-chatbot-hs256-secret-of-the-test-run-0123456789"  # noqa: S105
+TOKEN_USER = "paciente-fuzz"  # noqa: S105 (a user id)
+TOKEN_TTL_SECONDS = 86400
 # The response does not match the document: its status, media type, headers or body schema.
 SCHEMA_VIOLATIONS = (
     JsonSchemaError,
@@ -199,13 +207,16 @@ def run(
     env = procs.server_env(
         procs.sqlite_env(workdir / "data" / "fuzz.db"),
         HEALTH_API_TIMEZONE=TIMEZONE,
+        HEALTH_API_TOKEN_HS256_SECRET=TOKEN_SECRET,
+        HEALTH_API_TOKEN_HS256_ISSUER=TOKEN_ISSUER,
+        HEALTH_API_TOKEN_MAX_TTL_SECONDS=str(TOKEN_TTL_SECONDS),
         **(extra_env or {}),
     )
     with procs.running(env, workdir / "logs") as server:
         base_url = f"http://127.0.0.1:{server.port}"
         report = fuzz(
             base_url,
-            {"admin": procs.ADMIN, "agent": procs.AGENT},
+            {"admin": procs.ADMIN, "agent": procs.AGENT, "user": user_token_headers()},
             examples,
             before_each=lambda: procs.seed(server.port),
             on_result=on_result,
@@ -213,6 +224,19 @@ def run(
         alive = procs.call(server.port, "GET", "/healthz")
         assert alive.status == 200, "the server stopped answering after the run"
     return report, server
+
+
+def user_token_headers() -> dict[str, str]:
+    """The bearer header of a patient's token (HS256, the chatbot issuer of the run), valid for
+    the longest lifetime the run allows."""
+    import jwt
+
+    now = int(time.time())
+    claims = {"iss": TOKEN_ISSUER, "sub": TOKEN_USER, "aud": "health-api", "iat": now}
+    token = jwt.encode(
+        claims | {"exp": now + TOKEN_TTL_SECONDS}, TOKEN_SECRET.encode(), algorithm="HS256"
+    )
+    return {"Authorization": f"Bearer {token}"}
 
 
 def _print_result(result: OperationResult) -> None:
