@@ -1,6 +1,7 @@
 """Log hygiene on real gunicorn (SQLite and DynamoDB Local): a canary value sent through every
 operation of the document, in ids, names, reasons, session data, queries and unknown fields,
-never reaches the server's captured output, which stays one JSON record per line."""
+never reaches the server's captured output, which stays one JSON record per line; nor does a
+user token minted and used on the way (not even a slice of it)."""
 
 from __future__ import annotations
 
@@ -29,13 +30,37 @@ CANARY_QUERY = f"{CANARY}query"
 CANARY_FIELD = f"{CANARY}field"
 
 
+ISSUER_KEY = "ops-issuer-key-0123456789abcdef"
+ISSUER = {"Authorization": f"Bearer {ISSUER_KEY}"}
+
+
+def token_env(tmp_path: Path) -> dict[str, str]:
+    """An issuer key beside the admin and agent keys, and a signing key (a file) to mint with."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    key_file = tmp_path / "token-signing-key.pem"
+    key_file.write_bytes(pem)
+    return {
+        "HEALTH_API_KEYS": f"admin={procs.ADMIN_KEY},agent={procs.AGENT_KEY},issuer={ISSUER_KEY}",
+        "HEALTH_API_TOKEN_SIGNING_KEYS": str(key_file),
+    }
+
+
 @pytest.fixture(params=["sqlite", "dynamodb-local"])
 def canary_env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
     if request.param == "sqlite":
         (tmp_path / "data").mkdir()
-        return procs.server_env(procs.sqlite_env(tmp_path / "data" / "h.db"))
+        return procs.server_env(procs.sqlite_env(tmp_path / "data" / "h.db"), **token_env(tmp_path))
     endpoint = request.getfixturevalue("dynamodb_local")
-    env = procs.server_env(procs.dynamodb_env(endpoint, f"abuse{uuid.uuid4().hex[:8]}-"))
+    env = procs.server_env(
+        procs.dynamodb_env(endpoint, f"abuse{uuid.uuid4().hex[:8]}-"), **token_env(tmp_path)
+    )
     procs.create_tables(env)
     return env
 
@@ -150,6 +175,17 @@ def test_a_canary_through_every_endpoint_never_reaches_the_logs(
         hit("DELETE", session, 204, headers=AGENT)
         hit("GET", session, 404, headers=AGENT)
         hit("GET", f"{API}/users/{CANARY_USER}/appointments", 401)
+        # A user token for the canary user: minted, used for its own data and refused another's.
+        hit("GET", "/.well-known/jwks.json", 200)
+        minted = hit("POST", f"{API}/tokens", 201, body={"user_id": CANARY_USER}, headers=ISSUER)
+        token = minted["access_token"]
+        user = {"Authorization": f"Bearer {token}"}
+        hit("GET", f"{API}/users/{CANARY_USER}/appointments", 200, headers=user)
+        hit("GET", f"{API}/users/{CANARY_USER_2}/appointments", 403, headers=user)
+        hit("GET", f"{API}/doctors/{CANARY_DOCTOR}", 200, headers=user)
+        hit("GET", f"{API}/admin/tables", 403, headers=user)
+        tampered = {"Authorization": f"Bearer {token[:-4]}AAAA"}
+        hit("GET", f"{API}/users/{CANARY_USER}/appointments", 401, headers=tampered)
         hit("GET", f"{API}/admin/tables", 403, headers=AGENT)
         hit("GET", f"{API}/admin/tables", 200, headers=ADMIN)
         hit("DELETE", doctor, 204, headers=ADMIN)
@@ -178,6 +214,9 @@ def test_a_canary_through_every_endpoint_never_reaches_the_logs(
     assert operations <= logged, sorted(operations - logged)
     assert output.strip(), "nothing was captured: the check below would prove nothing"
     assert "health_api.access" in output
+    # No slice of the token (any 20 characters of it) reached the output either.
+    leaked = [token[i : i + 20] for i in range(len(token) - 19) if token[i : i + 20] in output]
+    assert not leaked, "a slice of the user token leaked into the server's output"
     for canary in (
         CANARY,
         CANARY_USER,
