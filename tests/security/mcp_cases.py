@@ -124,6 +124,22 @@ def cells() -> list[tuple[str, str, str]]:
     ]
 
 
+# Another user's object reached without naming any user (a token acts for its own user):
+# (tool, arguments); each must be an isError result with none of B's data.
+OBJECT_CASES: dict[str, tuple[str, Callable[[World], Arguments]]] = {
+    "book-B-booked-slot": ("book_appointment", lambda w: _slot(w, w.booked["B"])),
+    "book-B-held-slot-with-B-hold-id": (
+        "book_appointment",
+        lambda w: {**_slot(w, w.held["B"]), "hold_id": w.hold_ids["B"]},
+    ),
+    "hold-B-held-slot": ("hold_slot", lambda w: _slot(w, w.held["B"])),
+    "cancel-B-booking": ("cancel_appointment", lambda w: _slot(w, w.booked["B"])),
+    "reschedule-B-booking": (
+        "reschedule_appointment",
+        lambda w: {"from": _slot(w, w.booked["B"]), "to": _slot(w, w.free["A"])},
+    ),
+}
+
 # Tools that touch no user data, with their arguments for a world: every credential gets a
 # success that carries none of the other user's data.
 PUBLIC_TOOLS: dict[str, Callable[[World], Arguments]] = {

@@ -36,6 +36,8 @@ CREDENTIALS = ("token", "token-public", "agent-all", "agent-public")
 Request = tuple[str, dict[str, Any] | None]  # URL (with query), JSON body or None
 # (world, whose data: "A" or "B", whether the request names that user) -> request
 Builder = Callable[[World, str, bool], Request]
+# world -> request (an operation called one fixed way)
+WorldBuilder = Callable[[World], Request]
 
 
 def slot_path(world: World, fecha_hora: str, *rest: str) -> str:
@@ -190,6 +192,38 @@ def cells() -> list[tuple[str, str, str]]:
     ]
 
 
+# Another user's object reached without naming any user (a token acts for its own user): B's
+# booking or hold by its slot, or B's hold id. (operation, request builder); each must be a
+# refusal among 403, 404 and 409 (409: the slot is someone else's) with none of B's data.
+OBJECT_CASES: dict[str, tuple[str, WorldBuilder]] = {
+    "book-B-booked-slot": (
+        "book_slot",
+        lambda w: (slot_path(w, w.booked["B"], "booking"), {"motivo": "intruso"}),
+    ),
+    "book-B-held-slot-with-B-hold-id": (
+        "book_slot",
+        lambda w: (slot_path(w, w.held["B"], "booking"), {"hold_id": w.hold_ids["B"]}),
+    ),
+    "hold-B-held-slot": (
+        "create_hold",
+        lambda w: ("/api/v1/holds", {"doctor_id": w.doctor, "fecha_hora": w.held["B"]}),
+    ),
+    "cancel-B-booking": (
+        "cancel_booking",
+        lambda w: (slot_path(w, w.booked["B"], "booking"), None),
+    ),
+    "reschedule-B-booking": (
+        "reschedule_appointment",
+        lambda w: (
+            "/api/v1/appointments/reschedule",
+            {
+                "from": {"doctor_id": w.doctor, "fecha_hora": w.booked["B"]},
+                "to": {"doctor_id": w.doctor, "fecha_hora": w.free["A"]},
+            },
+        ),
+    ),
+}
+
 # Operations that touch no user data: (method, path, URL builder). They answer 200 to every
 # credential of the matrix; ``jwks`` is in the document only where the app serves it.
 PublicBuilder = Callable[[World], str]
@@ -220,8 +254,7 @@ OPTIONAL_PUBLIC = {"jwks"}
 
 # Operations for admin keys only: every credential of the matrix gets a 403 that changes
 # nothing. (method, path, request builder)
-RestrictedBuilder = Callable[[World], Request]
-RESTRICTED_CASES: dict[str, tuple[str, str, RestrictedBuilder]] = {
+RESTRICTED_CASES: dict[str, tuple[str, str, WorldBuilder]] = {
     "create_doctor": (
         "POST",
         "/api/v1/doctors",

@@ -24,6 +24,7 @@ from tests.mcp.conftest import mcp_session, serving
 from tests.security.conftest import ENGINES, MODES, Engine, World, opened_engine
 from tests.security.mcp_cases import (
     CREDENTIALS,
+    OBJECT_CASES,
     PUBLIC_TOOLS,
     TOOL_CASES,
     cells,
@@ -135,6 +136,8 @@ async def test_bola_cell(mcp: Mcp, tool: str, credential: str, target: str) -> N
         assert world.leaked(text) == [], text
     answer = result.structured_content or {}
     assert answer.get("user_id") in (None, world.users[who]), text
+    if tool in READ_ONLY:  # a read that is allowed shows that user's data
+        assert world.users[who] in text, text
 
 
 @pytest.mark.parametrize("credential", CREDENTIALS)
@@ -152,3 +155,21 @@ async def test_public_tool_answers_every_credential_without_other_users_data(
     assert world.leaked(text, "B") == [], text
     if credential == "agent-public":  # schedules without booking details
         assert world.leaked(text, "A") == [], text
+
+
+@pytest.mark.parametrize("credential", ["token", "token-public"])
+@pytest.mark.parametrize("reach", sorted(OBJECT_CASES))
+async def test_a_token_reaching_another_users_object_without_naming_a_user_changes_nothing(
+    mcp: Mcp, reach: str, credential: str
+) -> None:
+    tool, build = OBJECT_CASES[reach]
+    world = mcp.engine.world(reuse=True)
+
+    async with mcp.session(world, credential) as session:
+        result = await session.call_tool(tool, build(world))
+
+    text = text_of(result)
+    assert result.is_error, text
+    assert (result.meta or {}).get(PROBLEM_META, {}).get("status") in (403, 404, 409), text
+    assert world.leaked(text) == [], text
+    assert not mcp.engine.changed(world), "a refused call changed stored data"

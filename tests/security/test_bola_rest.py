@@ -23,6 +23,7 @@ from tests.api.conftest import AGENT_KEY
 from tests.security.conftest import ENGINES, MODES, Engine, World, opened_engine
 from tests.security.rest_cases import (
     CREDENTIALS,
+    OBJECT_CASES,
     OPTIONAL_PUBLIC,
     PUBLIC_CASES,
     RESTRICTED_CASES,
@@ -107,8 +108,9 @@ def test_every_other_operation_is_listed_as_public_or_restricted(rest: Rest) -> 
 
 
 def assert_bare_problem(response, want: Expected, world: World) -> None:
-    """A refusal: the expected status and problem type, only problem members, no B data."""
-    text = response.get_data(as_text=True)
+    """A refusal: the expected status and problem type, only problem members, no B data (in
+    the body or any header)."""
+    text = response.get_data(as_text=True) + str(response.headers)
     assert response.status_code in want.statuses, text
     assert response.mimetype == "application/problem+json", text
     body = response.get_json()
@@ -136,7 +138,9 @@ def test_bola_cell(rest: Rest, operation: str, credential: str, target: str) -> 
         return
     assert response.status_code in want.statuses, text
     if credential != "agent-all":  # a token's answers never carry B's data
-        assert world.leaked(text) == [], text
+        assert world.leaked(text + str(response.headers)) == [], text
+    if case.method == "GET":  # a read that is allowed shows that user's data
+        assert world.users[who] in text, text
     answer = json.loads(text) if text else None
     if isinstance(answer, dict):  # whose data it is, where the answer says
         assert answer.get("user_id") in (None, world.users[who]), text
@@ -182,15 +186,18 @@ def test_restricted_operation_refuses_every_credential_and_changes_nothing(
 
 
 @pytest.mark.parametrize("credential", ["token", "token-public"])
-def test_a_token_booking_with_another_users_hold_id_books_nothing_and_reveals_nothing(
-    rest: Rest, credential: str
+@pytest.mark.parametrize("reach", sorted(OBJECT_CASES))
+def test_a_token_reaching_another_users_object_without_naming_a_user_changes_nothing(
+    rest: Rest, reach: str, credential: str
 ) -> None:
+    operation, build = OBJECT_CASES[reach]
     world = rest.engine.world(reuse=True)
-    url = f"/api/v1/doctors/{world.doctor}/schedules/{world.held['B']}/booking"
+    url, body = build(world)
 
-    response = rest.call(world, credential, "PUT", url, {"hold_id": world.hold_ids["B"]})
+    response = rest.call(world, credential, USER_CASES[operation].method, url, body)
 
-    text = response.get_data(as_text=True)
+    text = response.get_data(as_text=True) + str(response.headers)
     assert response.status_code in (403, 404, 409), text
+    assert response.mimetype == "application/problem+json", text
     assert world.leaked(text) == [], text
-    assert not rest.engine.changed(world)
+    assert not rest.engine.changed(world), "a refused call changed stored data"
