@@ -14,7 +14,18 @@ hold, then list the user's appointments. It prints the transcript; exit code 0 m
     # Streamable HTTP, against a running server (`make mcp` or `python -m health_api mcp`)
     python examples/agent_booking.py --url http://127.0.0.1:8001/mcp --key="$AGENT_KEY"
 
-Options: --user-id (default paciente-demo), --especialidad (default cardiologia).
+    # As a patient-facing agent: a user token instead of a key (over stdio or --url). The token
+    # names the user, so no call passes user_id; asking for another user's appointments (what an
+    # injected prompt would try) is refused, and the refusal is printed.
+    python examples/agent_booking.py --token="$(python -m health_api token --user paciente-demo)"
+    HEALTH_API_TOKEN=... python examples/agent_booking.py --url http://127.0.0.1:8001/mcp
+
+The token travels in the transport only (the stdio server's HEALTH_API_MCP_TOKEN, or the HTTP
+Authorization header): never in a tool argument, so never in the model's context.
+
+Options: --user-id (default paciente-demo; with a token, the token's user), --especialidad
+(default cardiologia), --other-user (whose appointments a token holder asks for, to show the
+refusal; default paciente-43).
 """
 
 from __future__ import annotations
@@ -53,11 +64,15 @@ async def call(session: ClientSession, tool: str, arguments: dict[str, Any]) -> 
     return result.structured_content or {}
 
 
-async def converse(session: ClientSession, user_id: str, especialidad: str) -> None:
-    """One booking conversation, end to end."""
+async def converse(
+    session: ClientSession, user_id: str | None, especialidad: str, other: str | None = None
+) -> None:
+    """One booking conversation, end to end, for ``user_id`` (None: the token's user, named
+    in no call); with ``other``, then ask for that user's appointments, which must fail."""
     await session.initialize()
+    who = {"user_id": user_id} if user_id else {}
     # 1. A new conversation: is there a session to resume? (not-found is an answer here)
-    found = await session.call_tool("get_session", {"user_id": user_id})
+    found = await session.call_tool("get_session", who)
     say("agent", f"get_session -> {'none yet' if found.is_error else 'resuming'}")
     # 2. Offer the first free slot of the specialty.
     page = await call(session, "find_availability", {"especialidad": especialidad, "limit": 3})
@@ -68,12 +83,12 @@ async def converse(session: ClientSession, user_id: str, especialidad: str) -> N
     say("bot", f"{slot['nombre']} ({slot['especialidad']}) is free at {when}. Book it?")
     # 3. Hold it while the user answers. A fresh idempotency key per intended change: if this
     #    call timed out, sending it again with the same key could not hold twice.
-    target = {"doctor_id": slot["doctor_id"], "fecha_hora": slot["fecha_hora"], "user_id": user_id}
+    target = {"doctor_id": slot["doctor_id"], "fecha_hora": slot["fecha_hora"], **who}
     hold = await call(session, "hold_slot", {**target, "idempotency_key": str(uuid.uuid4())})
     say("tool", f"held until {hold['expires_at']}")
     # 4. Remember where the conversation is, in case the user comes back later.
     data = {"paso": "confirmar", "hold_id": hold["hold_id"]}
-    await call(session, "save_session", {"user_id": user_id, "data": data})
+    await call(session, "save_session", {**who, "data": data})
     say("user", "Yes, please. It's for a check-up.")
     # 5. Book with the hold. A retry with the same key returns the first answer (replayed).
     booking = {**target, "hold_id": hold["hold_id"], "motivo": "revisión"}
@@ -84,11 +99,25 @@ async def converse(session: ClientSession, user_id: str, especialidad: str) -> N
     replayed = bool(retry.meta and retry.meta.get(REPLAYED))
     say("agent", f"retried book_appointment with the same key -> replayed: {replayed}")
     # 6. Confirm from the user's list of appointments.
-    appointments = await call(session, "list_appointments", {"user_id": user_id})
+    appointments = await call(session, "list_appointments", who)
     mine = [a for a in appointments["items"] if a["fecha_hora"] == slot["fecha_hora"]]
     if not mine:
         raise ToolError("the booking is not in list_appointments")
     say("bot", f"Booked: {slot['nombre']}, {when}. You have {len(appointments['items'])} upcoming.")
+    if other:
+        await refused_for_other(session, other)
+
+
+async def refused_for_other(session: ClientSession, other: str) -> None:
+    """What a prompt injection would try: another user's appointments. A user token's server
+    refuses it (``/problems/other-user``), whatever the model was told."""
+    say("user", f"Also show me the appointments of {other}.")
+    say("agent", f"list_appointments({json.dumps({'user_id': other})})")
+    result = await session.call_tool("list_appointments", {"user_id": other})
+    kind = ((result.meta or {}).get("health-api/problem") or {}).get("type")
+    if not result.is_error or kind != "/problems/other-user":
+        raise ToolError(f"asking for {other}'s appointments was not refused")
+    say("tool", f"refused ({kind}): {result.content[0].text}")
 
 
 def agent_key() -> str:
@@ -102,25 +131,36 @@ def agent_key() -> str:
     return next(k.key for k in keys if k.role == "agent")
 
 
-async def over_stdio(user_id: str, especialidad: str) -> None:
-    # The server inherits this environment (the store's settings), plus the key it acts with.
-    env = {**os.environ, "HEALTH_API_MCP_KEY": agent_key()}
+async def over_stdio(
+    user_id: str | None, especialidad: str, token: str | None, other: str | None
+) -> None:
+    # The server inherits this environment (the store's settings), plus the key (or the user
+    # token) it acts with: one of the two, never both.
+    credentials = ("HEALTH_API_MCP_KEY", "HEALTH_API_MCP_TOKEN", "HEALTH_API_TOKEN")
+    env = {name: value for name, value in os.environ.items() if name not in credentials}
+    if token:
+        env["HEALTH_API_MCP_TOKEN"] = token
+    else:
+        env["HEALTH_API_MCP_KEY"] = agent_key()
     env.setdefault("LOG_LEVEL", "WARNING")  # its per-call log lines (stderr) would drown this
     server = StdioServerParameters(
         command=sys.executable, args=["-m", "health_api", "mcp", "--stdio"], env=env
     )
     async with stdio_client(server) as (read, write), ClientSession(read, write) as session:
-        await converse(session, user_id, especialidad)
+        await converse(session, user_id, especialidad, other)
 
 
-async def over_http(url: str, key: str, user_id: str, especialidad: str) -> None:
-    headers = {"Authorization": f"Bearer {key}"}
+async def over_http(
+    url: str, bearer: str, user_id: str | None, especialidad: str, other: str | None
+) -> None:
+    # A key or a user token: both travel as the bearer of every request, outside the model.
+    headers = {"Authorization": f"Bearer {bearer}"}
     async with (
         httpx2.AsyncClient(headers=headers, event_hooks={"response": [refused]}) as http,
         streamable_http_client(url, http_client=http) as (read, write),
         ClientSession(read, write) as session,
     ):
-        await converse(session, user_id, especialidad)
+        await converse(session, user_id, especialidad, other)
 
 
 async def refused(response: httpx2.Response) -> None:
@@ -142,17 +182,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stdio", action="store_true", help="spawn a stdio server (default)")
     parser.add_argument("--url", help="a Streamable HTTP server, e.g. http://127.0.0.1:8001/mcp")
     parser.add_argument("--key", help="bearer key for --url (default: as for stdio)")
-    parser.add_argument("--user-id", default="paciente-demo")
+    parser.add_argument(
+        "--token", help="a user token: act for its user only (default: HEALTH_API_TOKEN)"
+    )
+    parser.add_argument("--user-id", help="default paciente-demo; with a token, its user")
     parser.add_argument("--especialidad", default="cardiologia")
+    parser.add_argument("--other-user", default="paciente-43")
     args = parser.parse_args(argv)
     if args.stdio and args.url:
         parser.error("--stdio and --url are exclusive")
+    token = args.token or os.environ.get("HEALTH_API_TOKEN") or None
+    if token and args.key:
+        parser.error("--token and --key are exclusive")
+    # With a token the user is the token's: user_id is sent only when asked for explicitly.
+    user_id = args.user_id if token else args.user_id or "paciente-demo"
+    other = args.other_user if token else None
     try:
         if args.url:
-            key = args.key or agent_key()
-            asyncio.run(over_http(args.url, key, args.user_id, args.especialidad))
+            bearer = token or args.key or agent_key()
+            asyncio.run(over_http(args.url, bearer, user_id, args.especialidad, other))
         else:
-            asyncio.run(over_stdio(args.user_id, args.especialidad))
+            asyncio.run(over_stdio(user_id, args.especialidad, token, other))
     except Exception as exc:  # noqa: BLE001 - the message, not a trace, is the point here
         errors = leaves(exc)
         for leaf in errors:

@@ -3,10 +3,17 @@ server together (it builds the bootstrap object of ``kernel/bootstrap.py``, as `
 does for REST), then serves Streamable HTTP under uvicorn
 or, with ``--stdio``, the stdio transport.
 
+A stdio server acts with one credential for its life: an API key (``HEALTH_API_MCP_KEY``) or a
+user token (``HEALTH_API_MCP_TOKEN``: it then acts for the token's user only, as a token holder
+does over HTTP). Never both. The token is verified at start (for ``HEALTH_API_TOKEN_AUDIENCE``);
+once it expires every tool call answers ``invalid-token`` while the process keeps running (the
+host shows that answer; a fresh token and a restart resume).
+
 Exit codes: 0 after a clean stop (Ctrl-C; after SIGTERM uvicorn re-raises the signal, so the
 process ends by it, 143 in a shell, the convention for a terminated process); 2 for a
 configuration error (a bad setting, no keys where keys are required, a stdio key that is not one
-of them); 3 when the storage cannot be opened.
+of them or only issues tokens, both a stdio key and a token, a token that does not verify); 3
+when the storage cannot be opened.
 
 A server that cannot start writes one line to stderr (what is wrong, how to fix it) before
 anything else. On stdio it then answers the client's first request (``initialize``) with that
@@ -43,7 +50,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="Serve the MCP tools (Streamable HTTP at /mcp, or stdio).",
     )
     parser.add_argument(
-        "--stdio", action="store_true", help="serve stdio (key: HEALTH_API_MCP_KEY)"
+        "--stdio",
+        action="store_true",
+        help="serve stdio (credential: HEALTH_API_MCP_KEY or HEALTH_API_MCP_TOKEN)",
     )
     parser.add_argument("--host", help="interface to listen on (default HEALTH_API_MCP_HOST)")
     parser.add_argument("--port", type=int, help="TCP port (default HEALTH_API_MCP_PORT, 8001)")
@@ -114,14 +123,14 @@ def serve(settings: Settings, *, stdio: bool) -> int:
     from health_api.mcp.server import build_server
     from health_api.storage.factory import build_storage
 
-    # A stdio server's key is checked before the storage is opened: a wrong key is a
+    # A stdio server's key or token is checked before the storage is opened: a wrong one is a
     # configuration error (2) whatever state the store is in.
-    stdio_caller = _stdio_caller(settings) if stdio else None
+    stdio_caller, expires_at = _stdio_credential(settings) if stdio else (None, None)
     storage = build_storage(settings)
     try:
         kernel = build_kernel(settings, storage, stdio_caller=stdio_caller)
         if stdio:
-            anyio.run(build_server(kernel).run_stdio_async)
+            anyio.run(build_server(kernel, stdio_expires_at=expires_at).run_stdio_async)
         else:
             _serve_http(kernel, build_server(kernel))
     finally:
@@ -129,7 +138,37 @@ def serve(settings: Settings, *, stdio: bool) -> int:
     return 0
 
 
+def _stdio_credential(settings: Settings):
+    """The stdio server's caller, and when it stops being valid (a token's ``exp``; None for a
+    key)."""
+    if settings.mcp_key and settings.mcp_token:
+        raise ConfigError(
+            "HEALTH_API_MCP_KEY and HEALTH_API_MCP_TOKEN are both set: a stdio server acts with "
+            "one credential, so unset one (the token, to act for its user only)"
+        )
+    if settings.mcp_token:
+        return _token_caller(settings)
+    return _stdio_caller(settings), None
+
+
+def _token_caller(settings: Settings):
+    from health_api.kernel.bootstrap import caller_of_token
+    from health_api.keys import resolve_key_id_secret
+    from health_api.tokens import InvalidTokenError, build_authority
+
+    try:
+        verified = build_authority(settings).verify(settings.mcp_token or "")
+    except InvalidTokenError as exc:
+        # The reason is a fixed phrase; the token itself is never repeated.
+        raise ConfigError(
+            f"HEALTH_API_MCP_TOKEN is not a valid user token ({exc.reason}): ask the backend "
+            "that issues tokens for a fresh one"
+        ) from None
+    return caller_of_token(verified, resolve_key_id_secret(settings)), verified.expires_at
+
+
 def _stdio_caller(settings: Settings):
+    from health_api.domain.caller import AGENT
     from health_api.kernel.bootstrap import caller_of
     from health_api.keys import resolve_key_id_secret, resolve_keys
 
@@ -147,7 +186,13 @@ def _stdio_caller(settings: Settings):
             f"HEALTH_API_MCP_KEY {state}: set it to the agent (or admin) key in the server's "
             f"environment (in a host's MCP server config: env); {where}"
         )
-    return caller_of(api_key, key_id_secret)
+    caller = caller_of(api_key, key_id_secret, settings.agent_access)
+    if not caller.may(AGENT):
+        raise ConfigError(
+            "HEALTH_API_MCP_KEY is an issuer key: it only issues user tokens; set the agent (or "
+            "admin) key, or a user token in HEALTH_API_MCP_TOKEN"
+        )
+    return caller
 
 
 def _serve_http(kernel, server) -> None:

@@ -18,11 +18,14 @@ from health_api.api import (
     holds,
     hooks,
     openapi,
+    openapi_access,
     problems,
     schedules,
     service,
     sessions,
+    tokens,
 )
+from health_api.api import kernel as app_kernel
 
 API_TITLE = "Health Assistant API"
 API_VERSION = "1.2.0"
@@ -30,7 +33,8 @@ DOCS_ASSETS = "/docs/assets/"
 
 
 def register(app: Flask) -> Api:
-    """Blueprints, OpenAPI (+ offline Swagger UI at /docs), hooks and problem handlers."""
+    """Blueprints, OpenAPI (+ offline Swagger UI at /docs), hooks and problem handlers. An
+    issuer key without a signing key is a ``ConfigError`` here (``tokens.check_issuing``)."""
     app.config.update(
         API_TITLE=API_TITLE,
         API_VERSION=API_VERSION,
@@ -47,12 +51,13 @@ def register(app: Flask) -> Api:
                 "error is application/problem+json (RFC 9457).",
             },
             "components": {
-                "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+                "securitySchemes": openapi_access.SECURITY_SCHEMES,
             },
         },
     )
     api = openapi.ProblemApi(app)
-    for module in (service, doctors, schedules, holds, appointments, sessions, admin):
+    tokens.check_issuing(app_kernel.kernel_of(app))
+    for module in (service, doctors, schedules, holds, appointments, sessions, admin, tokens):
         api.register_blueprint(module.blp)
     openapi.document(api, app)
     app.add_url_rule(
@@ -60,6 +65,6 @@ def register(app: Flask) -> Api:
         "docs_assets",
         lambda filename: send_from_directory(swagger_ui_bundle.swagger_ui_path, filename),
     )
-    hooks.register(app, authenticate=auth.before_request)
+    hooks.register(app, authenticate=auth.before_request, authorize=auth.authorize)
     problems.register(app)
     return api

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
+from health_api.api.auth import user_data
 from health_api.api.blueprint import Blueprint
 from health_api.api.context import ParameterError, bound, caller, check_path_id, instant
 from health_api.api.context import storage as store
 from health_api.api.cursors import verify
-from health_api.api.views import clinic_zone, page_dict, slot_dict
+from health_api.api.views import clinic_zone, page_dict, slot_dict, slot_for
+from health_api.domain.caller import APPOINTMENTS
 from health_api.domain.errors import InvalidRequestError
 from health_api.domain.models import SlotKey
 from health_api.schemas.common import Problem, SlotFull, SlotPage
@@ -32,6 +34,7 @@ blp = Blueprint(
 class Reschedule(MethodView):
     """Move a booking."""
 
+    @user_data(APPOINTMENTS)
     @blp.arguments(RescheduleIn)
     @blp.response(200, SlotFull)
     @blp.alt_response(409, schema=Problem, description="Nothing changed; ``reason`` says why.")
@@ -44,8 +47,10 @@ class Reschedule(MethodView):
         target = SlotKey(
             body["to"]["doctor_id"], instant(body["to"]["fecha_hora"], "to.fecha_hora", status=422)
         )
-        return slot_dict(
-            booking.reschedule_booking(store(), body["user_id"], source, target, caller=caller())
+        who = caller()
+        return slot_for(
+            who,
+            booking.reschedule_booking(store(), body.get("user_id"), source, target, caller=who),
         )
 
 
@@ -53,6 +58,7 @@ class Reschedule(MethodView):
 class Appointments(MethodView):
     """A user's bookings."""
 
+    @user_data(APPOINTMENTS)
     @blp.arguments(AppointmentQuery, location="query")
     @blp.response(200, SlotPage)
     def get(self, query, user_id):
@@ -64,16 +70,17 @@ class Appointments(MethodView):
         than ``limit`` slots, even none, while ``next_cursor`` is set: keep paging until
         ``next_cursor`` is null.
         """
+        who = caller()
         page = booking.list_appointments(
             store(),
             check_path_id(user_id, "user_id"),
             bound(query["desde"], "desde"),
             query["limit"],
             verify(query["cursor"]),
-            caller=caller(),
+            caller=who,
         )
         tz = clinic_zone()
-        return page_dict(page, lambda slot: slot_dict(slot, tz=tz))
+        return page_dict(page, lambda slot: slot_for(who, slot, tz))
 
 
 @blp.route("/availability")

@@ -1,5 +1,6 @@
-"""Bearer-key authentication of REST requests with two roles, ``agent`` and ``admin``, and the
-per-address limit of failed authentications.
+"""Bearer authentication of REST requests (API keys of the roles ``agent``, ``admin`` and
+``issuer``, and user tokens), the role check of every operation, and the per-address limit of
+failed authentications.
 
 Which keys exist, how a token is matched and what a role may do live in :mod:`health_api.keys`;
 who the client is and how its failures are counted in :mod:`health_api.clients` (both shared
@@ -10,7 +11,6 @@ app's kernel. An authenticated request's :class:`~health_api.domain.caller.Calle
 
 from __future__ import annotations
 
-import functools
 import math
 import time
 from collections.abc import Callable
@@ -18,10 +18,11 @@ from typing import Any
 
 from flask import g, request
 
+from health_api.api.blueprint import current_handler
 from health_api.api.kernel import kernel
 from health_api.api.problems import problem
 from health_api.clients import client_address
-from health_api.domain.caller import Caller
+from health_api.domain.caller import ADMIN, AGENT, ISSUER, Caller
 from health_api.kernel.credentials import authenticate as authenticate_request
 from health_api.keys import (  # re-exported: the REST names of the shared key rules
     DEV_KEYS_FILE,
@@ -40,17 +41,23 @@ __all__ = [
     "ROLE_RANK",
     "MissingKeysError",
     "authenticate",
+    "authorize",
     "before_request",
     "caller",
     "has_role",
     "key_id",
     "require_role",
+    "required_role",
     "resolve_keys",
     "scope_id",
+    "user_data",
+    "user_scope",
 ]
 
 PUBLIC_PATHS = ("/healthz", "/readyz", "/openapi.json", "/docs")
 WWW_AUTHENTICATE = 'Bearer realm="health-api"'
+REQUIRED_ROLE = "_required_role"  # set by require_role, read by authorize and by OpenAPI
+USER_SCOPE = "_user_scope"  # set by user_data, read by OpenAPI
 
 
 def before_request() -> Any:
@@ -95,18 +102,65 @@ def caller() -> Caller:
     return g.caller
 
 
-def require_role(role: str) -> Callable:
-    """View decorator: the authenticated key must have at least ``role``."""
+# What each role's operations need, said in every 403 of the role check: a caller learns what
+# would be let through, nothing about the data.
+NEEDS = {
+    AGENT: "this operation needs an agent or admin key or a user token",
+    ADMIN: "this operation needs an admin key (doctor and slot management and /admin are not "
+    "open to agent keys or user tokens)",
+    ISSUER: "minting user tokens needs an issuer key (POST /api/v1/tokens is not open to "
+    "agent or admin keys or user tokens)",
+}
+
+
+def required_role(handler: Callable | None) -> str:
+    """The role a view needs: ``agent`` unless it says more (``require_role``)."""
+    return getattr(handler, REQUIRED_ROLE, AGENT)
+
+
+def authorize() -> Any:
+    """The role check of every /api/v1 operation, after authentication: the caller must
+    ``may`` the role its view needs (``agent`` by default: doctors, schedules, availability,
+    and everything a service then decides per user; an issuer key has only ``issuer``), else
+    a 403 ``/problems/forbidden`` that says what is needed."""
+    if not request.path.startswith("/api/"):
+        return None
+    handler = current_handler()
+    found = g.get("caller")
+    if handler is None or found is None:
+        return None  # no such route or method: the 404 / 405 answers
+    role = required_role(handler)
+    if found.may(role):
+        return None
+    detail = NEEDS.get(role, f"this operation needs the {role} role")
+    if found.role == ISSUER:
+        detail += "; an issuer key only mints user tokens (POST /api/v1/tokens)"
+    return problem(403, detail, kind="forbidden")
+
+
+def user_data(scope: str) -> Callable:
+    """View decorator: the view reaches a user's data of ``scope`` (``appointments`` or
+    ``sessions``). Who may act for whom is the services' (``domain.caller.acting_for``); this
+    mark only documents it in OpenAPI (the 403 problems, ``x-user-scope``)."""
 
     def decorator(view: Callable) -> Callable:
-        @functools.wraps(view)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            found = g.get("caller")
-            if found is None or not found.may(role):
-                return problem(403, f"this operation needs the {role} role", kind="forbidden")
-            return view(*args, **kwargs)
+        setattr(view, USER_SCOPE, scope)
+        return view
 
-        wrapper._required_role = role  # read by the OpenAPI decoration
-        return wrapper
+    return decorator
+
+
+def user_scope(handler: Callable | None) -> str | None:
+    """The user-data scope a view is marked with (``user_data``), else None."""
+    return getattr(handler, USER_SCOPE, None)
+
+
+def require_role(role: str) -> Callable:
+    """View decorator: the view needs a caller that ``may`` ``role`` (checked by
+    :func:`authorize` before the view runs, and documented in OpenAPI)."""
+
+    def decorator(view: Callable) -> Callable:
+        setattr(view, REQUIRED_ROLE, role)
+        return view
 
     return decorator

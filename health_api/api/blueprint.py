@@ -76,6 +76,19 @@ def query_parameters(view: Callable) -> frozenset[str]:
     return getattr(view, QUERY_PARAMETERS, frozenset())
 
 
+def current_handler() -> Callable | None:
+    """The view method the running request is routed to (a ``MethodView``'s method; HEAD is
+    served by GET), or None: no such route or method, or a route that is no ``MethodView``."""
+    view_class = getattr(
+        flask.current_app.view_functions.get(flask.request.endpoint), "view_class", None
+    )
+    method = flask.request.method.lower()
+    handler = getattr(view_class, method, None)
+    if handler is None and method == "head":
+        handler = getattr(view_class, "get", None)
+    return handler
+
+
 class Blueprint(flask_smorest.Blueprint):
     """flask-smorest's Blueprint with the strict JSON parser and responses sent as built."""
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 from flask import url_for
 from flask.views import MethodView
 
+from health_api.api.auth import user_data
 from health_api.api.blueprint import Blueprint
 from health_api.api.context import caller, instant, secret, settings, slot_key
 from health_api.api.context import storage as store
 from health_api.api.views import hold_dict
+from health_api.domain.caller import APPOINTMENTS
 from health_api.schemas.common import Problem
 from health_api.schemas.holds import HoldIn, HoldOut
 from health_api.services import holds
@@ -25,6 +27,7 @@ blp = Blueprint(
 class Holds(MethodView):
     """Holds of slots."""
 
+    @user_data(APPOINTMENTS)
     @blp.arguments(HoldIn)
     @blp.response(201, HoldOut, description="Held; ``Location`` names the hold.")
     @blp.alt_response(
@@ -57,12 +60,12 @@ class Holds(MethodView):
             store(),
             secret(),
             key,
-            body["user_id"],
+            body.get("user_id"),
             body["ttl_seconds"],
             settings(),
             caller=caller(),
         )
-        data = hold_dict(issued.hold_id, issued.hold, admin=caller().is_admin)
+        data = hold_dict(issued.hold_id, issued.hold, caller())
         if not issued.created:
             return data, 200
         location = url_for("holds.Hold", hold_id=issued.hold_id)
@@ -73,13 +76,15 @@ class Holds(MethodView):
 class Hold(MethodView):
     """One hold."""
 
+    @user_data(APPOINTMENTS)
     @blp.response(200, HoldOut)
     def get(self, hold_id):
         """The live hold; 404 once it expired, was released or consumed by a booking, and for
         an edited or foreign id."""
         hold = holds.get_hold(store(), secret(), hold_id, caller=caller())
-        return hold_dict(hold_id, hold, admin=caller().is_admin)
+        return hold_dict(hold_id, hold, caller())
 
+    @user_data(APPOINTMENTS)
     @blp.response(204)
     def delete(self, hold_id):
         """Release the hold: the slot is ``disponible`` again if this hold still held it; a

@@ -15,11 +15,11 @@ import re
 import time
 from collections.abc import Callable
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from health_api.api import idempotency
-from health_api.api.blueprint import query_parameters
+from health_api.api.blueprint import current_handler, query_parameters
 from health_api.api.kernel import kernel, state
 from health_api.api.problems import problem
 from health_api.cors import CorsPolicy
@@ -137,16 +137,9 @@ def _unknown_query() -> Response | None:
     each view takes come from its query schema (``Blueprint.arguments``)."""
     if not request.args or not request.path.startswith("/api/") or request.method == "OPTIONS":
         return None
-    view_class = getattr(current_app.view_functions.get(request.endpoint), "view_class", None)
-    method = request.method.lower()
-    handler = getattr(view_class, method, None) or (
-        getattr(view_class, "get", None) if method == "head" else None
-    )
+    handler = current_handler()
     if handler is None:
         return None  # no such route or method: the 404 / 405 says more than a 400 would
-    caller = g.get("caller")
-    if caller is None or not caller.may(getattr(handler, "_required_role", "agent")):
-        return None  # the view's 403 comes first: a key without the role learns nothing more
     unknown = sorted(set(request.args) - query_parameters(handler))
     if not unknown:
         return None
@@ -158,11 +151,16 @@ def _unknown_query() -> Response | None:
     )
 
 
-def register(app: Flask, authenticate: Callable[[], Response | None]) -> None:
+def register(
+    app: Flask,
+    authenticate: Callable[[], Response | None],
+    authorize: Callable[[], Response | None],
+) -> None:
     """Install, in this order: request id, the CORS preflight (before authentication: it
     carries no key), authentication, the JSON-only rule, the per-key rate limit (it needs the
-    key), the unknown-query-parameter rule, the Idempotency-Key claim (last: a refusal before
-    it is never stored; ``idempotency.py``); and CORS headers on the way out."""
+    key), the role check (a 403 tells a caller without the role nothing more), the
+    unknown-query-parameter rule, the Idempotency-Key claim (last: a refusal before it is
+    never stored; ``idempotency.py``); and CORS headers on the way out."""
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
 
     # One hook each way rather than six: Flask resolves and wraps every hook on every request.
@@ -173,6 +171,7 @@ def register(app: Flask, authenticate: Callable[[], Response | None]) -> None:
             or authenticate()
             or _json_only()
             or _rate_limit()
+            or authorize()
             or _unknown_query()
             or idempotency.before()
         )

@@ -1,7 +1,8 @@
 """``Idempotency-Key`` on every write of /api/v1 (API.md "Idempotency-Key").
 
 Applied in one place, the app's before/after hooks (``hooks.py``), to every POST, PUT, PATCH and
-DELETE whose path is under /api/v1 and matches a route, after authentication, the JSON-only
+DELETE whose path is under /api/v1 and matches a route (except a view marked ``ignores_key``:
+``POST /tokens``, whose answer is a live token), after authentication, the JSON-only
 rule, the rate limit and the query check (their refusals are never stored: the request did not
 run). GET and HEAD ignore the header.
 
@@ -24,10 +25,12 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 
 from flask import Response, g, request
 
 from health_api.api.auth import caller
+from health_api.api.blueprint import current_handler
 from health_api.api.kernel import kernel, state
 from health_api.api.problems import problem
 from health_api.kernel.catalogue import STORED_STATUSES
@@ -47,6 +50,7 @@ MAX_KEY_LENGTH = 255
 STORED_PROBLEM_STATUSES = STORED_STATUSES
 NOT_DOMAIN_TYPES = frozenset({"about:blank", "/problems/validation"})
 REPLAYED = "Idempotent-Replayed"
+IGNORES_KEY = "_ignores_idempotency_key"
 
 
 class InvalidKeyError(ValueError):
@@ -90,12 +94,25 @@ def _sf_string(value: str) -> str:
     raise InvalidKeyError("the quoted string is not closed")
 
 
+def ignores_key(view: Callable) -> Callable:
+    """View decorator: this write ignores ``Idempotency-Key`` (``POST /tokens``: its answer, a
+    live token, must never be stored)."""
+    setattr(view, IGNORES_KEY, True)
+    return view
+
+
+def ignored(view: Callable | None) -> bool:
+    """Whether ``view`` ignores ``Idempotency-Key`` (read by the OpenAPI document too)."""
+    return getattr(view, IGNORES_KEY, False)
+
+
 def applies() -> bool:
-    """True for a write to a route under /api/v1."""
+    """True for a write to a route under /api/v1 that does not ignore the header."""
     return (
         request.method in WRITE_METHODS
         and request.path.startswith(PREFIX)
         and request.url_rule is not None
+        and not ignored(current_handler())
     )
 
 

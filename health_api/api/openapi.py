@@ -15,7 +15,10 @@ from flask import Flask
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 
-from health_api.api.operations import OPERATION_IDS, PATH_PARAMETERS
+from health_api.api import openapi_access as access
+from health_api.api.auth import required_role, user_scope
+from health_api.api.idempotency import ignored
+from health_api.api.operations import OPERATION_IDS, PATH_PARAMETERS, SERVICE_PATHS
 from health_api.api.problems import PROBLEM_JSON, TITLES
 from health_api.schemas.common import MAX_CURSOR_LENGTH, Problem
 
@@ -64,7 +67,8 @@ IDEMPOTENCY_KEY = {
     "description": (
         "Makes the request safe to send again (draft-ietf-httpapi-idempotency-key-header): an "
         'RFC 8941 string (``"abc"``) or a bare token, 1-255 printable ASCII characters, scoped '
-        "to the API key. The first request runs and its answer (2xx, or a 404/409/422 of the "
+        "to the API key, or to a user token's user (every token of one user shares them). The "
+        "first request runs and its answer (2xx, or a 404/409/422 of the "
         "domain rules) is kept for ``HEALTH_API_IDEMPOTENCY_TTL_SECONDS``; a repeat with the same "
         "method, path, query and body gets that answer again with ``Idempotent-Replayed: true``; "
         "the same key with another request is a 422 ``/problems/idempotency-key-reused``; a "
@@ -77,9 +81,8 @@ IDEMPOTENCY_KEY = {
 ERRORS = {
     400: "Malformed JSON body, a bad or unknown query parameter, or a path value that is not an "
     "id or a time (``errors`` names it), or a bad cursor.",
-    401: "No usable key: none sent, a header other than ``Authorization: Bearer <key>``, or an "
-    "unknown key (``detail`` says which, never echoing the key).",
-    403: "The key lacks the role.",
+    401: access.UNAUTHORIZED,
+    403: "The credential may not do this (``/problems/forbidden``).",
     404: "No such resource.",
     409: "State conflict.",
     413: "The body is over 1 MiB.",
@@ -122,33 +125,6 @@ ONE_OF_BODIES = {
     },
 }
 
-SERVICE_PATHS = {
-    "/openapi.json": {
-        "get": {
-            "summary": "This OpenAPI 3 document.",
-            "tags": ["service"],
-            "responses": {
-                "200": {
-                    "description": "OK",
-                    "content": {"application/json": {"schema": {"type": "object"}}},
-                }
-            },
-        }
-    },
-    "/docs": {
-        "get": {
-            "summary": "A page that renders this document (Swagger UI, served offline).",
-            "tags": ["service"],
-            "responses": {
-                "200": {
-                    "description": "OK",
-                    "content": {"text/html": {"schema": {"type": "string"}}},
-                }
-            },
-        }
-    },
-}
-
 
 class ProblemApi(Api):
     """flask-smorest with our Problem schema as its error schema, served as problem+json.
@@ -172,13 +148,16 @@ class ProblemApi(Api):
 def document(api: Api, app: Flask) -> None:
     """Complete the generated document; call once every blueprint is registered."""
     spec = api.spec
-    for name, header in HEADERS.items():
+    for name, header in {**HEADERS, **access.HEADERS}.items():
         spec.components.header(name, header)
     for name, forms in ONE_OF_BODIES.items():
         _split_forms(spec.components.schemas, name, forms)
-    roles = required_roles(app)
+    views = operation_views(app)
     paths = spec._paths  # apispec keeps the built paths here
-    for path, operations in SERVICE_PATHS.items():
+    served = {rule.rule for rule in app.url_map.iter_rules()}
+    # The JWK Set is H1's route: described here whenever the app serves it.
+    extra = {access.JWKS_PATH: access.JWKS} if access.JWKS_PATH in served else {}
+    for path, operations in {**SERVICE_PATHS, **extra}.items():
         paths[path] = dict(operations)
     for path, operations in paths.items():
         _describe_path_parameters(operations.get("parameters", []))
@@ -187,30 +166,34 @@ def document(api: Api, app: Flask) -> None:
                 continue
             if (method, path) in OPERATION_IDS:
                 operation["operationId"] = OPERATION_IDS[(method, path)]
-            role = roles.get((method, path))
+            view = views.get((method, path))
+            role = None if view is None else required_role(view)
             statuses = _error_statuses(path, method, operation, role)
             if role is not None:
-                operation["security"] = [{"bearer": []}]
-                note = f"Needs a key with the ``{role}`` role."
-                operation["description"] = "\n\n".join(
-                    p for p in (operation.get("description"), note) if p
-                )
+                access.describe(operation, role, user_scope(view))
             success = SUCCESS_HEADERS.get((method, path), ())
-            if method in WRITE_METHODS and path.startswith("/api/"):
+            keyed = method in WRITE_METHODS and path.startswith("/api/") and not ignored(view)
+            if keyed:
                 operation.setdefault("parameters", []).append(dict(IDEMPOTENCY_KEY))
                 statuses |= {400, 409, 422}  # a bad key; the key in flight; the key reused
                 success = (*success, "Idempotent-Replayed")
             _write_responses(operation, statuses, success)
-            if method in WRITE_METHODS and path.startswith("/api/"):
+            if role is not None:
+                refused = operation["responses"]["403"]
+                refused["description"] = access.forbidden(role, user_scope(view))
+                if user_scope(view) is not None:
+                    access.with_challenge(refused)
+            if keyed:
                 in_flight = {"$ref": "#/components/headers/Retry-After-In-Flight"}
                 operation["responses"]["409"]["headers"]["Retry-After"] = in_flight
     # Every error response is now written out in full: nothing refers to the shared ones.
     spec.components.responses.clear()
 
 
-def required_roles(app: Flask) -> dict[tuple[str, str], str]:
-    """``(method, openapi path) -> role`` of every /api view (``agent`` unless it says more)."""
-    roles = {}
+def operation_views(app: Flask) -> dict[tuple[str, str], Any]:
+    """``(method, openapi path) -> view method`` of every /api view (its marks say the role it
+    needs, its user scope, and whether it ignores ``Idempotency-Key``)."""
+    views = {}
     for rule in app.url_map.iter_rules():
         view_class = getattr(app.view_functions.get(rule.endpoint), "view_class", None)
         if view_class is None or not rule.rule.startswith("/api/"):
@@ -219,8 +202,8 @@ def required_roles(app: Flask) -> dict[tuple[str, str], str]:
         for method in rule.methods or ():
             view = getattr(view_class, method.lower(), None)
             if view is not None:
-                roles[(method.lower(), path)] = getattr(view, "_required_role", "agent")
-    return roles
+                views[(method.lower(), path)] = view
+    return views
 
 
 def _describe_path_parameters(parameters: list) -> None:
@@ -254,9 +237,7 @@ def _error_statuses(path: str, method: str, operation: dict, role: str | None) -
     if "{" in path:
         statuses.add(404)
     if role is not None:
-        statuses |= {401, 429, 500, 503}
-    if role == "admin":
-        statuses.add(403)
+        statuses |= {401, 403, 429, 500, 503}
     if path == "/readyz":
         statuses.add(503)
     return statuses | set(SERVER_ERRORS)

@@ -1,5 +1,6 @@
 """What the OpenAPI document names: each operation's ``operationId`` (API.md v1.2: the names a
-generated client gives its functions) and each path parameter's rule, as the views check it."""
+generated client gives its functions), each path parameter's rule, as the views check it, and
+the service paths no blueprint describes."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ OPERATION_IDS = {
     ("get", "/api/v1/admin/tables"): "get_tables",
     ("post", "/api/v1/admin/seed"): "load_seed",
     ("delete", "/api/v1/admin/seed"): "remove_seed",
+    ("post", "/api/v1/tokens"): "issue_token",
 }
 
 # Path parameters as the views check them (a value outside the rule is a 400 naming it).
@@ -43,12 +45,41 @@ PATH_PARAMETERS = {
         "schema": {"type": "string", "pattern": ID_PATTERN.pattern, "maxLength": 128},
     },
     "user_id": {
-        "description": f"The user's id: {ID_MESSAGE}.",
+        "description": f"The user's id: {ID_MESSAGE}. With a user token, its own user "
+        "(another is a 403 ``/problems/other-user``).",
         "schema": {"type": "string", "pattern": ID_PATTERN.pattern, "maxLength": 128},
     },
     "fecha_hora": {
         "description": "The slot's start, ISO 8601 with any UTC offset (none: the clinic zone), "
         "percent-encoded (``+`` as ``%2B``); not a time: a 400.",
         "schema": {"type": "string", "minLength": 1, "example": "2026-12-01T09:30:00Z"},
+    },
+}
+
+# The service paths flask-smorest does not generate (the document itself and its page).
+SERVICE_PATHS = {
+    "/openapi.json": {
+        "get": {
+            "summary": "This OpenAPI 3 document.",
+            "tags": ["service"],
+            "responses": {
+                "200": {
+                    "description": "OK",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                }
+            },
+        }
+    },
+    "/docs": {
+        "get": {
+            "summary": "A page that renders this document (Swagger UI, served offline).",
+            "tags": ["service"],
+            "responses": {
+                "200": {
+                    "description": "OK",
+                    "content": {"text/html": {"schema": {"type": "string"}}},
+                }
+            },
+        }
     },
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from health_api.api.auth import require_role
+from health_api.api.auth import require_role, user_data
 from health_api.api.blueprint import Blueprint
 from health_api.api.context import (
     ParameterError,
@@ -18,8 +18,9 @@ from health_api.api.context import (
 )
 from health_api.api.context import storage as store
 from health_api.api.cursors import verify
-from health_api.api.views import clinic_zone, page_dict, slot_dict
-from health_api.domain.errors import InvalidRequestError
+from health_api.api.views import clinic_zone, page_dict, slot_dict, slot_for
+from health_api.domain.caller import APPOINTMENTS
+from health_api.domain.errors import InvalidRequestError, MissingUserError
 from health_api.schemas.common import Problem, SlotFull, SlotPage
 from health_api.schemas.schedules import (
     BookingIn,
@@ -137,6 +138,7 @@ class Schedule(MethodView):
 class Booking(MethodView):
     """The booking of one slot."""
 
+    @user_data(APPOINTMENTS)
     @blp.arguments(BookingIn)
     @blp.response(201, SlotFull, description="Booked.")
     @blp.alt_response(200, schema=SlotFull, description="Already booked by this user (retry).")
@@ -152,17 +154,19 @@ class Booking(MethodView):
         """Book a slot with one conditional write; the same user again gets 200 and the same
         booking (whatever ``hold_id`` says). A booking by the holder of a live hold consumes
         it, with or without ``hold_id``."""
+        who = caller()
         result = booking.book_slot(
             store(),
             slot_key(doctor_id, fecha_hora),
-            body["user_id"],
+            body.get("user_id"),
             body["motivo"],
-            caller=caller(),
+            caller=who,
             hold_id=body["hold_id"],
             secret=secret(),
         )
-        return slot_dict(result.slot), 201 if result.created else 200
+        return slot_for(who, result.slot), 201 if result.created else 200
 
+    @user_data(APPOINTMENTS)
     @blp.arguments(CancelQuery, location="query")
     @blp.response(204)
     @blp.alt_response(404, schema=Problem, description=SLOT_NOT_FOUND)
@@ -175,6 +179,9 @@ class Booking(MethodView):
     def delete(self, query, doctor_id, fecha_hora):
         """Cancel the user's booking (or release the user's live hold); the slot is free again
         (409 if someone else booked or holds it)."""
-        booking.cancel_booking(
-            store(), slot_key(doctor_id, fecha_hora), query["user_id"], caller=caller()
-        )
+        key = slot_key(doctor_id, fecha_hora)
+        try:
+            booking.cancel_booking(store(), key, query.get("user_id"), caller=caller())
+        except MissingUserError as exc:
+            # An API key named no user: a missing query parameter, so a 400 (as it always was).
+            raise ParameterError("user_id", str(exc)) from None

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
+from health_api.api.auth import user_data
 from health_api.api.blueprint import Blueprint
 from health_api.api.context import caller, check_path_id, settings
 from health_api.api.context import storage as store
 from health_api.api.views import session_dict
+from health_api.domain.caller import SESSIONS
 from health_api.schemas.sessions import SessionOut, SessionPatch, SessionPut
 from health_api.services import sessions as service
 
@@ -23,6 +25,7 @@ blp = Blueprint(
 class Session(MethodView):
     """One user's session."""
 
+    @user_data(SESSIONS)
     @blp.arguments(SessionPut)
     @blp.response(200, SessionOut)
     def put(self, body, user_id):
@@ -38,6 +41,7 @@ class Session(MethodView):
         )
         return _body(session)
 
+    @user_data(SESSIONS)
     @blp.response(200, SessionOut)
     def get(self, user_id):
         """The live session; 404 when absent or expired."""
@@ -45,6 +49,7 @@ class Session(MethodView):
             service.get_session(store(), check_path_id(user_id, "user_id"), caller=caller())
         )
 
+    @user_data(SESSIONS)
     @blp.arguments(SessionPatch)
     @blp.response(200, SessionOut)
     def patch(self, body, user_id):
@@ -60,6 +65,7 @@ class Session(MethodView):
         )
         return _body(session)
 
+    @user_data(SESSIONS)
     @blp.response(204)
     def delete(self, user_id):
         """Forget the session (204 also when absent)."""

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from health_api.api.cursors import sign
 from health_api.api.kernel import kernel
+from health_api.domain.caller import PUBLIC, Caller, slot_view
 from health_api.domain.models import Hold, Slot
 from health_api.schemas import shapes
 from health_api.schemas.shapes import doctor_dict, session_dict
@@ -19,6 +20,7 @@ __all__ = [
     "page_dict",
     "session_dict",
     "slot_dict",
+    "slot_for",
     "slot_public_list",
 ]
 
@@ -35,9 +37,20 @@ def slot_dict(
     return shapes.slot_dict(slot, tz or clinic_zone(), full, admin=admin)
 
 
-def hold_dict(hold_id: str, hold: Hold, *, admin: bool = False) -> dict[str, Any]:
-    """A hold in the clinic zone (see :func:`shapes.hold_dict`)."""
-    return shapes.hold_dict(hold_id, hold, clinic_zone(), admin=admin)
+def slot_for(caller: Caller, slot: Slot, tz: ZoneInfo | None = None) -> dict[str, Any]:
+    """A booking, a hold's slot or an appointment as ``caller`` may see it
+    (:func:`~health_api.domain.caller.slot_view`): the booking fields for the caller's own
+    booking (a user token) or for a key that acts for any user; a slot booked by another user
+    is public fields only. A slot nobody booked shows them too (all null: nothing to hide), so
+    every caller gets the same shape."""
+    full = slot.user_id is None or slot_view(caller, slot.user_id) != PUBLIC
+    return slot_dict(slot, full=full, tz=tz)
+
+
+def hold_dict(hold_id: str, hold: Hold, caller: Caller) -> dict[str, Any]:
+    """A hold in the clinic zone (see :func:`shapes.hold_dict`) as ``caller`` may see it: the
+    holder of its slot (``retenido_por``) for admin keys only."""
+    return shapes.hold_dict(hold_id, hold, clinic_zone(), admin=caller.is_admin)
 
 
 def slot_public_list(slots: list[Slot]) -> list[dict[str, Any]]:

@@ -18,9 +18,9 @@ from health_api.mcp.arguments import (
     IdempotencyKey,
     Limit,
     Motivo,
+    OptionalUserId,
     SlotRef,
     SlotTime,
-    UserId,
     bound,
 )
 from health_api.mcp.arguments import HoldId as HoldIdArgument
@@ -51,7 +51,7 @@ def tools(kernel: Kernel) -> list[Tool]:
         ctx: Context,
         doctor_id: DoctorId,
         fecha_hora: SlotTime,
-        user_id: UserId,
+        user_id: OptionalUserId = None,
         motivo: Motivo = None,
         hold_id: OptionalHoldId = None,
         idempotency_key: IdempotencyKey = None,
@@ -99,7 +99,7 @@ def tools(kernel: Kernel) -> list[Tool]:
         ctx: Context,
         doctor_id: DoctorId,
         fecha_hora: SlotTime,
-        user_id: UserId,
+        user_id: OptionalUserId = None,
         idempotency_key: IdempotencyKey = None,
     ) -> CallToolResult:
         """Cancel the user's appointment (or the user's live hold on that slot): the slot is
@@ -129,7 +129,8 @@ def tools(kernel: Kernel) -> list[Tool]:
 
     def reschedule_appointment(
         ctx: Context,
-        user_id: UserId,
+        user_id: OptionalUserId = None,
+        *,
         from_: From,
         to: To,
         idempotency_key: IdempotencyKey = None,
@@ -163,7 +164,7 @@ def tools(kernel: Kernel) -> list[Tool]:
 
     def list_appointments(
         ctx: Context,
-        user_id: UserId,
+        user_id: OptionalUserId = None,
         desde: Annotated[
             Desde, Field(description="Only appointments from this instant (default: now).")
         ] = None,

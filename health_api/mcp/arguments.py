@@ -46,6 +46,16 @@ UserId = Annotated[
         examples=["user-8842"],
     ),
 ]
+# A user token's calls act for its bound user: ``user_id`` may be left out (or name that user);
+# an API key's listing shows it required (``views``), and the services refuse a key that
+# names no user (``domain.caller.acting_for``).
+OptionalUserId = Annotated[
+    UserId | None,
+    Field(
+        description=f"The patient's user id in the chat platform. {ID_RULE}.",
+        examples=["user-8842"],
+    ),
+]
 SlotTime = Annotated[
     str,
     Field(

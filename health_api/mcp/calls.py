@@ -3,8 +3,9 @@ resources are released afterwards (as a REST request's are at teardown), writes 
 ``idempotency_key`` with the same records and rules as REST's ``Idempotency-Key``, and one log
 line says what happened (tool, outcome, time, key id: never the arguments).
 
-The caller is the :class:`~health_api.domain.caller.Caller` of the key the HTTP transport
-authenticated (left in the request's scope under ``SCOPE_KEY``), else the stdio server's key.
+The caller is the :class:`~health_api.domain.caller.Caller` the HTTP transport authenticated
+(an API key or a user token, left in the request's scope under ``SCOPE_KEY``), else the stdio
+server's (its key or token).
 
 Idempotency runs through the wrapper REST uses too (``kernel/idempotent.py``): the record key is
 the caller's ``idempotency_scope`` plus ``idempotency_key`` (so an agent's keys never meet
@@ -42,17 +43,17 @@ from health_api.services import idempotency
 
 log = logging.getLogger("health_api.mcp")
 
-# Where the HTTP transport's authentication leaves the caller's key (the ASGI scope's state).
-SCOPE_KEY = "health_api.api_key"
+# Where the HTTP transport's authentication leaves the caller (the ASGI scope's state).
+SCOPE_KEY = "health_api.caller"
 
 
 def caller_of(kernel: Kernel, request: Any) -> Caller:
-    """The caller of a tool call: the key the HTTP transport authenticated (``request`` is
-    the Starlette request of the call), else the stdio server's key."""
+    """The caller of a tool call: the one the HTTP transport authenticated (``request`` is
+    the Starlette request of the call), else the stdio server's."""
     if request is not None:
-        api_key = request.scope.get("state", {}).get(SCOPE_KEY)
-        if api_key is not None:
-            return kernel.caller_for(api_key)
+        caller = request.scope.get("state", {}).get(SCOPE_KEY)
+        if isinstance(caller, Caller):
+            return caller
     if kernel.stdio_caller is not None:
         return kernel.stdio_caller
     # Unreachable behind the HTTP app (it answers 401 first); refuse rather than guess.

@@ -7,7 +7,14 @@ from mcp.server.mcpserver.tools import Tool
 from mcp.types import CallToolResult
 
 from health_api.kernel.bootstrap import Kernel
-from health_api.mcp.arguments import DoctorId, HoldId, HoldTtl, IdempotencyKey, SlotTime, UserId
+from health_api.mcp.arguments import (
+    DoctorId,
+    HoldId,
+    HoldTtl,
+    IdempotencyKey,
+    OptionalUserId,
+    SlotTime,
+)
 from health_api.mcp.arguments import slot_key as parse_slot_key
 from health_api.mcp.calls import caller_of, run_tool
 from health_api.mcp.catalog import WRITE, make_tool
@@ -26,7 +33,7 @@ def tools(kernel: Kernel) -> list[Tool]:
         ctx: Context,
         doctor_id: DoctorId,
         fecha_hora: SlotTime,
-        user_id: UserId,
+        user_id: OptionalUserId = None,
         ttl_seconds: HoldTtl = None,
         idempotency_key: IdempotencyKey = None,
     ) -> CallToolResult:

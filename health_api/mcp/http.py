@@ -8,13 +8,18 @@
 - A client address that spent its failed authentications (``HEALTH_API_AUTH_FAILURE_LIMIT``;
   the address by the rule of ``health_api.clients``, as on REST) is a 429 until its window ends.
 - No key, or an unknown one, is a 401 (problem+json, ``WWW-Authenticate: Bearer``, a detail
-  that says which case it is) before any MCP session exists; ``agent`` and ``admin`` keys pass,
-  and the key travels to the tools in the request's scope.
+  that says which case it is) before any MCP session exists; a user token that does not verify
+  (for the audience ``HEALTH_API_MCP_PUBLIC_URL`` when set, else ``HEALTH_API_TOKEN_AUDIENCE``)
+  is a 401 ``invalid-token`` (``error="invalid_token"``). With the public URL set, every 401's
+  challenge names the RFC 9728 metadata (``resource_metadata=...``, see ``resource``).
+  ``agent`` and ``admin`` keys and user tokens pass, and their caller travels to the tools in
+  the request's scope; an ``issuer`` key (it only mints tokens) is a 403.
 - Stateless, JSON-answering Streamable HTTP: every POST stands alone, so replicas behind a
   plain load balancer need no sticky sessions, and a restart loses nothing.
-- Each key may make ``HEALTH_API_RATE_LIMIT`` requests (as on REST; counted in this process):
-  past it, a 429 with ``Retry-After``.
-- ``/healthz`` (process up) and ``/readyz`` (storage answers) need no key, for probes.
+- Each key, and each token user, may make ``HEALTH_API_RATE_LIMIT`` requests (as on REST;
+  counted in this process): past it, a 429 with ``Retry-After``.
+- ``/healthz`` (process up) and ``/readyz`` (storage answers) need no key, for probes; nor does
+  the protected-resource metadata (with the public URL set).
 - Every response (tool results, probes, refusals) carries ``Cache-Control: no-store`` and
   ``X-Content-Type-Options: nosniff``, as REST does.
 """
@@ -35,10 +40,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from health_api.clients import client_address
 from health_api.cors import MCP_HEADERS, CorsPolicy
+from health_api.domain.caller import AGENT, Caller
 from health_api.kernel.bootstrap import Kernel
 from health_api.kernel.catalogue import TITLES
-from health_api.keys import examine
+from health_api.kernel.credentials import authenticate
 from health_api.mcp.calls import SCOPE_KEY
+from health_api.mcp.resource import metadata_document, metadata_paths, with_metadata
 from health_api.mcp.server import HealthMCPServer
 from health_api.services import readiness
 
@@ -60,6 +67,15 @@ def build_http_app(kernel: Kernel, server: HealthMCPServer) -> ASGIApp:
             return JSONResponse({"status": "ready"})
         return _problem(503, "not-ready", ready.detail, {"Retry-After": "5"})
 
+    public_url = kernel.settings.mcp_public_url
+    if public_url:
+
+        async def resource_metadata(_request: Request) -> Response:
+            return JSONResponse(metadata_document(kernel))
+
+        for path in metadata_paths(public_url):
+            server.custom_route(path, methods=["GET"])(resource_metadata)
+
     app = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
         stateless_http=True,
@@ -80,7 +96,7 @@ def _ready(kernel: Kernel) -> readiness.Readiness:
 
 class Guard:
     """ASGI middleware for every request under ``/mcp``: CORS preflight, Origin, the failed
-    authentication limit, bearer key, then the per-key rate limit."""
+    authentication limit, bearer key or user token, then the per-caller rate limit."""
 
     def __init__(self, app: ASGIApp, kernel: Kernel) -> None:
         settings = kernel.settings
@@ -107,15 +123,17 @@ class Guard:
             await response(scope, receive, send)
             return
         send = _adding(send, self.cors.response_headers(origin))
-        refusal, api_key = self._authenticate(scope, headers)
+        refusal, caller = self._authenticate(scope, headers)
         if refusal is not None:
             await refusal(scope, receive, send)
             return
-        scope.setdefault("state", {})[SCOPE_KEY] = api_key
+        scope.setdefault("state", {})[SCOPE_KEY] = caller
         await self.app(scope, receive, send)
 
-    def _authenticate(self, scope: Scope, headers: dict[str, str]) -> tuple[Response | None, Any]:
-        """(a refusal, None) or (None, the caller's key)."""
+    def _authenticate(
+        self, scope: Scope, headers: dict[str, str]
+    ) -> tuple[Response | None, Caller | None]:
+        """(a refusal, None) or (None, the caller)."""
         peer = scope.get("client")
         forwarded = [
             value.decode("latin-1")
@@ -131,22 +149,30 @@ class Guard:
                 "wait for Retry-After seconds, then send a valid key"
             )
             return _problem(429, "rate-limited", detail, _retry_after(wait)), None
-        verdict = examine(
-            self.kernel.keys, headers.get("authorization"), x_api_key="x-api-key" in headers
+        settings = self.kernel.settings
+        credential = authenticate(
+            self.kernel,
+            headers.get("authorization"),
+            x_api_key="x-api-key" in headers,
+            audience=settings.mcp_public_url or settings.token_audience,
         )
-        if verdict.api_key is None:
-            if verdict.counts_as_failure:
+        refused = credential.refusal
+        if refused is not None:
+            if refused.counts_as_failure:
                 self.failures.failed(address, now)
-            detail = verdict.detail(self.kernel.settings.is_development, self.kernel.keys_file)
-            refusal = _problem(
-                401, "unauthorized", detail, {"WWW-Authenticate": 'Bearer realm="health-api"'}
-            )
+            challenge = with_metadata(refused.challenge, self.kernel)
+            refusal = _problem(401, refused.kind, refused.detail, {"WWW-Authenticate": challenge})
             return refusal, None
-        wait = self.limiter.hit(self.kernel.caller_for(verdict.api_key).rate_scope, now)
+        caller = credential.caller
+        if caller is None or not caller.may(AGENT):
+            # An issuer key mints user tokens (POST /api/v1/tokens) and does nothing else.
+            detail = "this key may only issue user tokens (POST /api/v1/tokens), not call tools"
+            return _problem(403, "forbidden", detail), None
+        wait = self.limiter.hit(caller.rate_scope, now)
         if wait is not None:
             detail = f"rate limit exceeded ({self.limiter.rate})"
             return _problem(429, "rate-limited", detail, _retry_after(wait)), None
-        return None, verdict.api_key
+        return None, caller
 
 
 def _retry_after(wait: float) -> dict[str, str]:

@@ -8,7 +8,7 @@ from mcp.types import CallToolResult
 
 from health_api.domain.errors import NotFoundError
 from health_api.kernel.bootstrap import Kernel
-from health_api.mcp.arguments import IdempotencyKey, SessionData, SessionTtl, UserId
+from health_api.mcp.arguments import IdempotencyKey, OptionalUserId, SessionData, SessionTtl
 from health_api.mcp.calls import caller_of, run_tool
 from health_api.mcp.catalog import READ, WRITE, make_tool
 from health_api.mcp.outputs import output_schema
@@ -25,7 +25,7 @@ def tools(kernel: Kernel) -> list[Tool]:
     def answer(session) -> CallToolResult:
         return success(session_dict(session, sessions.lifetime(session, default_ttl)))
 
-    def get_session(ctx: Context, user_id: UserId) -> CallToolResult:
+    def get_session(ctx: Context, user_id: OptionalUserId = None) -> CallToolResult:
         """Read what this conversation stored for the user (data, created_at, expires_at).
 
         Call it at the start of a conversation to resume where the user left off. not-found
@@ -48,7 +48,8 @@ def tools(kernel: Kernel) -> list[Tool]:
 
     def save_session(
         ctx: Context,
-        user_id: UserId,
+        user_id: OptionalUserId = None,
+        *,
         data: SessionData,
         ttl_seconds: SessionTtl = None,
         idempotency_key: IdempotencyKey = None,

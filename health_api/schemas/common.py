@@ -28,9 +28,24 @@ class Id(fields.String):
     """A doctor or user id."""
 
     def __init__(self, **kwargs) -> None:
-        super().__init__(
-            validate=check_id, metadata={"pattern": ID_PATTERN.pattern, "maxLength": 128}, **kwargs
-        )
+        metadata = {"pattern": ID_PATTERN.pattern, "maxLength": 128, **kwargs.pop("metadata", {})}
+        super().__init__(validate=check_id, metadata=metadata, **kwargs)
+
+
+ACTING_USER = (
+    "The user this request is for. Defaults to the token's user; required with an API key "
+    "(422, or 400 in a query, when missing). With a user token, naming any other user is a 403 "
+    "``/problems/other-user``."
+)
+
+
+class ActingUser(Id):
+    """The user a request acts for (``user_id`` of a body or query): optional, because a user
+    token acts for its own user; an API key must name one (the service refuses it otherwise)."""
+
+    def __init__(self, **kwargs) -> None:
+        # No default (absent stays absent: the views read it with ``.get``), never null.
+        super().__init__(metadata={"description": ACTING_USER}, **kwargs)
 
 
 MAX_TIME_LENGTH = 40

@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from health_api.config import HOLD_TTL_RANGE
 from health_api.domain.limits import MAX_HOLD_ID_LENGTH
-from health_api.schemas.common import Id, Instant, SlotFull
+from health_api.schemas.common import ActingUser, Id, Instant, SlotFull
 
 
 class HoldIn(Schema):
@@ -14,7 +14,7 @@ class HoldIn(Schema):
 
     doctor_id = Id(required=True)
     fecha_hora = Instant(required=True)
-    user_id = Id(required=True)
+    user_id = ActingUser()
     ttl_seconds = fields.Integer(
         load_default=None,
         allow_none=True,

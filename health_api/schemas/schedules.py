@@ -8,7 +8,15 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from health_api.domain.limits import MAX_HOLD_ID_LENGTH
 from health_api.domain.models import ESTADOS
-from health_api.schemas.common import Id, Instant, PageQuery, SlotFull, SlotPublic, WindowBound
+from health_api.schemas.common import (
+    ActingUser,
+    Id,
+    Instant,
+    PageQuery,
+    SlotFull,
+    SlotPublic,
+    WindowBound,
+)
 
 DURATION = validate.Range(5, 480)
 MOTIVO = validate.Length(max=500)
@@ -78,7 +86,7 @@ class ScheduleQuery(PageQuery):
 class BookingIn(Schema):
     """PUT .../booking."""
 
-    user_id = Id(required=True)
+    user_id = ActingUser()
     motivo = fields.String(load_default=None, allow_none=True, validate=MOTIVO)
     hold_id = fields.String(
         load_default=None,
@@ -95,7 +103,7 @@ class BookingIn(Schema):
 class CancelQuery(Schema):
     """DELETE .../booking?user_id=."""
 
-    user_id = Id(required=True)
+    user_id = ActingUser()
 
 
 class SlotRef(Schema):
@@ -108,7 +116,7 @@ class SlotRef(Schema):
 class RescheduleIn(Schema):
     """POST /appointments/reschedule."""
 
-    user_id = Id(required=True)
+    user_id = ActingUser()
     from_ = fields.Nested(SlotRef, required=True, data_key="from")
     to = fields.Nested(SlotRef, required=True)
 

@@ -29,8 +29,8 @@ def with_test_keys(settings, **changes):
     """``settings`` with the test keys, environment ``test`` and generous rate limits."""
     return settings.replace(
         environment="test",
-        api_keys=(ApiKey("admin", ADMIN_KEY), ApiKey("agent", AGENT_KEY)),
         **{
+            "api_keys": (ApiKey("admin", ADMIN_KEY), ApiKey("agent", AGENT_KEY)),
             "rate_limit": "100000/minute",
             "auth_failure_limit": "100000/minute",
             "key_id_secret": KEY_ID_SECRET,
@@ -54,3 +54,19 @@ def storage_settings(backend: str, tmp_path, **changes):
 def client(app: Flask) -> FlaskClient:
     """A test client on ``app``."""
     return app.test_client()
+
+
+@pytest.fixture
+def token_app(make_storage, engine_settings) -> Flask:
+    """The app on ``backend`` with admin, agent and issuer keys and a signing key of its own:
+    it mints and accepts user tokens (see ``tests/api/tokens.py``)."""
+    from tests.api.tokens import token_settings
+
+    storage = make_storage()
+    return create_app({"settings": token_settings(engine_settings()), "storage": storage})
+
+
+@pytest.fixture
+def token_client(token_app: Flask) -> FlaskClient:
+    """A test client on ``token_app``."""
+    return token_app.test_client()

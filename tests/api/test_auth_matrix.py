@@ -54,6 +54,7 @@ ROUTES = [
     ("GET", "/api/v1/admin/tables", None, "admin"),
     ("POST", "/api/v1/admin/seed", None, "admin"),
     ("DELETE", "/api/v1/admin/seed", None, "admin"),
+    ("POST", "/api/v1/tokens", {"user_id": "user-1"}, "issuer"),
 ]
 
 

@@ -40,7 +40,25 @@ CONTRACT = {
     ("get", f"{V1}/admin/tables"): "admin",
     ("post", f"{V1}/admin/seed"): "admin",
     ("delete", f"{V1}/admin/seed"): "admin",
+    ("post", f"{V1}/tokens"): "issuer",
 }
+# The operations that reach a user's data (API.md "Patient tokens"), with the token scope each
+# needs: the services decide who may act for whom, the document says so (``x-user-scope``).
+USER_DATA = {
+    ("put", f"{V1}/doctors/{{doctor_id}}/schedules/{{fecha_hora}}/booking"): "appointments",
+    ("delete", f"{V1}/doctors/{{doctor_id}}/schedules/{{fecha_hora}}/booking"): "appointments",
+    ("post", f"{V1}/holds"): "appointments",
+    ("get", f"{V1}/holds/{{hold_id}}"): "appointments",
+    ("delete", f"{V1}/holds/{{hold_id}}"): "appointments",
+    ("post", f"{V1}/appointments/reschedule"): "appointments",
+    ("get", f"{V1}/users/{{user_id}}/appointments"): "appointments",
+    ("put", f"{V1}/sessions/{{user_id}}"): "sessions",
+    ("get", f"{V1}/sessions/{{user_id}}"): "sessions",
+    ("patch", f"{V1}/sessions/{{user_id}}"): "sessions",
+    ("delete", f"{V1}/sessions/{{user_id}}"): "sessions",
+}
+# The JWK Set of this service's token keys (H1's route): in the document whenever it is served.
+JWKS = ("get", "/.well-known/jwks.json")
 # API.md v1.2: every operation's operationId (the service endpoints named by their path).
 OPERATION_IDS = {
     "healthz",
@@ -70,6 +88,7 @@ OPERATION_IDS = {
     "get_tables",
     "load_seed",
     "remove_seed",
+    "issue_token",
 }
 METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 # Answered by gunicorn itself (request line / header fields too large), before the app.
@@ -96,8 +115,11 @@ def operations(document: dict):
                 yield method, path, operation
 
 
-def test_the_document_lists_exactly_the_operations_of_the_contract(document) -> None:
+def test_the_document_lists_exactly_the_operations_of_the_contract(app, document) -> None:
     listed = {(method, path) for method, path, _ in operations(document)}
+    if _serves_jwks(app):
+        assert JWKS in listed
+        listed.discard(JWKS)
 
     assert sorted(listed - CONTRACT.keys()) == [], "in the document, not in API.md"
     assert sorted(CONTRACT.keys() - listed) == [], "in API.md, not in the document"
@@ -116,7 +138,7 @@ def test_every_operation_has_its_contract_operation_id_once(document) -> None:
     ]
 
     assert len(ids) == len(set(ids))
-    assert set(ids) == OPERATION_IDS
+    assert set(ids) - {"jwks"} == OPERATION_IDS
 
 
 def test_the_operation_ids_name_the_contracts_operations(document) -> None:
@@ -169,18 +191,99 @@ def test_every_v1_operation_needs_a_bearer_key_and_documents_401(document) -> No
     }
     for method, path, operation in operations(document):
         if path.startswith(f"{V1}/"):
-            assert operation.get("security") == [{"bearer": []}], (method, path)
+            assert operation.get("security")[0] == {"bearer": []}, (method, path)
             assert "401" in operation["responses"], (method, path)
+            assert "/problems/invalid-token" in operation["responses"]["401"]["description"]
         else:
             assert not operation.get("security"), (method, path)
 
 
-def test_admin_operations_document_403_and_agent_operations_do_not(document) -> None:
+def test_user_tokens_are_a_jwt_bearer_scheme_let_in_where_agent_keys_are(document) -> None:
+    scheme = document["components"]["securitySchemes"]["userToken"]
+
+    assert scheme["type"] == "http"
+    assert scheme["scheme"] == "bearer"
+    assert scheme["bearerFormat"] == "JWT"
     for method, path, operation in operations(document):
-        role = CONTRACT[(method, path)]
+        role = CONTRACT.get((method, path))
+        if role == "agent":
+            assert operation["security"] == [{"bearer": []}, {"userToken": []}], (method, path)
+        elif role is not None:
+            assert operation["security"] == [{"bearer": []}], (method, path)
+
+
+def test_every_v1_operation_documents_403_and_the_role_it_needs(document) -> None:
+    # An issuer key is refused everywhere but POST /tokens, so every operation may be a 403.
+    for method, path, operation in operations(document):
+        role = CONTRACT.get((method, path))
         if role is not None:
-            assert ("403" in operation["responses"]) == (role == "admin"), (method, path)
+            assert "403" in operation["responses"], (method, path)
+            assert "/problems/forbidden" in operation["responses"]["403"]["description"]
             assert f"``{role}`` role" in operation["description"], (method, path)
+
+
+def test_user_data_operations_document_their_scope_and_the_token_refusals(document) -> None:
+    marked = {
+        (method, path): operation["x-user-scope"]
+        for method, path, operation in operations(document)
+        if "x-user-scope" in operation
+    }
+
+    assert marked == USER_DATA
+    for (method, path), _scope in USER_DATA.items():
+        refused = document["paths"][path][method]["responses"]["403"]
+        for kind in ("other-user", "insufficient-scope", "forbidden"):
+            assert f"/problems/{kind}" in refused["description"], (method, path, kind)
+        assert "WWW-Authenticate" in refused["headers"], (method, path)
+
+
+def test_user_id_is_optional_in_every_body_and_query_and_says_why(document) -> None:
+    schemas = document["components"]["schemas"]
+    for name in ("BookingIn", "HoldIn", "RescheduleIn"):
+        assert "user_id" not in schemas[name].get("required", []), name
+        assert "token's user" in schemas[name]["properties"]["user_id"]["description"], name
+        assert "required with an API key" in schemas[name]["properties"]["user_id"]["description"]
+    cancel = document["paths"][f"{V1}/doctors/{{doctor_id}}/schedules/{{fecha_hora}}/booking"]
+    [parameter] = [p for p in cancel["delete"]["parameters"] if p["name"] == "user_id"]
+    assert parameter["required"] is False
+    assert "token's user" in parameter["description"]
+
+
+def test_issuing_a_token_is_documented_with_its_shapes_and_answers(document) -> None:
+    operation = document["paths"][f"{V1}/tokens"]["post"]
+    schemas = document["components"]["schemas"]
+
+    assert operation["operationId"] == "issue_token"
+    assert {"201", "401", "403", "422"} <= operation["responses"].keys()
+    assert schemas["TokenIn"]["required"] == ["user_id"]
+    assert set(schemas["TokenIn"]["properties"]) == {"user_id", "scope", "ttl_seconds"}
+    assert schemas["TokenIn"]["properties"]["ttl_seconds"]["minimum"] == 60
+    assert schemas["TokenIn"]["additionalProperties"] is False
+    assert set(schemas["TokenOut"]["required"]) == {
+        "access_token",
+        "token_type",
+        "expires_in",
+        "scope",
+    }
+    # A live token is never stored under an Idempotency-Key: the operation does not take one.
+    assert all(p["name"] != "Idempotency-Key" for p in operation.get("parameters", []))
+    assert "Idempotency-Key" in operation["summary"]
+
+
+def test_the_jwks_document_is_described_whenever_it_is_served(app, document) -> None:
+    described = document["paths"].get("/.well-known/jwks.json")
+
+    assert (described is not None) == _serves_jwks(app)
+    if described is not None:
+        get = described["get"]
+        assert not get.get("security")
+        assert "keys" in get["responses"]["200"]["content"]["application/json"]["schema"][
+            "required"
+        ]
+
+
+def _serves_jwks(app) -> bool:
+    return any(rule.rule == JWKS[1] for rule in app.url_map.iter_rules())
 
 
 def test_every_error_response_is_problem_json(document) -> None:
@@ -304,6 +407,8 @@ def test_every_write_documents_the_idempotency_key_and_its_answers(document) -> 
     for method, path, operation in operations(document):
         if method not in {"post", "put", "patch", "delete"} or not path.startswith("/api/"):
             continue
+        if (method, path) == ("post", f"{V1}/tokens"):
+            continue  # ignores the header: see test_issuing_a_token_is_documented...
         header = [p for p in operation.get("parameters", []) if p["name"] == "Idempotency-Key"]
         assert header, (method, path)
         assert header[0]["in"] == "header", (method, path)

@@ -97,3 +97,41 @@ def test_the_example_books_over_streamable_http(store, http_server) -> None:
     assert "401" in refused.stderr, refused.stderr
     assert "Traceback" not in refused.stderr
     assert_booked_once(result, store, "paciente-http")
+
+
+def user_token(env: dict[str, str], user_id: str) -> str:
+    """A token of this service for ``user_id``, signed with the development key the servers
+    of ``env`` (stdio and HTTP) generated under the store's directory, or generate now."""
+    from health_api.tokens import build_authority
+
+    return build_authority(load_settings(env)).mint(user_id).access_token
+
+
+def assert_booked_for_the_token_user(result, env, user_id: str) -> None:
+    assert_booked_once(result, env, user_id)
+    # No call named the user (the token did), but the one that asks for another user's data.
+    calls = [line.strip() for line in result.stdout.splitlines() if "agent: " in line]
+    naming = [line for line in calls if "user_id" in line]
+    assert naming == ['agent: list_appointments({"user_id": "paciente-43"})'], calls
+    assert "refused (/problems/other-user)" in result.stdout, result.stdout
+
+
+def test_with_a_token_the_example_books_for_its_user_and_cannot_read_another_over_stdio(
+    store,
+) -> None:
+    token = user_token(store, "paciente-token-stdio")
+
+    result = run([str(EXAMPLE), f"--token={token}"], store)
+
+    assert_booked_for_the_token_user(result, store, "paciente-token-stdio")
+    assert token not in result.stdout + result.stderr
+
+
+def test_with_a_token_from_the_environment_the_example_books_over_http(store, http_server) -> None:
+    url = f"http://127.0.0.1:{http_server}/mcp"
+    token = user_token(store, "paciente-token-http")
+
+    result = run([str(EXAMPLE), "--url", url], {**store, "HEALTH_API_TOKEN": token})
+
+    assert_booked_for_the_token_user(result, store, "paciente-token-http")
+    assert token not in result.stdout + result.stderr
