@@ -128,8 +128,9 @@ async def test_bola_cell(mcp: Mcp, tool: str, credential: str, target: str) -> N
 
     text = text_of(result)
     if want.problem is not None:
+        changed = mcp.engine.changed(world)  # first: a changed world is shared no more
         assert_refused(result, want.problem, want.errors, world)
-        assert not mcp.engine.changed(world), "a refused call changed stored data"
+        assert not changed, "a refused call changed stored data"
         return
     assert not result.is_error, text
     if credential != "agent-all":  # a token's results never carry B's data
@@ -168,8 +169,10 @@ async def test_a_token_reaching_another_users_object_without_naming_a_user_chang
     async with mcp.session(world, credential) as session:
         result = await session.call_tool(tool, build(world))
 
+    changed = mcp.engine.changed(world)
     text = text_of(result)
     assert result.is_error, text
+    assert result.structured_content is None, text
     assert (result.meta or {}).get(PROBLEM_META, {}).get("status") in (403, 404, 409), text
     assert world.leaked(text) == [], text
-    assert not mcp.engine.changed(world), "a refused call changed stored data"
+    assert not changed, "a refused call changed stored data"
