@@ -61,11 +61,11 @@ class Engine:
     # A world shared by the cells that must change nothing (refusals, reads), while they do.
     kept: World | None = None
 
-    def token(self, user_id: str) -> str:
-        """A user token (both scopes) of this service for ``user_id``."""
+    def token(self, user_id: str, scopes: frozenset[str] | None = None) -> str:
+        """A user token of this service for ``user_id`` (``scopes``: None for both)."""
         tokens = self.kernels["all"].tokens
         assert tokens is not None
-        return tokens.mint(user_id).access_token
+        return tokens.mint(user_id, scopes).access_token
 
     def world(self, *, reuse: bool = False) -> World:
         """A world of two users on this engine: a fresh one, or with ``reuse`` the one shared

@@ -26,6 +26,8 @@ ARGUMENT, HOLD = "argument", "hold"
 TARGETS = ("own", "other", "none")
 # A user token of A on the server in each agent access mode, and the agent key in each mode.
 CREDENTIALS = ("token", "token-public", "agent-all", "agent-public")
+# The matrix's cells add a token of A without the tool's scope (``token-narrow``).
+CELL_CREDENTIALS = (*CREDENTIALS, "token-narrow")
 
 Arguments = dict[str, Any]
 # (world, whose data: "A" or "B", whether the arguments name that user) -> arguments
@@ -51,6 +53,12 @@ class ToolCase:
     def targets(self) -> tuple[str, ...]:
         """The targets this tool has: ``none`` only where an argument names the user."""
         return TARGETS if self.names == ARGUMENT else TARGETS[:2]
+
+    @property
+    def narrow(self) -> frozenset[str]:
+        """The scopes of ``token-narrow``: the user scope this tool does not need."""
+        needs = "sessions" if self.tool.endswith("_session") else "appointments"
+        return frozenset({"appointments", "sessions"} - {needs})
 
 
 TOOL_CASES = {
@@ -105,6 +113,8 @@ def expected(case: ToolCase, credential: str, target: str) -> ToolExpected:
     """The contract's answer for ``case`` called by ``credential`` for ``target``."""
     if credential == "agent-public":
         return ToolExpected("/problems/forbidden")
+    if credential == "token-narrow":  # the scope is judged before whom the call names
+        return ToolExpected("/problems/insufficient-scope")
     if credential == "agent-all":
         if target == "none":
             return ToolExpected("/problems/validation", errors="user_id")
@@ -119,7 +129,7 @@ def cells() -> list[tuple[str, str, str]]:
     return [
         (case.tool, credential, target)
         for case in TOOL_CASES.values()
-        for credential in CREDENTIALS
+        for credential in CELL_CREDENTIALS
         for target in case.targets()
     ]
 

@@ -32,6 +32,9 @@ PATH, QUERY, BODY, HOLD = "path", "query", "body", "hold"
 TARGETS = ("own", "other", "none")
 # A user token of A on the service in each agent access mode, and the agent key in each mode.
 CREDENTIALS = ("token", "token-public", "agent-all", "agent-public")
+# The matrix's cells add a token of A without the operation's scope (``token-narrow``).
+CELL_CREDENTIALS = (*CREDENTIALS, "token-narrow")
+USER_SCOPES = ("appointments", "sessions")
 
 Request = tuple[str, dict[str, Any] | None]  # URL (with query), JSON body or None
 # (world, whose data: "A" or "B", whether the request names that user) -> request
@@ -110,6 +113,19 @@ class RestCase:
         """The targets this operation has: ``none`` only where a body or query names the user."""
         return TARGETS if self.names in (QUERY, BODY) else TARGETS[:2]
 
+    @property
+    def scope(self) -> str | None:
+        """The token scope the operation needs (the document's ``x-user-scope``): ``sessions``
+        for a session, ``appointments`` for the rest; None for the issuer's operation."""
+        if self.issuer_only:
+            return None
+        return "sessions" if self.path.startswith("/api/v1/sessions") else "appointments"
+
+    @property
+    def narrow(self) -> frozenset[str]:
+        """The scopes of ``token-narrow``: every user scope but this operation's."""
+        return frozenset(s for s in USER_SCOPES if s != (self.scope or USER_SCOPES[1]))
+
 
 SLOT = "/api/v1/doctors/{doctor_id}/schedules/{fecha_hora}"
 SESSION = "/api/v1/sessions/{user_id}"
@@ -168,6 +184,8 @@ def expected(case: RestCase, credential: str, target: str) -> Expected:
         return Expected((403,), "/problems/forbidden")
     if credential == "agent-public":
         return Expected((403,), "/problems/forbidden")
+    if credential == "token-narrow":  # the scope is judged before whom the call names
+        return Expected((403,), "/problems/insufficient-scope")
     if credential == "agent-all":
         if target == "none":
             # A body without user_id was always a 422; a query without it was a 400 before
@@ -187,7 +205,7 @@ def cells() -> list[tuple[str, str, str]]:
     return [
         (case.operation, credential, target)
         for case in USER_CASES.values()
-        for credential in CREDENTIALS
+        for credential in CELL_CREDENTIALS
         for target in case.targets()
     ]
 

@@ -45,10 +45,11 @@ class Mcp:
         self.engine = engine
         self.urls = urls
 
-    def session(self, world: World, credential: str):
-        """A client session as ``credential`` (``token*``: a token of the world's user A)."""
+    def session(self, world: World, credential: str, scopes: frozenset[str] | None = None):
+        """A client session as ``credential`` (``token*``: a token of the world's user A, with
+        ``scopes`` or both)."""
         token = credential.startswith("token")
-        bearer = self.engine.token(world.users["A"]) if token else AGENT_KEY
+        bearer = self.engine.token(world.users["A"], scopes) if token else AGENT_KEY
         return mcp_session(self.urls["public" if credential.endswith("public") else "all"], bearer)
 
 
@@ -123,7 +124,8 @@ async def test_bola_cell(mcp: Mcp, tool: str, credential: str, target: str) -> N
     who = "B" if target == "other" else "A"
     arguments = case.build(world, who, target != "none")
 
-    async with mcp.session(world, credential) as session:
+    scopes = case.narrow if credential == "token-narrow" else None
+    async with mcp.session(world, credential, scopes) as session:
         result = await session.call_tool(tool, arguments)
 
     text = text_of(result)

@@ -53,10 +53,11 @@ class Rest:
         """A client of the app ``credential`` calls (``*-public``: the public-mode one)."""
         return self.apps["public" if credential.endswith("public") else "all"].test_client()
 
-    def call(self, world: World, credential: str, method: str, url: str, body=None):
-        """``method url`` with ``body`` as ``credential`` (``token*``: a token of A)."""
+    def call(self, world: World, credential: str, method: str, url: str, body=None, scopes=None):
+        """``method url`` with ``body`` as ``credential`` (``token*``: a token of A, with
+        ``scopes`` or both)."""
         token = credential.startswith("token")
-        bearer = self.engine.token(world.users["A"]) if token else AGENT_KEY
+        bearer = self.engine.token(world.users["A"], scopes) if token else AGENT_KEY
         headers = {"Authorization": f"Bearer {bearer}"}
         return self.client(credential).open(url, method=method, json=body, headers=headers)
 
@@ -68,8 +69,9 @@ def rest(request: pytest.FixtureRequest, signing_pem: str) -> Iterator[Rest]:
         yield Rest(engine)
 
 
-def operations(rest: Rest) -> dict[str, tuple[str, str, bool]]:
-    """The served document's operations: operationId -> (METHOD, path, touches user data)."""
+def operations(rest: Rest) -> dict[str, tuple[str, str, bool, str | None]]:
+    """The served document's operations: operationId -> (METHOD, path, touches user data,
+    ``x-user-scope``)."""
     doc = rest.apps["all"].test_client().get("/openapi.json").get_json()
     found = {}
     for path, item in doc["paths"].items():
@@ -80,13 +82,14 @@ def operations(rest: Rest) -> dict[str, tuple[str, str, bool]]:
                     method.upper(),
                     path,
                     touches_user_data(operation, item, doc),
+                    operation.get("x-user-scope"),
                 )
     return found
 
 
 def test_every_operation_that_touches_user_data_has_its_row_in_the_matrix(rest: Rest) -> None:
     found = operations(rest)
-    by_rule = {name for name, (_, _, touches) in found.items() if touches}
+    by_rule = {name for name, (_, _, touches, _) in found.items() if touches}
     assert by_rule == set(USER_CASES), (
         "an operation names user_id/hold_id without a row in USER_CASES (or a row's operation "
         f"is gone): missing {sorted(by_rule - set(USER_CASES))}, "
@@ -94,11 +97,12 @@ def test_every_operation_that_touches_user_data_has_its_row_in_the_matrix(rest: 
     )
     for name, case in USER_CASES.items():
         assert found[name][:2] == (case.method, case.path), name
+        assert found[name][3] == case.scope, f"{name}: the document's x-user-scope"
 
 
 def test_every_other_operation_is_listed_as_public_or_restricted(rest: Rest) -> None:
     found = operations(rest)
-    others = {name for name, (_, _, touches) in found.items() if not touches}
+    others = {name for name, (_, _, touches, _) in found.items() if not touches}
     listed = set(PUBLIC_CASES) | set(RESTRICTED_CASES)
     assert others - listed == set(), "operations missing from PUBLIC_CASES/RESTRICTED_CASES"
     assert listed - others - OPTIONAL_PUBLIC == set(), "listed operations the document lacks"
@@ -118,6 +122,9 @@ def assert_bare_problem(response, want: Expected, world: World) -> None:
     assert set(body) <= PROBLEM_MEMBERS, body
     if want.errors is not None:
         assert set(body["errors"]) == {want.errors}, body
+    if want.problem == "/problems/insufficient-scope":
+        challenge = response.headers.get("WWW-Authenticate", "")
+        assert 'error="insufficient_scope"' in challenge, challenge
     assert world.leaked(text) == [], text
 
 
@@ -129,7 +136,8 @@ def test_bola_cell(rest: Rest, operation: str, credential: str, target: str) -> 
     who = "B" if target == "other" else "A"
     url, body = case.build(world, who, target != "none")
 
-    response = rest.call(world, credential, case.method, url, body)
+    scopes = case.narrow if credential == "token-narrow" else None
+    response = rest.call(world, credential, case.method, url, body, scopes)
 
     text = response.get_data(as_text=True)
     if want.refused:
