@@ -18,6 +18,7 @@ import pytest
 from mcp.types import CallToolResult
 
 from health_api.kernel.bootstrap import build_kernel
+from health_api.mcp.replays import REPLAYED_META
 from health_api.mcp.results import PROBLEM_META
 from tests.api.conftest import AGENT_KEY
 from tests.mcp.conftest import mcp_session, serving
@@ -178,3 +179,27 @@ async def test_a_token_reaching_another_users_object_without_naming_a_user_chang
     assert (result.meta or {}).get(PROBLEM_META, {}).get("status") in (403, 404, 409), text
     assert world.leaked(text) == [], text
     assert not changed, "a refused call changed stored data"
+
+
+async def test_an_idempotency_key_never_replays_another_credentials_result(mcp: Mcp) -> None:
+    world = mcp.engine.world()
+    key = f"bola-{world.tag}"
+    data = {"nota": world.secrets["B"]}
+    async with mcp.session(world, "agent-all") as session:
+        first = await session.call_tool(
+            "save_session", {"user_id": world.users["B"], "data": data, "idempotency_key": key}
+        )
+    assert not first.is_error, text_of(first)
+
+    async with mcp.session(world, "token") as session:
+        other = await session.call_tool(
+            "save_session", {"user_id": world.users["B"], "data": data, "idempotency_key": key}
+        )
+        own = await session.call_tool("save_session", {"data": {"x": 1}, "idempotency_key": key})
+
+    assert_refused(other, "/problems/other-user", None, world)
+    assert REPLAYED_META not in (other.meta or {})
+    assert not own.is_error, text_of(own)
+    assert REPLAYED_META not in (own.meta or {})
+    assert (own.structured_content or {}).get("user_id") == world.users["A"]
+    assert world.leaked(text_of(own)) == []

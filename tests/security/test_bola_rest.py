@@ -212,3 +212,28 @@ def test_a_token_reaching_another_users_object_without_naming_a_user_changes_not
     assert response.mimetype == "application/problem+json", text
     assert world.leaked(text) == [], text
     assert not changed, "a refused call changed stored data"
+
+
+def test_an_idempotency_key_never_replays_another_credentials_answer(rest: Rest) -> None:
+    world = rest.engine.world()
+    key = {"Idempotency-Key": f"bola-{world.tag}"}
+    path = f"/api/v1/sessions/{world.users['B']}"
+    body = {"data": {"nota": world.secrets["B"]}}
+    agent = rest.client("agent-all").put(
+        path, json=body, headers={"Authorization": f"Bearer {AGENT_KEY}", **key}
+    )
+    assert agent.status_code == 200, agent.get_data(as_text=True)
+    bearer = {"Authorization": f"Bearer {rest.engine.token(world.users['A'])}", **key}
+
+    other = rest.client("token").put(path, json=body, headers=bearer)
+    own = rest.client("token").put(
+        f"/api/v1/sessions/{world.users['A']}", json={"data": {"x": 1}}, headers=bearer
+    )
+
+    assert other.status_code == 403, other.get_data(as_text=True)
+    assert "Idempotent-Replayed" not in other.headers
+    assert world.leaked(other.get_data(as_text=True) + str(other.headers)) == []
+    assert own.status_code == 200, own.get_data(as_text=True)
+    assert "Idempotent-Replayed" not in own.headers
+    assert own.get_json()["user_id"] == world.users["A"]
+    assert world.leaked(own.get_data(as_text=True)) == []
