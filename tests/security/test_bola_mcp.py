@@ -118,7 +118,9 @@ def assert_refused(result: CallToolResult, problem: str, errors: str | None, wor
 
 
 @pytest.mark.parametrize(("tool", "credential", "target"), cells())
-async def test_bola_cell(mcp: Mcp, tool: str, credential: str, target: str) -> None:
+async def test_each_cell_answers_as_the_contract_says_and_a_refusal_reveals_and_changes_nothing(
+    mcp: Mcp, tool: str, credential: str, target: str
+) -> None:
     case = TOOL_CASES[tool]
     want = expected(case, credential, target)
     world = mcp.engine.world(reuse=want.problem is not None or tool in READ_ONLY)

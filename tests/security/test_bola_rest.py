@@ -129,7 +129,9 @@ def assert_bare_problem(response, want: Expected, world: World) -> None:
 
 
 @pytest.mark.parametrize(("operation", "credential", "target"), cells())
-def test_bola_cell(rest: Rest, operation: str, credential: str, target: str) -> None:
+def test_each_cell_answers_as_the_contract_says_and_a_refusal_reveals_and_changes_nothing(
+    rest: Rest, operation: str, credential: str, target: str
+) -> None:
     case = USER_CASES[operation]
     want = expected(case, credential, target)
     world = rest.engine.world(reuse=want.refused or case.method == "GET")
