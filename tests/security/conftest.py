@@ -79,14 +79,15 @@ class Engine:
             self.kept = world
         return world
 
-    def changed(self, world: World) -> bool:
-        """Whether anything stored about ``world`` changed since it was seeded (a changed world
-        is shared no more)."""
-        if snapshot(self.storage, world) == world.stored:
+    def changed(self, world: World, who: str | None = None) -> bool:
+        """Whether anything stored about ``world`` (``who``: about that user only) changed
+        since it was seeded (a changed world is shared no more)."""
+        now = snapshot(self.storage, world)
+        if now == world.stored:
             return False
         if self.kept is world:
             self.kept = None
-        return True
+        return who is None or now[who] != world.stored[who]
 
 
 @contextlib.contextmanager
@@ -126,7 +127,7 @@ class World:
     held: dict[str, str] = field(default_factory=dict)
     free: dict[str, str] = field(default_factory=dict)
     hold_ids: dict[str, str] = field(default_factory=dict)
-    stored: tuple = ()  # its snapshot once seeded
+    stored: dict[str, tuple] = field(default_factory=dict)  # its snapshot once seeded
 
     def marks(self, who: str) -> tuple[str, ...]:
         """Strings that only ``who``'s data contains (its id, motivo, session value, hold id)."""
@@ -185,19 +186,21 @@ def seed_world(storage: Storage, secret: bytes, settings: Settings) -> World:
     return world
 
 
-def snapshot(storage: Storage, world: World) -> tuple:
-    """Everything stored about ``world``'s users: its slots and both sessions (to prove that a
-    refused call changed nothing)."""
+def snapshot(storage: Storage, world: World) -> dict[str, tuple]:
+    """Everything stored about each of ``world``'s users: its three slots (booked, held, free)
+    and its session data (to prove that a call changed nothing of a user's)."""
     from health_api import clock
 
+    found: dict[str, tuple] = {}
     try:
-        slots = tuple(storage.slots.get(SlotKey(world.doctor, t)) for t in world.times)
-        found = []
         for who in ("A", "B"):
+            times = (world.booked[who], world.held[who], world.free[who])
+            slots = tuple(storage.slots.get(SlotKey(world.doctor, t)) for t in times)
             try:
-                found.append(storage.sessions.get(world.users[who], clock.epoch_seconds()).data)
+                data = storage.sessions.get(world.users[who], clock.epoch_seconds()).data
             except NotFoundError:
-                found.append(None)
-        return slots, tuple(found)
+                data = None
+            found[who] = (slots, data)
+        return found
     finally:
         storage.end_request()

@@ -138,6 +138,10 @@ async def test_each_cell_answers_as_the_contract_says_and_a_refusal_reveals_and_
         assert not changed, "a refused call changed stored data"
         return
     assert not result.is_error, text
+    bystander = "A" if who == "B" else "B"
+    assert not mcp.engine.changed(world, bystander), f"the call changed {bystander}'s data"
+    if tool not in READ_ONLY:  # a write acted on the user it was for (none: the token's own)
+        assert mcp.engine.changed(world, who), f"the call changed nothing of {who}'s"
     if credential != "agent-all":  # a token's results never carry B's data
         assert world.leaked(text) == [], text
     answer = result.structured_content or {}

@@ -148,6 +148,10 @@ def test_each_cell_answers_as_the_contract_says_and_a_refusal_reveals_and_change
         assert not changed, "a refused call changed stored data"
         return
     assert response.status_code in want.statuses, text
+    bystander = "A" if who == "B" else "B"
+    assert not rest.engine.changed(world, bystander), f"the call changed {bystander}'s data"
+    if case.method != "GET":  # a write acted on the user it was for (none: the token's own)
+        assert rest.engine.changed(world, who), f"the call changed nothing of {who}'s"
     if credential != "agent-all":  # a token's answers never carry B's data
         assert world.leaked(text + str(response.headers)) == [], text
     if case.method == "GET":  # a read that is allowed shows that user's data
