@@ -1,11 +1,12 @@
 """Fixtures of the BOLA matrix: one store per engine (SQLite on a real file, DynamoDB Local)
 served twice, by a service in ``HEALTH_API_AGENT_ACCESS=all`` and one in ``public`` mode, with
 the same keys and the same token signing key (so both accept the same user tokens and hold ids);
-and a small world of two users per matrix cell, seeded through the services.
+and small worlds of two users seeded through the services: a fresh one for each cell whose call
+may change data, one shared by the cells that must change nothing (while they change nothing).
 
 Users A and B each have a booking (with a distinctive ``motivo``), a live hold and a session
 (with a distinctive value), so a body that carries any of B's data is found by a plain search of
-its serialized text.
+its serialized text, and a snapshot of each user's slots and session shows what a call changed.
 """
 
 from __future__ import annotations
