@@ -21,6 +21,7 @@ from health_api import create_app
 from health_api.api.kernel import kernel_of
 from tests.api.conftest import AGENT_KEY
 from tests.security.conftest import ENGINES, MODES, Engine, World, opened_engine
+from tests.security.mcp_cases import touches_user_data as mcp_touches_user_data
 from tests.security.rest_cases import (
     CREDENTIALS,
     OBJECT_CASES,
@@ -243,3 +244,40 @@ def test_an_idempotency_key_never_replays_another_credentials_answer(rest: Rest)
     assert "Idempotent-Replayed" not in own.headers
     assert own.get_json()["user_id"] == world.users["A"]
     assert world.leaked(own.get_data(as_text=True)) == []
+
+
+def test_the_rule_finds_a_user_in_a_parameter_or_anywhere_in_a_body_and_nowhere_else() -> None:
+    doc = {
+        "components": {
+            "schemas": {
+                "Inner": {"type": "object", "properties": {"hold_id": {"type": "string"}}},
+                "Outer": {
+                    "type": "object",
+                    "properties": {"slot": {"$ref": "#/components/schemas/Inner"}},
+                },
+                "Plain": {"type": "object", "properties": {"nombre": {"type": "string"}}},
+            }
+        }
+    }
+
+    def body(ref: str) -> dict:
+        schema = {"$ref": f"#/components/schemas/{ref}"}
+        return {"requestBody": {"content": {"application/json": {"schema": schema}}}}
+
+    query = {"parameters": [{"in": "query", "name": "user_id"}]}
+    header = {"parameters": [{"in": "header", "name": "user_id"}]}
+    path_item = {"parameters": [{"in": "path", "name": "user_id"}]}
+
+    assert touches_user_data(query, {}, doc)
+    assert touches_user_data({}, path_item, doc)
+    assert touches_user_data(body("Outer"), {}, doc)
+    assert not touches_user_data(body("Plain"), {}, doc)
+    assert not touches_user_data(header, {}, doc)
+
+
+def test_the_mcp_rule_finds_a_user_at_any_depth_of_an_input_schema() -> None:
+    nested = {"properties": {"to": {"properties": {"hold_id": {"type": "string"}}}}}
+
+    assert mcp_touches_user_data({"properties": {"user_id": {"type": "string"}}})
+    assert mcp_touches_user_data(nested)
+    assert not mcp_touches_user_data({"properties": {"especialidad": {"type": "string"}}})
