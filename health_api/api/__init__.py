@@ -48,7 +48,9 @@ def register(app: Flask) -> Api:
             "info": {
                 "description": "Find doctors, search free slots, book, cancel and reschedule "
                 "without double-booking, and keep each user's conversation session. Every "
-                "error is application/problem+json (RFC 9457).",
+                "error is application/problem+json (RFC 9457). Credentials: API keys (roles "
+                "agent, admin, issuer) and user tokens (JWTs, e.g. from POST /api/v1/tokens), "
+                "which act for their own user only.",
             },
             "components": {
                 "securitySchemes": openapi_access.SECURITY_SCHEMES,

@@ -40,7 +40,8 @@ def tools(kernel: Kernel) -> list[Tool]:
         """Hold a free slot for the user for a few minutes (default 5) while you collect the
         reason for the visit and the user's confirmation; nobody else can hold or book it
         meanwhile. Returns hold_id and expires_at. Then call book_appointment with the same
-        doctor_id, fecha_hora and user_id (and hold_id), or release_hold if the user declines.
+        doctor_id and fecha_hora (and user_id, when you pass one) and the hold_id, or
+        release_hold if the user declines.
 
         Holding the same slot again for the same user while the hold lives returns the same
         hold (safe to retry). Errors: slot-taken lists alternativas to offer instead;

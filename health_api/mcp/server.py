@@ -58,6 +58,8 @@ class HealthMCPServer(MCPServer):
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context | None = None
     ) -> Any:
+        """Run tool ``name`` for the caller of ``context``: refused as ``invalid-token`` once a
+        stdio token expired, as a validation failure when a key names no user."""
         request = context.request_context.request if context is not None else None
         if request is None and self._stdio_expired():
             return failure(

@@ -237,6 +237,23 @@ def test_user_data_operations_document_their_scope_and_the_token_refusals(docume
         assert "WWW-Authenticate" in refused["headers"], (method, path)
 
 
+def test_every_operation_that_names_a_user_or_a_hold_is_marked_as_user_data(document) -> None:
+    # A new endpoint that takes a user_id (path, query or body) or a hold_id cannot be left out
+    # of the user-data operations (and of the BOLA matrix generated from them).
+    schemas = document["components"]["schemas"]
+    for method, path, operation in operations(document):
+        names = {p["name"] for p in document["paths"][path].get("parameters", [])}
+        names |= {p["name"] for p in operation.get("parameters", [])}
+        body = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
+        ref = body.get("schema", {}).get("$ref", "")
+        if ref:
+            names |= set(schemas[ref.rsplit("/", 1)[1]].get("properties", {}))
+        if (method, path) == ("post", f"{V1}/tokens"):
+            continue  # names the user a token is minted for: an issuer key's, no user data
+        if names & {"user_id", "hold_id"}:
+            assert operation.get("x-user-scope") in ("appointments", "sessions"), (method, path)
+
+
 def test_user_id_is_optional_in_every_body_and_query_and_says_why(document) -> None:
     schemas = document["components"]["schemas"]
     for name in ("BookingIn", "HoldIn", "RescheduleIn"):
@@ -277,9 +294,9 @@ def test_the_jwks_document_is_described_whenever_it_is_served(app, document) -> 
     if described is not None:
         get = described["get"]
         assert not get.get("security")
-        assert "keys" in get["responses"]["200"]["content"]["application/json"]["schema"][
-            "required"
-        ]
+        assert (
+            "keys" in get["responses"]["200"]["content"]["application/json"]["schema"]["required"]
+        )
 
 
 def _serves_jwks(app) -> bool:

@@ -86,6 +86,11 @@ def test_every_operation_refuses_an_unknown_parameter_before_acting(client) -> N
 
     for method, url in operations:
         response = client.open(f"{url}?zz_typo=1", method=method.upper(), headers=ADMIN)
+        if (method, url) == ("post", "/api/v1/tokens"):
+            # Only issuer keys mint: the admin key's 403 comes first (as in the test above);
+            # test_tokens_endpoint.py sends the issuer key's typo.
+            assert_problem(response, 403)
+            continue
         body = assert_problem(response, 400)
         assert body["errors"] == {"zz_typo": ["unknown query parameter"]}, (method, url)
 

@@ -217,3 +217,10 @@ def test_without_an_issuer_key_no_signing_key_is_needed(make_storage, engine_set
     assert not kernel_of(app).tokens.signing_keys
     response = mint(app.test_client(), {"user_id": "user-1"}, ADMIN)
     assert assert_problem(response, 403)["type"] == "/problems/forbidden"
+
+
+def test_an_unknown_query_parameter_is_a_400_and_mints_nothing(token_client) -> None:
+    response = token_client.post(f"{TOKENS}?zz_typo=1", json={"user_id": "user-1"}, headers=ISSUER)
+
+    assert assert_problem(response, 400)["errors"] == {"zz_typo": ["unknown query parameter"]}
+    assert "access_token" not in response.get_data(as_text=True)

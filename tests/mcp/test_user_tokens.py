@@ -18,6 +18,8 @@ from collections.abc import Iterator
 import pytest
 
 from health_api.domain.caller import APPOINTMENTS, SESSIONS
+from health_api.mcp.server import build_server
+from health_api.mcp.views import TOOL_SCOPES
 from tests.api.conftest import AGENT_KEY
 from tests.mcp.conftest import (
     MCP_BACKENDS,
@@ -208,3 +210,13 @@ async def test_two_tokens_of_one_user_share_its_idempotency_keys_and_a_key_does_
     assert (again.meta or {}).get("health-api/idempotent-replayed") is True
     # The agent key's scope is its own: the same idempotency_key is a new call there.
     problem(by_key, "slot-taken", 409)
+
+
+def test_every_tool_that_takes_a_user_needs_a_user_scope(stack) -> None:
+    views = build_server(stack.kernel).views
+
+    assert set(TOOL_SCOPES) <= set(views)
+    for name, view in views.items():
+        if "user_id" in view.for_key["properties"]:
+            assert view.scope in (APPOINTMENTS, SESSIONS), name
+        assert (view.scope is None) == (name in PUBLIC_TOOLS), name
