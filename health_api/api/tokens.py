@@ -20,7 +20,8 @@ from health_api.api.kernel import kernel
 from health_api.config import ConfigError
 from health_api.domain.caller import ISSUER
 from health_api.kernel.bootstrap import Kernel
-from health_api.schemas.tokens import DEFAULT_TTL_SECONDS, TokenIn, TokenOut
+from health_api.schemas.tokens import TokenIn, TokenOut
+from health_api.tokens.verify import DEFAULT_TTL_SECONDS
 
 blp = Blueprint(
     "tokens",

@@ -6,9 +6,8 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from health_api.domain.caller import USER_SCOPES
 from health_api.schemas.common import Id
+from health_api.tokens.verify import DEFAULT_TTL_SECONDS, MIN_TTL_SECONDS  # the authority's
 
-MIN_TTL_SECONDS = 60
-DEFAULT_TTL_SECONDS = 900
 SCOPES = " ".join(USER_SCOPES)
 
 

@@ -262,6 +262,11 @@ def test_no_answer_to_a_token_carries_another_users_booking_or_hold(
         "book a held slot": token_client.put(
             slot_url("doc-ana", MON_0930, "booking"), json={}, headers=user
         ),
+        "book with its hold_id": token_client.put(
+            slot_url("doc-ana", MON_0930, "booking"),
+            json={"hold_id": clinic["hold_id"]},
+            headers=user,
+        ),
         "hold a booked slot": token_client.post(
             "/api/v1/holds", json={"doctor_id": "doc-ana", "fecha_hora": MON_0900}, headers=user
         ),
@@ -285,6 +290,7 @@ def test_no_answer_to_a_token_carries_another_users_booking_or_hold(
     assert answers["book a booked slot"].get_json()["type"] == "/problems/slot-taken"
     assert answers["book a booked slot"].get_json()["alternativas"]
     assert answers["cancel it"].get_json()["type"] == "/problems/not-your-booking"
+    assert answers["book with its hold_id"].get_json()["type"] == "/problems/hold-invalid"
     assert own.status_code == 201
     assert own.get_json()["motivo"] == "mi control"
     [mine] = answers["own appointments"].get_json()["items"]
