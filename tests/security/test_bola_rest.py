@@ -163,7 +163,7 @@ def test_each_cell_answers_as_the_contract_says_and_a_refusal_reveals_and_change
 
 
 @pytest.mark.parametrize("credential", CREDENTIALS)
-@pytest.mark.parametrize("operation", sorted(set(PUBLIC_CASES) - OPTIONAL_PUBLIC))
+@pytest.mark.parametrize("operation", sorted(PUBLIC_CASES))
 def test_public_operation_answers_every_credential_without_other_users_data(
     rest: Rest, operation: str, credential: str
 ) -> None:
@@ -173,6 +173,8 @@ def test_public_operation_answers_every_credential_without_other_users_data(
     response = rest.call(world, credential, method, build(world))
 
     text = response.get_data(as_text=True)
+    if operation in OPTIONAL_PUBLIC and response.status_code == 404:
+        pytest.skip(f"{operation} is not served by this build")
     assert response.status_code == 200, text
     assert world.leaked(text, "B") == [], text
     if credential == "agent-public":  # schedules without booking details
