@@ -69,8 +69,14 @@ def lines(token_app, forge, caplog, capfd) -> tuple[list[str], list[dict], dict]
     emitted = [line for line in (written.out + written.err).splitlines() if line.strip()]
     formatter = logs.Formatter("test")
     formatted = [formatter.format(r) for r in caplog.records]
-    parsed = [json.loads(line) for line in emitted if line.startswith("{")]
-    access = [line for line in parsed if line.get("logger") == logs.ACCESS_LOGGER]
+    # The access lines as written, or (when an earlier test left the handler writing to a
+    # stream capfd does not see) as caplog formatted them: one per request, in order.
+    parsed = [json.loads(line) for line in emitted + formatted if line.startswith("{")]
+    access, seen = [], set()
+    for line in parsed:
+        if line.get("logger") == logs.ACCESS_LOGGER and line["request_id"] not in seen:
+            seen.add(line["request_id"])
+            access.append(line)
     return emitted + formatted, access, tokens
 
 
