@@ -79,10 +79,16 @@ def query_parameters(view: Callable) -> frozenset[str]:
 def current_handler() -> Callable | None:
     """The view method the running request is routed to (a ``MethodView``'s method; HEAD is
     served by GET), or None: no such route or method, or a route that is no ``MethodView``."""
-    view_class = getattr(
-        flask.current_app.view_functions.get(flask.request.endpoint), "view_class", None
-    )
-    method = flask.request.method.lower()
+    view = flask.current_app.view_functions.get(flask.request.endpoint)
+    return _handler_of(view, flask.request.method) if view is not None else None
+
+
+@functools.lru_cache(maxsize=512)
+def _handler_of(view: Callable, method: str) -> Callable | None:
+    # Three request hooks ask on every request (role check, query parameters, idempotency);
+    # the answer depends only on the route's view and the method, so it is looked up once.
+    view_class = getattr(view, "view_class", None)
+    method = method.lower()
     handler = getattr(view_class, method, None)
     if handler is None and method == "head":
         handler = getattr(view_class, "get", None)
